@@ -1,0 +1,445 @@
+//! The directory: the mailbox universe `0..N`, groups and administrative units as
+//! roaring bitmaps over mailbox indices, and the identity resolver.
+
+pub mod resolve;
+
+use roaring::RoaringBitmap;
+
+pub use resolve::{parse_guid, Resolution, Resolver, Tier};
+
+use crate::error::{Error, Location, Result};
+use crate::findings::{kind, Findings};
+use crate::snapshot::{Snapshot, Table};
+
+/// A recipient an identity can name: a mailbox or a group, by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    Mailbox(u32),
+    Group(u32),
+}
+
+/// A mail-enabled group and its direct members.
+#[derive(Debug, Clone, Default)]
+pub struct Group {
+    pub dn: String,
+    /// A readable name: Name, DisplayName, address or DN, the first present.
+    pub label: String,
+    pub direct_mailboxes: RoaringBitmap,
+    pub direct_groups: Vec<u32>,
+}
+
+/// An Entra administrative unit and its direct mailbox members.
+#[derive(Debug, Clone, Default)]
+pub struct AdminUnit {
+    pub id: String,
+    pub dn: Option<String>,
+    pub label: String,
+    pub members: RoaringBitmap,
+}
+
+/// The mailbox universe with its groups and administrative units.
+#[derive(Debug, Clone)]
+pub struct Directory {
+    /// Number of mailboxes; mailbox indices are `0..count`.
+    pub count: u32,
+    /// Every mailbox index.
+    pub all: RoaringBitmap,
+    /// Lower-cased ExternalDirectoryObjectId per mailbox.
+    pub mailbox_ids: Vec<String>,
+    /// PrimarySmtpAddress per mailbox, as written.
+    pub mailbox_addresses: Vec<String>,
+    pub groups: Vec<Group>,
+    pub admin_units: Vec<AdminUnit>,
+    /// True when the snapshot has an administrative_unit_members table.
+    pub has_au_members: bool,
+    pub recipients: Resolver<Recipient>,
+    pub au_resolver: Resolver<u32>,
+}
+
+impl Directory {
+    /// Builds the directory from the snapshot; unresolved references become findings.
+    pub fn build(snapshot: &Snapshot, findings: &mut Findings) -> Result<Directory> {
+        let mut recipients = Resolver::default();
+        let (mailbox_ids, mailbox_addresses) = add_mailboxes(&snapshot.mailboxes, &mut recipients)?;
+        let count = u32::try_from(mailbox_ids.len()).map_err(|_| {
+            Error::data(
+                Location::file(&snapshot.mailboxes.file),
+                "more than 4,294,967,295 mailboxes",
+            )
+        })?;
+        let mut groups = add_groups(&snapshot.groups, &mut recipients)?;
+        let mut dir = Directory {
+            count,
+            all: (0..count).collect(),
+            mailbox_ids,
+            mailbox_addresses,
+            groups: Vec::new(),
+            admin_units: Vec::new(),
+            has_au_members: !snapshot.administrative_unit_members.names.is_empty(),
+            recipients,
+            au_resolver: Resolver::default(),
+        };
+        add_group_members(&dir, &mut groups, &snapshot.group_members, findings)?;
+        dir.groups = groups;
+        report_cycles(&dir.groups, findings);
+        dir.admin_units = add_admin_units(&snapshot.administrative_units, &mut dir.au_resolver)?;
+        add_au_members(&mut dir, &snapshot.administrative_unit_members, findings)?;
+        Ok(dir)
+    }
+
+    /// Resolves a recipient identity; ambiguity is an error at `location`.
+    pub fn resolve_recipient(&self, identity: &str, location: &Location) -> Result<Option<Recipient>> {
+        match self.recipients.resolve(identity) {
+            Resolution::Found(r) => Ok(Some(r)),
+            Resolution::NotFound => Ok(None),
+            Resolution::Ambiguous { tier, first, second } => Err(Error::data(
+                location.clone(),
+                format!(
+                    "identity '{identity}' is ambiguous: its {} matches both {} and {}; use the object's GUID or distinguished name",
+                    tier.describe(),
+                    self.describe(first),
+                    self.describe(second)
+                ),
+            )),
+        }
+    }
+
+    /// Resolves an administrative unit identity (Id, DistinguishedName or DisplayName).
+    pub fn resolve_admin_unit(&self, identity: &str, location: &Location) -> Result<Option<u32>> {
+        match self.au_resolver.resolve(identity) {
+            Resolution::Found(r) => Ok(Some(r)),
+            Resolution::NotFound => Ok(None),
+            Resolution::Ambiguous { first, second, .. } => Err(Error::data(
+                location.clone(),
+                format!(
+                    "administrative unit '{identity}' is ambiguous: it matches both '{}' ({}) and '{}' ({}); use the Id",
+                    self.admin_units[first as usize].label,
+                    self.admin_units[first as usize].id,
+                    self.admin_units[second as usize].label,
+                    self.admin_units[second as usize].id
+                ),
+            )),
+        }
+    }
+
+    /// A readable description of a recipient for messages.
+    pub fn describe(&self, r: Recipient) -> String {
+        match r {
+            Recipient::Mailbox(m) => format!("mailbox {}", self.mailbox_addresses[m as usize]),
+            Recipient::Group(g) => format!("group '{}'", self.groups[g as usize].label),
+        }
+    }
+
+    /// Mailboxes in a group, with nested groups expanded (cycles are safe).
+    pub fn transitive_members(&self, group: u32) -> RoaringBitmap {
+        let mut seen = vec![false; self.groups.len()];
+        let mut stack = vec![group];
+        seen[group as usize] = true;
+        let mut out = RoaringBitmap::new();
+        while let Some(g) = stack.pop() {
+            let g = &self.groups[g as usize];
+            out |= &g.direct_mailboxes;
+            for &child in &g.direct_groups {
+                if !std::mem::replace(&mut seen[child as usize], true) {
+                    stack.push(child);
+                }
+            }
+        }
+        out
+    }
+
+    /// Mailboxes of a recipient: itself, or the group's members (nested or direct only).
+    pub fn members_of(&self, r: Recipient, nested: bool) -> RoaringBitmap {
+        match r {
+            Recipient::Mailbox(m) => std::iter::once(m).collect(),
+            Recipient::Group(g) if nested => self.transitive_members(g),
+            Recipient::Group(g) => self.groups[g as usize].direct_mailboxes.clone(),
+        }
+    }
+}
+
+fn required_guid(table: &Table, column: &[&str], row: usize) -> Result<String> {
+    let col = table.column(column).expect("required column checked at load");
+    let raw = col.get(row).ok_or_else(|| {
+        Error::data(
+            col.location(row),
+            format!("{} is blank; every row needs it", col.name()),
+        )
+    })?;
+    parse_guid(raw).ok_or_else(|| {
+        Error::data(
+            col.location(row),
+            format!("'{raw}' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"),
+        )
+    })
+}
+
+fn add_mailboxes(table: &Table, r: &mut Resolver<Recipient>) -> Result<(Vec<String>, Vec<String>)> {
+    let smtp = table.column(&["PrimarySmtpAddress"]).expect("required");
+    let guid = table.column(&["Guid"]);
+    let dn = table.column(&["DistinguishedName"]);
+    let upn = table.column(&["UserPrincipalName"]);
+    let proxies = table.column(&["EmailAddresses"]);
+    let alias = table.column(&["Alias"]);
+    let name = table.column(&["Name"]);
+    let mut ids = Vec::with_capacity(table.len());
+    let mut addresses = Vec::with_capacity(table.len());
+    let mut first_row = std::collections::HashMap::with_capacity(table.len());
+    for row in 0..table.len() {
+        let id = required_guid(table, &["ExternalDirectoryObjectId"], row)?;
+        if let Some(previous) = first_row.insert(id.clone(), row) {
+            return Err(Error::data(
+                table.location(row, Some("ExternalDirectoryObjectId")),
+                format!(
+                    "duplicate mailbox {id}: line {} has the same ExternalDirectoryObjectId; remove one of the rows",
+                    table.lines[previous]
+                ),
+            ));
+        }
+        let address = smtp.get(row).ok_or_else(|| {
+            Error::data(smtp.location(row), "PrimarySmtpAddress is blank; every mailbox needs one")
+        })?;
+        let m = Recipient::Mailbox(row as u32);
+        r.add(Tier::Guid, &id, m);
+        if let Some(g) = guid.and_then(|c| c.get(row)) {
+            r.add(Tier::Guid, g, m);
+        }
+        if let Some(v) = dn.and_then(|c| c.get(row)) {
+            r.add(Tier::DistinguishedName, v, m);
+        }
+        r.add(Tier::Address, address, m);
+        if let Some(v) = upn.and_then(|c| c.get(row)) {
+            r.add(Tier::Address, v, m);
+        }
+        for p in proxies.and_then(|c| c.get(row)).into_iter().flat_map(split_multi) {
+            if p.len() > 5 && p[..5].eq_ignore_ascii_case("smtp:") {
+                r.add(Tier::Address, p, m);
+            }
+        }
+        for v in [alias, name].into_iter().flatten().filter_map(|c| c.get(row)) {
+            r.add(Tier::Name, v, m);
+        }
+        ids.push(id);
+        addresses.push(address.to_string());
+    }
+    Ok((ids, addresses))
+}
+
+/// Splits a `;`-joined multi-valued cell into trimmed, non-empty values.
+pub fn split_multi(cell: &str) -> impl Iterator<Item = &str> {
+    cell.split(';').map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn add_groups(table: &Table, r: &mut Resolver<Recipient>) -> Result<Vec<Group>> {
+    let dn = table.column(&["DistinguishedName"]).expect("required");
+    let ext = table.column(&["ExternalDirectoryObjectId"]);
+    let guid = table.column(&["Guid"]);
+    let smtp = table.column(&["PrimarySmtpAddress"]);
+    let proxies = table.column(&["EmailAddresses"]);
+    let alias = table.column(&["Alias"]);
+    let name = table.column(&["Name"]);
+    let display = table.column(&["DisplayName"]);
+    let mut groups = Vec::with_capacity(table.len());
+    let mut seen = std::collections::HashMap::new();
+    for row in 0..table.len() {
+        let dn_value = dn.get(row).ok_or_else(|| {
+            Error::data(dn.location(row), "DistinguishedName is blank; every group needs one")
+        })?;
+        if let Some(previous) = seen.insert(dn_value.to_lowercase(), row) {
+            return Err(Error::data(
+                dn.location(row),
+                format!(
+                    "duplicate group '{dn_value}': line {} has the same DistinguishedName; remove one of the rows",
+                    table.lines[previous]
+                ),
+            ));
+        }
+        let g = Recipient::Group(row as u32);
+        for col in [ext, guid].into_iter().flatten() {
+            if let Some(v) = col.get(row) {
+                let id = parse_guid(v).ok_or_else(|| {
+                    Error::data(col.location(row), format!("'{v}' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"))
+                })?;
+                r.add(Tier::Guid, &id, g);
+            }
+        }
+        r.add(Tier::DistinguishedName, dn_value, g);
+        if let Some(v) = smtp.and_then(|c| c.get(row)) {
+            r.add(Tier::Address, v, g);
+        }
+        for p in proxies.and_then(|c| c.get(row)).into_iter().flat_map(split_multi) {
+            if p.len() > 5 && p[..5].eq_ignore_ascii_case("smtp:") {
+                r.add(Tier::Address, p, g);
+            }
+        }
+        for v in [alias, name].into_iter().flatten().filter_map(|c| c.get(row)) {
+            r.add(Tier::Name, v, g);
+        }
+        let label = [name, display, smtp]
+            .into_iter()
+            .flatten()
+            .find_map(|c| c.get(row))
+            .unwrap_or(dn_value)
+            .to_string();
+        groups.push(Group {
+            dn: dn_value.to_string(),
+            label,
+            ..Group::default()
+        });
+    }
+    Ok(groups)
+}
+
+fn add_group_members(dir: &Directory, groups: &mut [Group], table: &Table, findings: &mut Findings) -> Result<()> {
+    if table.is_empty() {
+        return Ok(());
+    }
+    let group_col = table.column(&["Group"]).expect("required");
+    let member_col = table.column(&["Member"]).expect("required");
+    for row in 0..table.len() {
+        let (Some(group_id), Some(member_id)) = (group_col.get(row), member_col.get(row)) else {
+            findings.warn(kind::UNRESOLVED_IDENTITY, "group_members", "row with a blank Group or Member is skipped", Some(table.location(row, None)));
+            continue;
+        };
+        let group = match dir.resolve_recipient(group_id, &group_col.location(row))? {
+            Some(Recipient::Group(g)) => g,
+            Some(other) => {
+                findings.warn(kind::NOT_A_GROUP, group_id, format!("names {}, not a group; the membership row is skipped", dir.describe(other)), Some(group_col.location(row)));
+                continue;
+            }
+            None => {
+                findings.warn(kind::UNRESOLVED_IDENTITY, group_id, "group not found in groups; the membership row is skipped", Some(group_col.location(row)));
+                continue;
+            }
+        };
+        match dir.resolve_recipient(member_id, &member_col.location(row))? {
+            Some(Recipient::Mailbox(m)) => {
+                groups[group as usize].direct_mailboxes.insert(m);
+            }
+            Some(Recipient::Group(child)) => {
+                let children = &mut groups[group as usize].direct_groups;
+                if !children.contains(&child) {
+                    children.push(child);
+                }
+            }
+            None => findings.warn(
+                kind::UNRESOLVED_IDENTITY,
+                member_id,
+                format!("member of group '{}' not found among mailboxes or groups; it is left out", groups[group as usize].label),
+                Some(member_col.location(row)),
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Reports every group nesting cycle once (Exchange allows them; expansion stops at repeats).
+fn report_cycles(groups: &[Group], findings: &mut Findings) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        New,
+        OnPath,
+        Done,
+    }
+    let mut state = vec![State::New; groups.len()];
+    for start in 0..groups.len() {
+        if state[start] != State::New {
+            continue;
+        }
+        // Iterative DFS: (group, next child position).
+        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
+        state[start] = State::OnPath;
+        while let Some(&mut (g, ref mut next)) = path.last_mut() {
+            if let Some(&child) = groups[g].direct_groups.get(*next) {
+                *next += 1;
+                let child = child as usize;
+                match state[child] {
+                    State::New => {
+                        state[child] = State::OnPath;
+                        path.push((child, 0));
+                    }
+                    State::OnPath => {
+                        let from = path.iter().position(|&(p, _)| p == child).unwrap_or(0);
+                        let mut names: Vec<&str> = path[from..].iter().map(|&(p, _)| groups[p].label.as_str()).collect();
+                        names.push(&groups[child].label);
+                        findings.warn(
+                            kind::GROUP_NESTING_CYCLE,
+                            groups[child].label.clone(),
+                            format!("group nesting cycle {}; nested expansion visits each group once", names.join(" -> ")),
+                            None,
+                        );
+                    }
+                    State::Done => {}
+                }
+            } else {
+                state[g] = State::Done;
+                path.pop();
+            }
+        }
+    }
+}
+
+fn add_admin_units(table: &Table, r: &mut Resolver<u32>) -> Result<Vec<AdminUnit>> {
+    let dn = table.column(&["DistinguishedName"]);
+    let display = table.column(&["DisplayName"]);
+    let mut units = Vec::with_capacity(table.len());
+    for row in 0..table.len() {
+        let id = required_guid(table, &["Id"], row)?;
+        let i = row as u32;
+        r.add(Tier::Guid, &id, i);
+        let dn_value = dn.and_then(|c| c.get(row)).map(str::to_string);
+        if let Some(v) = &dn_value {
+            r.add(Tier::DistinguishedName, v, i);
+        }
+        let label = display.and_then(|c| c.get(row)).map(str::to_string);
+        if let Some(v) = &label {
+            r.add(Tier::Name, v, i);
+        }
+        units.push(AdminUnit {
+            label: label.unwrap_or_else(|| id.clone()),
+            id,
+            dn: dn_value,
+            members: RoaringBitmap::new(),
+        });
+    }
+    Ok(units)
+}
+
+fn add_au_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -> Result<()> {
+    if table.is_empty() {
+        return Ok(());
+    }
+    let au_col = table.column(&["AdministrativeUnit"]).expect("required");
+    let member_col = table.column(&["Member"]).expect("required");
+    for row in 0..table.len() {
+        let (Some(au_id), Some(member_id)) = (au_col.get(row), member_col.get(row)) else {
+            findings.warn(kind::UNRESOLVED_IDENTITY, "administrative_unit_members", "row with a blank AdministrativeUnit or Member is skipped", Some(table.location(row, None)));
+            continue;
+        };
+        let Some(au) = dir.resolve_admin_unit(au_id, &au_col.location(row))? else {
+            findings.warn(kind::UNRESOLVED_IDENTITY, au_id, "administrative unit not found in administrative_units; the membership row is skipped", Some(au_col.location(row)));
+            continue;
+        };
+        match dir.resolve_recipient(member_id, &member_col.location(row))? {
+            Some(Recipient::Mailbox(m)) => {
+                dir.admin_units[au as usize].members.insert(m);
+            }
+            Some(Recipient::Group(g)) => findings.warn(
+                kind::GROUP_IN_ADMINISTRATIVE_UNIT,
+                dir.groups[g as usize].label.clone(),
+                format!(
+                    "group is a member of administrative unit '{}'; Entra does not expand groups in administrative units, so its members are not in the unit's scope",
+                    dir.admin_units[au as usize].label
+                ),
+                Some(member_col.location(row)),
+            ),
+            None => findings.warn(
+                kind::UNRESOLVED_IDENTITY,
+                member_id,
+                format!("member of administrative unit '{}' not found among mailboxes or groups; it is left out", dir.admin_units[au as usize].label),
+                Some(member_col.location(row)),
+            ),
+        }
+    }
+    Ok(())
+}

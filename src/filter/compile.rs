@@ -1,0 +1,537 @@
+//! From syntax tree to mailbox bitmap.
+//!
+//! Compilation resolves each property against the mailboxes table (the plan),
+//! then evaluates the plan with bitmap algebra. Each property gets an inverted
+//! index (lower-cased value → mailboxes, plus the set of blank mailboxes), built
+//! once on first use and shared by every filter of the analysis.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use arrow_array::Array;
+use roaring::{MultiOps, RoaringBitmap};
+
+use super::ast::{Comparison, Expr, Op, Span, Value};
+use super::error::FilterError;
+use super::parser::parse;
+use crate::directory::{split_multi, Directory, Recipient};
+use crate::findings::kind;
+use crate::snapshot::Table;
+
+/// Properties holding several values; every other property holds one.
+const MULTI_VALUED: [&str; 7] = [
+    "EmailAddresses",
+    "AdministrativeUnits",
+    "ExtensionCustomAttribute1",
+    "ExtensionCustomAttribute2",
+    "ExtensionCustomAttribute3",
+    "ExtensionCustomAttribute4",
+    "ExtensionCustomAttribute5",
+];
+
+/// A property a filter can test, resolved against the snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Property {
+    /// A mailboxes column by index; `multi` splits on `;`.
+    Column { index: usize, multi: bool, email_addresses: bool },
+    /// PrimarySmtpAddress, which also matches `smtp:` proxies.
+    PrimarySmtpAddress,
+    /// Direct group membership by group DN, from group_members.
+    MemberOfGroup,
+    /// Administrative unit membership by AU DN, from administrative_unit_members.
+    AdministrativeUnits,
+}
+
+/// A resolved filter, ready for evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    And(Vec<Plan>),
+    Or(Vec<Plan>),
+    Not(Box<Plan>),
+    Leaf(Leaf),
+}
+
+/// One comparison with its property resolved and its value lower-cased.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leaf {
+    pub property: Property,
+    pub name: String,
+    pub op: Op,
+    /// Lower-cased text of the value; `None` is `$null`.
+    pub value: Option<String>,
+    pub span: Span,
+}
+
+/// Something worth reporting about a valid filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// A finding kind from [`crate::findings::kind`].
+    pub kind: &'static str,
+    pub message: String,
+    pub span: Span,
+}
+
+/// A compiled filter: the mailboxes it selects and the notes about it.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub plan: Plan,
+    pub bitmap: RoaringBitmap,
+    pub notes: Vec<Note>,
+}
+
+/// Inverted index of one property: sorted distinct lower-cased values and their mailboxes.
+#[derive(Debug, Default)]
+pub struct ValueIndex {
+    values: Vec<String>,
+    bitmaps: Vec<RoaringBitmap>,
+    /// Mailboxes with no value.
+    blank: RoaringBitmap,
+}
+
+impl ValueIndex {
+    fn from_map(map: HashMap<String, RoaringBitmap>, all: &RoaringBitmap) -> ValueIndex {
+        let mut pairs: Vec<_> = map.into_iter().collect();
+        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let (values, bitmaps): (Vec<String>, Vec<RoaringBitmap>) = pairs.into_iter().unzip();
+        let blank = all - bitmaps.iter().union();
+        ValueIndex { values, bitmaps, blank }
+    }
+
+    fn get(&self, value: &str) -> Option<&RoaringBitmap> {
+        self.values
+            .binary_search_by(|v| v.as_str().cmp(value))
+            .ok()
+            .map(|i| &self.bitmaps[i])
+    }
+
+    fn eq(&self, value: &str) -> RoaringBitmap {
+        self.get(value).cloned().unwrap_or_default()
+    }
+
+    fn like(&self, pattern: &str) -> RoaringBitmap {
+        match pattern.find('*') {
+            None => self.eq(pattern),
+            Some(star) if star == pattern.len() - 1 => {
+                let prefix = &pattern[..star];
+                let from = self.values.partition_point(|v| v.as_str() < prefix);
+                self.values[from..]
+                    .iter()
+                    .take_while(|v| v.starts_with(prefix))
+                    .zip(&self.bitmaps[from..])
+                    .map(|(_, b)| b)
+                    .union()
+            }
+            Some(_) => self
+                .values
+                .iter()
+                .zip(&self.bitmaps)
+                .filter(|(v, _)| wildcard_match(pattern, v))
+                .map(|(_, b)| b)
+                .union(),
+        }
+    }
+
+    fn ordering(&self, op: Op, literal: &str) -> RoaringBitmap {
+        let literal = Typed::parse(literal);
+        self.values
+            .iter()
+            .zip(&self.bitmaps)
+            .filter(|(v, _)| ordering_holds(op, compare_typed(&Typed::parse(v), &literal)))
+            .map(|(_, b)| b)
+            .union()
+    }
+}
+
+/// Everything filters are compiled against; indexes are built once and shared.
+pub struct FilterContext<'a> {
+    mailboxes: &'a Table,
+    dir: &'a Directory,
+    columns: Vec<OnceLock<ValueIndex>>,
+    primary_smtp: OnceLock<ValueIndex>,
+    member_of_group: OnceLock<ValueIndex>,
+    admin_units: OnceLock<ValueIndex>,
+}
+
+impl<'a> FilterContext<'a> {
+    pub fn new(mailboxes: &'a Table, dir: &'a Directory) -> FilterContext<'a> {
+        FilterContext {
+            mailboxes,
+            dir,
+            columns: mailboxes.names.iter().map(|_| OnceLock::new()).collect(),
+            primary_smtp: OnceLock::new(),
+            member_of_group: OnceLock::new(),
+            admin_units: OnceLock::new(),
+        }
+    }
+
+    /// Parses, resolves and evaluates a filter.
+    pub fn compile(&self, text: &str) -> Result<Compiled, FilterError> {
+        let parsed = parse(text)?;
+        let mut notes: Vec<Note> = parsed
+            .lints
+            .into_iter()
+            .map(|l| Note { kind: kind::FILTER_LINT, message: l.message, span: l.span })
+            .collect();
+        let plan = self.plan(&parsed.expr, &mut notes)?;
+        let bitmap = self.eval(&plan);
+        Ok(Compiled { plan, bitmap, notes })
+    }
+
+    /// Resolves every property of an expression and checks operator/value pairs.
+    pub fn plan(&self, expr: &Expr, notes: &mut Vec<Note>) -> Result<Plan, FilterError> {
+        Ok(match expr {
+            Expr::And(items) => Plan::And(items.iter().map(|e| self.plan(e, notes)).collect::<Result<_, _>>()?),
+            Expr::Or(items) => Plan::Or(items.iter().map(|e| self.plan(e, notes)).collect::<Result<_, _>>()?),
+            Expr::Not(inner) => Plan::Not(Box::new(self.plan(inner, notes)?)),
+            Expr::Compare(c) => Plan::Leaf(self.plan_leaf(c, notes)?),
+        })
+    }
+
+    fn plan_leaf(&self, c: &Comparison, notes: &mut Vec<Note>) -> Result<Leaf, FilterError> {
+        let property = self.resolve_property(&c.property, &c.property_span)?;
+        if c.value == Value::Null && !matches!(c.op, Op::Eq | Op::Ne) {
+            return Err(FilterError::new(format!("{} cannot compare with $null", c.op.as_str()), c.op_span.start..c.value_span.end)
+                .with_hint("use -eq $null for a blank property and -ne $null for a filled one"));
+        }
+        let value = c.value.text().map(|t| t.to_lowercase());
+        if let (Some(v), Op::Like | Op::NotLike) = (&value, c.op) {
+            if v.contains('*') && !v.ends_with('*') || v.matches('*').count() > 1 {
+                notes.push(Note {
+                    kind: kind::FILTER_LINT,
+                    message: format!("wildcard inside '{}': Exchange accepts * only at the end of a value in most places; exomatrix matches it anywhere", c.value.text().unwrap_or_default()),
+                    span: c.value_span.clone(),
+                });
+            }
+        }
+        if property == Property::MemberOfGroup {
+            if let Some(v) = &value {
+                if !v.contains('=') {
+                    let original = c.value.text().unwrap_or_default();
+                    let suggestion = match self.dir.recipients.resolve(&original) {
+                        crate::directory::Resolution::Found(Recipient::Group(g)) => {
+                            let g = &self.dir.groups[g as usize];
+                            format!("; did you mean the DN of group '{}': '{}'?", g.label, g.dn)
+                        }
+                        _ => String::new(),
+                    };
+                    notes.push(Note {
+                        kind: kind::MEMBER_OF_GROUP_NOT_DN,
+                        message: format!("MemberOfGroup compares group distinguished names; '{original}' is not one, so it matches no group{suggestion}"),
+                        span: c.value_span.clone(),
+                    });
+                }
+            }
+        }
+        Ok(Leaf {
+            property,
+            name: c.property.clone(),
+            op: c.op,
+            value,
+            span: c.property_span.start..c.value_span.end,
+        })
+    }
+
+    fn resolve_property(&self, name: &str, span: &Span) -> Result<Property, FilterError> {
+        if name.eq_ignore_ascii_case("MemberOfGroup") {
+            return Ok(Property::MemberOfGroup);
+        }
+        if name.eq_ignore_ascii_case("PrimarySmtpAddress") {
+            return Ok(Property::PrimarySmtpAddress);
+        }
+        if name.eq_ignore_ascii_case("AdministrativeUnits") && self.dir.has_au_members {
+            return Ok(Property::AdministrativeUnits);
+        }
+        if let Some(index) = self.mailboxes.column_index(&[name]) {
+            return Ok(Property::Column {
+                index,
+                multi: MULTI_VALUED.iter().any(|m| m.eq_ignore_ascii_case(name)),
+                email_addresses: name.eq_ignore_ascii_case("EmailAddresses"),
+            });
+        }
+        let mut known: Vec<&str> = self.mailboxes.names.iter().map(String::as_str).collect();
+        known.extend(["MemberOfGroup", "PrimarySmtpAddress", "AdministrativeUnits"]);
+        let close = close_names(name, &known);
+        let hint = if close.is_empty() {
+            format!("export the property as a column of {}, or check the spelling", self.mailboxes.file)
+        } else {
+            format!("did you mean {}?", close.join(" or "))
+        };
+        Err(FilterError::new(
+            format!("unknown property '{name}': the mailboxes table ({}) has no such column", self.mailboxes.file),
+            span.clone(),
+        )
+        .with_hint(hint))
+    }
+
+    /// Evaluates a plan to the set of matching mailboxes.
+    pub fn eval(&self, plan: &Plan) -> RoaringBitmap {
+        match plan {
+            Plan::And(items) => {
+                // Positive terms first narrow the set; negated terms subtract.
+                let (negated, positive): (Vec<&Plan>, Vec<&Plan>) = items.iter().partition(|p| matches!(p, Plan::Not(_)));
+                let mut acc = match positive.split_first() {
+                    Some((first, _)) => self.eval(first),
+                    None => self.dir.all.clone(),
+                };
+                for p in positive.iter().skip(1) {
+                    if acc.is_empty() {
+                        return acc;
+                    }
+                    acc &= self.eval(p);
+                }
+                for p in negated {
+                    if acc.is_empty() {
+                        return acc;
+                    }
+                    if let Plan::Not(inner) = p {
+                        acc -= self.eval(inner);
+                    }
+                }
+                acc
+            }
+            Plan::Or(items) => items.iter().map(|p| self.eval(p)).union(),
+            Plan::Not(inner) => &self.dir.all - self.eval(inner),
+            Plan::Leaf(leaf) => self.eval_leaf(leaf),
+        }
+    }
+
+    fn eval_leaf(&self, leaf: &Leaf) -> RoaringBitmap {
+        let index = self.index(leaf.property);
+        let all = &self.dir.all;
+        let email = matches!(leaf.property, Property::Column { email_addresses: true, .. });
+        let eq = |v: &str| {
+            if email && !v.contains(':') {
+                index.eq(v) | index.eq(&format!("smtp:{v}"))
+            } else {
+                index.eq(v)
+            }
+        };
+        match (leaf.op, leaf.value.as_deref()) {
+            (Op::Eq, None) => index.blank.clone(),
+            (Op::Ne, None) => all - &index.blank,
+            (Op::Eq, Some(v)) => eq(v),
+            (Op::Ne, Some(v)) => all - eq(v),
+            (Op::Like, Some(p)) => index.like(p),
+            (Op::NotLike, Some(p)) => all - index.like(p),
+            (op, Some(v)) => index.ordering(op, v),
+            (_, None) => RoaringBitmap::new(), // refused when planning
+        }
+    }
+
+    /// The inverted index of a property, built on first use.
+    pub fn index(&self, property: Property) -> &ValueIndex {
+        let all = &self.dir.all;
+        match property {
+            Property::Column { index, multi, .. } => self.columns[index].get_or_init(|| {
+                let column = &self.mailboxes.columns[index];
+                let mut map: HashMap<String, RoaringBitmap> = HashMap::new();
+                let mut add = |v: &str, row: u32| {
+                    let key = v.to_lowercase();
+                    match map.get_mut(&key) {
+                        Some(b) => {
+                            b.insert(row);
+                        }
+                        None => {
+                            map.insert(key, std::iter::once(row).collect());
+                        }
+                    }
+                };
+                for row in 0..column.len() {
+                    if column.is_null(row) {
+                        continue;
+                    }
+                    let cell = column.value(row).trim();
+                    if multi {
+                        split_multi(cell).for_each(|v| add(v, row as u32));
+                    } else if !cell.is_empty() {
+                        add(cell, row as u32);
+                    }
+                }
+                ValueIndex::from_map(map, all)
+            }),
+            Property::PrimarySmtpAddress => self.primary_smtp.get_or_init(|| {
+                let mut map: HashMap<String, RoaringBitmap> = HashMap::new();
+                let proxies = self.mailboxes.column(&["EmailAddresses"]);
+                for (row, address) in self.dir.mailbox_addresses.iter().enumerate() {
+                    map.entry(address.to_lowercase()).or_default().insert(row as u32);
+                    for p in proxies.and_then(|c| c.get(row)).into_iter().flat_map(split_multi) {
+                        if p.len() > 5 && p[..5].eq_ignore_ascii_case("smtp:") {
+                            map.entry(p[5..].to_lowercase()).or_default().insert(row as u32);
+                        }
+                    }
+                }
+                ValueIndex::from_map(map, all)
+            }),
+            Property::MemberOfGroup => self.member_of_group.get_or_init(|| {
+                let mut map: HashMap<String, RoaringBitmap> = HashMap::new();
+                for g in &self.dir.groups {
+                    *map.entry(g.dn.to_lowercase()).or_default() |= &g.direct_mailboxes;
+                }
+                ValueIndex::from_map(map, all)
+            }),
+            Property::AdministrativeUnits => self.admin_units.get_or_init(|| {
+                let mut map: HashMap<String, RoaringBitmap> = HashMap::new();
+                for au in &self.dir.admin_units {
+                    if let Some(dn) = &au.dn {
+                        *map.entry(dn.to_lowercase()).or_default() |= &au.members;
+                    }
+                }
+                ValueIndex::from_map(map, all)
+            }),
+        }
+    }
+}
+
+/// Whole-value match where `*` stands for any run of characters (both sides lower-cased).
+pub fn wildcard_match(pattern: &str, value: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = value.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty(); // no '*' at all: exact match
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+/// A value read as a number, a date, or text, for ordering comparisons.
+#[derive(Debug)]
+struct Typed<'a> {
+    number: Option<f64>,
+    date: Option<i64>,
+    text: &'a str,
+}
+
+impl<'a> Typed<'a> {
+    fn parse(text: &'a str) -> Typed<'a> {
+        Typed {
+            number: parse_number(text),
+            date: parse_date(text),
+            text,
+        }
+    }
+}
+
+fn compare_typed(value: &Typed, literal: &Typed) -> Ordering {
+    if let (Some(a), Some(b)) = (value.number, literal.number) {
+        return a.partial_cmp(&b).unwrap_or(Ordering::Equal);
+    }
+    if let (Some(a), Some(b)) = (value.date, literal.date) {
+        return a.cmp(&b);
+    }
+    value.text.cmp(literal.text)
+}
+
+fn ordering_holds(op: Op, ord: Ordering) -> bool {
+    match op {
+        Op::Lt => ord == Ordering::Less,
+        Op::Gt => ord == Ordering::Greater,
+        Op::Le => ord != Ordering::Greater,
+        Op::Ge => ord != Ordering::Less,
+        _ => false,
+    }
+}
+
+/// `[+-]digits[.digits]`
+pub fn parse_number(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let (int, frac) = match body.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (body, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+/// ISO `yyyy-mm-dd[THH:MM:SS[Z]]` or US `M/d/yyyy[ h:mm:ss AM|PM]`, as a sortable number.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let num = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+    };
+    let (y, mo, d, rest) = if let Some((date, time)) = t.split_once(['T', 't']).or(Some((t, ""))).filter(|(d, _)| d.contains('-')) {
+        let mut p = date.split('-');
+        let (y, m, d) = (p.next()?, p.next()?, p.next()?);
+        if p.next().is_some() || y.len() != 4 {
+            return None;
+        }
+        (num(y)?, num(m)?, num(d)?, time.trim_end_matches(['Z', 'z']).to_string())
+    } else {
+        let (date, time) = t.split_once(' ').unwrap_or((t, ""));
+        let mut p = date.split('/');
+        let (m, d, y) = (p.next()?, p.next()?, p.next()?);
+        if p.next().is_some() || y.len() != 4 {
+            return None;
+        }
+        (num(y)?, num(m)?, num(d)?, time.trim().to_string())
+    };
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let (mut h, mi, s) = if rest.is_empty() {
+        (0, 0, 0)
+    } else {
+        let (clock, meridiem) = match rest.rsplit_once(' ') {
+            Some((c, m)) => (c.trim(), Some(m.to_ascii_uppercase())),
+            None => (rest.as_str(), None),
+        };
+        let mut p = clock.split(':');
+        let h = num(p.next()?)?;
+        let mi = num(p.next()?)?;
+        let s = p.next().map_or(Some(0), num)?;
+        if p.next().is_some() {
+            return None;
+        }
+        let h = match meridiem.as_deref() {
+            None => h,
+            Some("AM") if (1..=12).contains(&h) => h % 12,
+            Some("PM") if (1..=12).contains(&h) => h % 12 + 12,
+            Some(_) => return None,
+        };
+        (h, mi, s)
+    };
+    if h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    h += ((y * 12 + mo) * 31 + d) * 24;
+    Some((h * 60 + mi) * 60 + s)
+}
+
+/// Known names within a small edit distance of `name` (case-insensitive), best first.
+pub fn close_names(name: &str, known: &[&str]) -> Vec<String> {
+    let lower = name.to_lowercase();
+    let mut scored: Vec<(usize, &str)> = known
+        .iter()
+        .map(|k| (edit_distance(&lower, &k.to_lowercase()), *k))
+        .filter(|(d, k)| *d <= (k.len() / 3).clamp(1, 3))
+        .collect();
+    scored.sort();
+    scored.dedup_by(|a, b| a.1.eq_ignore_ascii_case(b.1));
+    scored.into_iter().take(3).map(|(_, k)| k.to_string()).collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}

@@ -1,0 +1,26 @@
+//! OPATH recipient filters, compiled to roaring bitmaps over mailbox indices.
+//!
+//! ```text
+//! expr    := or
+//! or      := and ( "-or" and )*
+//! and     := unary ( "-and" unary )*
+//! unary   := "-not" unary | "(" expr ")" | compare
+//! compare := Property op value
+//! op      := -eq -ne -like -notlike -lt -gt -le -ge
+//! value   := 'single quoted' ('' escapes a quote) | "double quoted" ("" escapes)
+//!          | number | $true | $false | $null
+//! ```
+//!
+//! Text → [`lexer`] tokens → [`parser`] AST with spans → [`compile`] plan with
+//! resolved properties → bitmap. Keywords, property names and values compare
+//! case-insensitively.
+
+pub mod ast;
+pub mod compile;
+pub mod error;
+pub mod lexer;
+pub mod parser;
+
+pub use compile::{Compiled, FilterContext, Note, Plan};
+pub use error::FilterError;
+pub use parser::{parse, MAX_NESTING};

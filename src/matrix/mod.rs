@@ -1,0 +1,7 @@
+//! The effective access matrix: evaluation and the Parquet dataset.
+
+pub mod evaluate;
+pub mod write;
+
+pub use evaluate::{evaluate, Grant, Matrix, VIA_ENTRA, VIA_RBAC};
+pub use write::{write_dataset, DatasetSummary};

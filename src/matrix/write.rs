@@ -1,0 +1,454 @@
+//! The matrix dataset: Parquet files, a manifest and DuckDB views, written into a
+//! temporary directory beside the target and renamed into place at the end, so a
+//! failure leaves either the previous dataset or nothing. Files are owner-only.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow_array::builder::{ListBuilder, StringBuilder};
+use arrow_array::{ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array, UInt64Array, UInt8Array};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Encoding;
+use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::evaluate::{Grant, VIA_ENTRA, VIA_RBAC};
+use crate::analysis::Analysis;
+use crate::error::{Error, Result};
+use crate::policy::permissions::{self, CATALOGUE};
+
+/// Rows per record batch of the access file.
+const BATCH_ROWS: usize = 1 << 20;
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct DatasetSummary {
+    pub path: PathBuf,
+    pub cells: u64,
+    pub write_time: Duration,
+}
+
+/// Refuses an existing non-empty output directory unless `force` is set.
+pub fn check_output(out: &Path, force: bool) -> Result<()> {
+    match fs::read_dir(out) {
+        Ok(mut entries) => {
+            if entries.next().is_some() && !force {
+                return Err(Error::OutputExists(out.to_path_buf()));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(Error::Snapshot {
+            path: out.to_path_buf(),
+            message: "the output path is a file; -o takes a directory".to_string(),
+        }),
+        Err(e) => Err(Error::io(out, e)),
+    }
+}
+
+/// Writes the whole dataset for `analysis` to `out`, atomically.
+pub fn write_dataset(analysis: &Analysis, out: &Path, force: bool, command_line: &[String]) -> Result<DatasetSummary> {
+    let started = Instant::now();
+    check_output(out, force)?;
+    let out = absolute(out)?;
+    let parent = out.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into());
+    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    create_private_dir(&tmp)?;
+    let result = write_files(analysis, &tmp, &out, started, command_line).and_then(|cells| {
+        replace_dir(&tmp, &out)?;
+        Ok(cells)
+    });
+    match result {
+        Ok(cells) => Ok(DatasetSummary {
+            path: out,
+            cells,
+            write_time: started.elapsed(),
+        }),
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp);
+            Err(e)
+        }
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    if path.is_absolute() {
+        return Ok(path.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    Ok(cwd.join(path))
+}
+
+fn create_private_dir(path: &Path) -> Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path).map_err(|e| Error::io(path, e))
+}
+
+fn create_private_file(path: &Path) -> Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(|e| Error::io(path, e))
+}
+
+/// Moves `tmp` to `out`; an existing `out` is moved aside first and removed after.
+fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
+    if out.exists() {
+        let aside = out.with_file_name(format!(
+            ".{}.old-{}",
+            out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            std::process::id()
+        ));
+        fs::rename(out, &aside).map_err(|e| Error::io(out, e))?;
+        if let Err(e) = fs::rename(tmp, out) {
+            let _ = fs::rename(&aside, out);
+            return Err(Error::io(out, e));
+        }
+        fs::remove_dir_all(&aside).map_err(|e| Error::io(&aside, e))?;
+    } else {
+        fs::rename(tmp, out).map_err(|e| Error::io(out, e))?;
+    }
+    Ok(())
+}
+
+fn parquet_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Parquet {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+fn write_files(analysis: &Analysis, dir: &Path, final_dir: &Path, started: Instant, command_line: &[String]) -> Result<u64> {
+    let cells = write_access(analysis, &dir.join("access.parquet"))?;
+    write_table(&dir.join("permissions.parquet"), permissions_batch())?;
+    write_table(&dir.join("apps.parquet"), apps_batch(analysis))?;
+    write_table(&dir.join("mailboxes.parquet"), mailboxes_batch(analysis))?;
+    write_table(&dir.join("grants.parquet"), grants_batch(analysis))?;
+    write_table(&dir.join("findings.parquet"), findings_batch(analysis))?;
+    write_text(&dir.join("views.sql"), &views_sql(final_dir))?;
+    let manifest = manifest(analysis, cells, started.elapsed(), command_line)?;
+    write_text(&dir.join("manifest.json"), &manifest)?;
+    Ok(cells)
+}
+
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    let mut f = create_private_file(path)?;
+    f.write_all(text.as_bytes()).map_err(|e| Error::io(path, e))?;
+    f.sync_all().map_err(|e| Error::io(path, e))
+}
+
+fn write_table(path: &Path, batch: RecordBatch) -> Result<()> {
+    let file = create_private_file(path)?;
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| parquet_error(path, e))?;
+    writer.write(&batch).map_err(|e| parquet_error(path, e))?;
+    let file = writer.into_inner().map_err(|e| parquet_error(path, e))?;
+    file.sync_all().map_err(|e| Error::io(path, e))
+}
+
+/// Streams every granted cell, sorted by app, permission, mailbox, in batches.
+fn write_access(analysis: &Analysis, path: &Path) -> Result<u64> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("app_idx", DataType::UInt32, false),
+        Field::new("permission_id", DataType::UInt8, false),
+        Field::new("mailbox_idx", DataType::UInt32, false),
+        Field::new("via", DataType::UInt8, false),
+    ]));
+    let props = WriterProperties::builder()
+        .set_dictionary_enabled(false)
+        .set_encoding(Encoding::DELTA_BINARY_PACKED)
+        .build();
+    let file = create_private_file(path)?;
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| parquet_error(path, e))?;
+    let mut batch = CellBatch::with_capacity(BATCH_ROWS);
+    let mut cells = 0u64;
+    for grant in &analysis.matrix.grants {
+        for_each_cell(grant, |mailbox, via| {
+            batch.push(grant.app, grant.permission, mailbox, via);
+        });
+        while batch.len() >= BATCH_ROWS {
+            cells += batch.len() as u64;
+            writer.write(&batch.take(&schema)).map_err(|e| parquet_error(path, e))?;
+        }
+    }
+    if batch.len() > 0 {
+        cells += batch.len() as u64;
+        writer.write(&batch.take(&schema)).map_err(|e| parquet_error(path, e))?;
+    }
+    let file = writer.into_inner().map_err(|e| parquet_error(path, e))?;
+    file.sync_all().map_err(|e| Error::io(path, e))?;
+    Ok(cells)
+}
+
+/// Calls `f(mailbox, via)` for every cell of a grant, in mailbox order.
+pub fn for_each_cell(grant: &Grant, mut f: impl FnMut(u32, u8)) {
+    let mut e = grant.via_entra.iter().peekable();
+    let mut r = grant.via_rbac.iter().peekable();
+    loop {
+        match (e.peek().copied(), r.peek().copied()) {
+            (Some(a), Some(b)) if a == b => {
+                f(a, VIA_ENTRA | VIA_RBAC);
+                e.next();
+                r.next();
+            }
+            (Some(a), Some(b)) if a < b => {
+                f(a, VIA_ENTRA);
+                e.next();
+            }
+            (Some(a), None) => {
+                f(a, VIA_ENTRA);
+                e.next();
+            }
+            (_, Some(b)) => {
+                f(b, VIA_RBAC);
+                r.next();
+            }
+            (None, None) => break,
+        }
+    }
+}
+
+struct CellBatch {
+    app: Vec<u32>,
+    permission: Vec<u8>,
+    mailbox: Vec<u32>,
+    via: Vec<u8>,
+}
+
+impl CellBatch {
+    fn with_capacity(n: usize) -> CellBatch {
+        CellBatch {
+            app: Vec::with_capacity(n),
+            permission: Vec::with_capacity(n),
+            mailbox: Vec::with_capacity(n),
+            via: Vec::with_capacity(n),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.app.len()
+    }
+
+    fn push(&mut self, app: u32, permission: u8, mailbox: u32, via: u8) {
+        self.app.push(app);
+        self.permission.push(permission);
+        self.mailbox.push(mailbox);
+        self.via.push(via);
+    }
+
+    /// Takes up to `BATCH_ROWS` rows off the front as a record batch.
+    fn take(&mut self, schema: &Arc<Schema>) -> RecordBatch {
+        let n = self.len().min(BATCH_ROWS);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(UInt32Array::from(self.app.drain(..n).collect::<Vec<_>>())),
+            Arc::new(UInt8Array::from(self.permission.drain(..n).collect::<Vec<_>>())),
+            Arc::new(UInt32Array::from(self.mailbox.drain(..n).collect::<Vec<_>>())),
+            Arc::new(UInt8Array::from(self.via.drain(..n).collect::<Vec<_>>())),
+        ];
+        RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema")
+    }
+}
+
+fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+    RecordBatch::try_from_iter(columns).expect("columns of equal length")
+}
+
+fn strings<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> ArrayRef {
+    Arc::new(StringArray::from_iter(values))
+}
+
+fn permissions_batch() -> RecordBatch {
+    batch(vec![
+        ("permission_id", Arc::new(UInt8Array::from_iter_values(0..CATALOGUE.len() as u8)) as ArrayRef),
+        ("permission", strings(CATALOGUE.iter().map(|p| Some(p.name)))),
+        ("aap_constrainable", Arc::new(BooleanArray::from_iter(CATALOGUE.iter().map(|p| Some(p.aap))))),
+        (
+            "entra_grantable",
+            Arc::new(BooleanArray::from_iter(CATALOGUE.iter().map(|p| Some(p.entra != permissions::EntraSource::None)))),
+        ),
+        ("rbac_grantable", Arc::new(BooleanArray::from_iter(CATALOGUE.iter().map(|p| Some(p.rbac))))),
+    ])
+}
+
+fn apps_batch(a: &Analysis) -> RecordBatch {
+    let apps = &a.model.apps.apps;
+    let mut permissions = vec![0u32; apps.len()];
+    let mut cells = vec![0u64; apps.len()];
+    let mut mode = vec![None; apps.len()];
+    for g in &a.matrix.grants {
+        permissions[g.app as usize] += 1;
+        cells[g.app as usize] += g.via_entra.union_len(&g.via_rbac);
+        mode[g.app as usize] = Some(g.aap_mode.as_str());
+    }
+    for (i, m) in mode.iter_mut().enumerate() {
+        if m.is_none() {
+            let policies = a.model.policies_of(i as u32);
+            *m = Some(crate::policy::aap::allow_bitmap(&policies, &roaring::RoaringBitmap::new(), a.model.options.aap_nesting).0.as_str());
+        }
+    }
+    batch(vec![
+        ("app_idx", Arc::new(UInt32Array::from_iter_values(0..apps.len() as u32)) as ArrayRef),
+        ("app_id", strings(apps.iter().map(|x| Some(x.app_id.as_str())))),
+        ("object_id", strings(apps.iter().map(|x| x.object_id.as_deref()))),
+        ("display_name", strings(apps.iter().map(|x| x.display_name.as_deref()))),
+        ("has_service_principal", Arc::new(BooleanArray::from_iter(apps.iter().map(|x| Some(x.has_service_principal))))),
+        ("aap_mode", strings(mode)),
+        ("entra_grants", Arc::new(UInt32Array::from_iter_values(a.model.entra.iter().map(|e| e.len() as u32)))),
+        ("rbac_assignments", Arc::new(UInt32Array::from_iter_values(a.model.app_assignments.iter().map(|v| v.len() as u32)))),
+        ("permissions", Arc::new(UInt32Array::from(permissions))),
+        ("cells", Arc::new(UInt64Array::from(cells))),
+    ])
+}
+
+fn mailboxes_batch(a: &Analysis) -> RecordBatch {
+    let t = &a.snapshot.mailboxes;
+    let n = a.directory.count as usize;
+    let col = |names: &[&str]| {
+        let c = t.column(names);
+        strings((0..n).map(move |row| c.and_then(|c| c.get(row))))
+    };
+    batch(vec![
+        ("mailbox_idx", Arc::new(UInt32Array::from_iter_values(0..n as u32)) as ArrayRef),
+        ("external_directory_object_id", strings(a.directory.mailbox_ids.iter().map(|s| Some(s.as_str())))),
+        ("primary_smtp_address", strings(a.directory.mailbox_addresses.iter().map(|s| Some(s.as_str())))),
+        ("display_name", col(&["DisplayName"])),
+        ("recipient_type_details", col(&["RecipientTypeDetails"])),
+    ])
+}
+
+fn grants_batch(a: &Analysis) -> RecordBatch {
+    let grants = &a.matrix.grants;
+    let mut names = ListBuilder::new(StringBuilder::new());
+    for g in grants {
+        for &i in &g.assignments {
+            names.values().append_value(&a.model.assignments[i].name);
+        }
+        names.append(true);
+    }
+    let all = u64::from(a.directory.count);
+    batch(vec![
+        ("app_idx", Arc::new(UInt32Array::from_iter_values(grants.iter().map(|g| g.app))) as ArrayRef),
+        ("app_id", strings(grants.iter().map(|g| Some(a.model.apps.apps[g.app as usize].app_id.as_str())))),
+        ("permission_id", Arc::new(UInt8Array::from_iter_values(grants.iter().map(|g| g.permission)))),
+        ("permission", strings(grants.iter().map(|g| Some(permissions::info(g.permission).name)))),
+        ("entra", Arc::new(BooleanArray::from_iter(grants.iter().map(|g| Some(g.entra))))),
+        ("aap_mode", strings(grants.iter().map(|g| Some(g.aap_mode.as_str())))),
+        ("rbac_assignments", Arc::new(names.finish())),
+        ("mailboxes_entra", Arc::new(UInt64Array::from_iter_values(grants.iter().map(|g| g.via_entra.len())))),
+        ("mailboxes_rbac", Arc::new(UInt64Array::from_iter_values(grants.iter().map(|g| g.via_rbac.len())))),
+        ("mailboxes_total", Arc::new(UInt64Array::from_iter_values(grants.iter().map(|g| g.via_entra.union_len(&g.via_rbac))))),
+        (
+            "tenant_wide",
+            Arc::new(BooleanArray::from_iter(grants.iter().map(|g| Some(all > 0 && g.via_entra.union_len(&g.via_rbac) == all)))),
+        ),
+    ])
+}
+
+fn findings_batch(a: &Analysis) -> RecordBatch {
+    let f: Vec<_> = a.findings.iter().collect();
+    let sources: Vec<Option<String>> = f.iter().map(|x| x.source.as_ref().map(|s| s.to_string())).collect();
+    batch(vec![
+        ("kind", strings(f.iter().map(|x| Some(x.kind)))),
+        ("severity", strings(f.iter().map(|x| Some(x.severity.as_str())))),
+        ("object", strings(f.iter().map(|x| Some(x.object.as_str())))),
+        ("message", strings(f.iter().map(|x| Some(x.message.as_str())))),
+        ("source", strings(sources.iter().map(|s| s.as_deref()))),
+    ])
+}
+
+/// DuckDB views over the dataset; paths are absolute, so rewrite them if the dataset moves.
+fn views_sql(dir: &Path) -> String {
+    let path = |file: &str| dir.join(file).display().to_string().replace('\'', "''");
+    let mut sql = String::from("-- exomatrix dataset views for DuckDB: duckdb -init views.sql\n-- Paths are absolute; if the dataset moves, run: exomatrix analyze again or edit them.\n");
+    for table in ["access", "permissions", "apps", "mailboxes", "grants", "findings"] {
+        sql.push_str(&format!("CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{}');\n", path(&format!("{table}.parquet"))));
+    }
+    sql.push_str(
+        "CREATE OR REPLACE VIEW access_named AS
+SELECT a.app_id, a.display_name AS app_name, p.permission,
+       m.external_directory_object_id AS mailbox_id, m.primary_smtp_address,
+       CASE x.via WHEN 1 THEN 'entra' WHEN 2 THEN 'rbac' ELSE 'entra+rbac' END AS via
+FROM access x
+JOIN apps a ON a.app_idx = x.app_idx
+JOIN permissions p ON p.permission_id = x.permission_id
+JOIN mailboxes m ON m.mailbox_idx = x.mailbox_idx;
+",
+    );
+    sql
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn manifest(a: &Analysis, cells: u64, write: Duration, command_line: &[String]) -> Result<String> {
+    let hashes: Vec<Result<String>> = a.snapshot.files.par_iter().map(|f| sha256_file(&f.path)).collect();
+    let mut inputs = Vec::new();
+    for (f, hash) in a.snapshot.files.iter().zip(hashes) {
+        inputs.push(serde_json::json!({
+            "table": f.table,
+            "file": f.path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "bytes": f.bytes,
+            "rows": f.rows,
+            "sha256": hash?,
+        }));
+    }
+    let t = &a.timings;
+    let secs = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e6;
+    let value = serde_json::json!({
+        "tool": "exomatrix",
+        "version": env!("CARGO_PKG_VERSION"),
+        "command_line": command_line,
+        "options": {
+            "aap_nesting": match a.options.policy.aap_nesting {
+                crate::policy::Nesting::Transitive => "transitive",
+                crate::policy::Nesting::Direct => "direct",
+            },
+        },
+        "snapshot": a.snapshot.dir.display().to_string(),
+        "inputs": inputs,
+        "counts": {
+            "mailboxes": a.directory.count,
+            "groups": a.directory.groups.len(),
+            "administrative_units": a.directory.admin_units.len(),
+            "apps": a.model.apps.apps.len(),
+            "management_scopes": a.model.scopes.len(),
+            "role_assignments": a.model.assignments.len(),
+            "application_access_policies": a.model.policies.len(),
+            "grants": a.matrix.grants.len(),
+            "cells": cells,
+            "nesting_dependent_cells": a.matrix.nesting_dependent_cells,
+            "findings": a.findings.len(),
+        },
+        "timings_seconds": {
+            "load": secs(t.load),
+            "directory": secs(t.directory),
+            "compile_scopes": secs(t.compile),
+            "policy": secs(t.policy),
+            "evaluate": secs(t.evaluate),
+            "write": secs(write),
+        },
+    });
+    Ok(serde_json::to_string_pretty(&value).expect("json") + "\n")
+}

@@ -1,0 +1,132 @@
+//! Reading a tenant snapshot: a directory of `<table>.csv` or `<table>.parquet` files.
+
+pub mod csv;
+pub mod parquet;
+pub mod tables;
+
+use std::path::{Path, PathBuf};
+
+pub use tables::{Col, SourceFormat, Table, TableSpec};
+
+use crate::error::{Error, Result};
+
+/// One input file as read, for the manifest.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub table: &'static str,
+    pub bytes: u64,
+    pub rows: usize,
+}
+
+/// Every table of a snapshot, loaded; absent optional tables are empty.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub dir: PathBuf,
+    pub mailboxes: Table,
+    pub groups: Table,
+    pub group_members: Table,
+    pub administrative_units: Table,
+    pub administrative_unit_members: Table,
+    pub service_principals: Table,
+    pub app_role_assignments: Table,
+    pub application_access_policies: Table,
+    pub management_scopes: Table,
+    pub management_role_assignments: Table,
+    pub files: Vec<InputFile>,
+}
+
+impl Snapshot {
+    /// Loads every table of the snapshot directory `dir`.
+    pub fn load(dir: &Path) -> Result<Snapshot> {
+        let meta = std::fs::metadata(dir).map_err(|e| Error::Snapshot {
+            path: dir.to_path_buf(),
+            message: if e.kind() == std::io::ErrorKind::NotFound {
+                "no such directory; give the folder the export script wrote".to_string()
+            } else {
+                e.to_string()
+            },
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::Snapshot {
+                path: dir.to_path_buf(),
+                message: "not a directory; a snapshot is a folder of <table>.csv or <table>.parquet files".to_string(),
+            });
+        }
+        let mut files = Vec::new();
+        let mut tables = Vec::with_capacity(tables::ALL_TABLES.len());
+        for spec in tables::ALL_TABLES {
+            let table = match locate(dir, spec)? {
+                Some((path, format)) => {
+                    let bytes = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+                    let table = match format {
+                        SourceFormat::Csv => csv::read_csv(&path, spec)?,
+                        SourceFormat::Parquet => parquet::read_parquet(&path, spec)?,
+                    };
+                    table.check_required()?;
+                    files.push(InputFile {
+                        path,
+                        table: spec.name,
+                        bytes,
+                        rows: table.len(),
+                    });
+                    table
+                }
+                None if spec.name == tables::MAILBOXES.name => {
+                    return Err(Error::Snapshot {
+                        path: dir.to_path_buf(),
+                        message: "holds no mailboxes table (mailboxes.csv or mailboxes.parquet); it is required".to_string(),
+                    })
+                }
+                None => Table::empty(spec),
+            };
+            tables.push(table);
+        }
+        let mut it = tables.into_iter();
+        let mut next = || it.next().expect("one table per spec");
+        Ok(Snapshot {
+            dir: dir.to_path_buf(),
+            mailboxes: next(),
+            groups: next(),
+            group_members: next(),
+            administrative_units: next(),
+            administrative_unit_members: next(),
+            service_principals: next(),
+            app_role_assignments: next(),
+            application_access_policies: next(),
+            management_scopes: next(),
+            management_role_assignments: next(),
+            files,
+        })
+    }
+}
+
+/// Finds `<name>.csv` or `<name>.parquet` (file names matched case-insensitively).
+fn locate(dir: &Path, spec: TableSpec) -> Result<Option<(PathBuf, SourceFormat)>> {
+    let mut found = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().to_lowercase();
+        let format = if name == format!("{}.csv", spec.name) {
+            SourceFormat::Csv
+        } else if name == format!("{}.parquet", spec.name) {
+            SourceFormat::Parquet
+        } else {
+            continue;
+        };
+        found.push((entry.path(), format));
+    }
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => Err(Error::Snapshot {
+            path: dir.to_path_buf(),
+            message: format!(
+                "holds {} files for table {name}; keep exactly one of {name}.csv or {name}.parquet",
+                found.len(),
+                name = spec.name
+            ),
+        }),
+    }
+}

@@ -1,0 +1,204 @@
+//! The tables a snapshot may hold, their required columns, and the loaded form.
+//!
+//! Every table becomes a set of Arrow string columns, whatever its source format:
+//! the engine reads identities and filterable properties as text, and typed
+//! comparisons (numbers, dates) are made by the filter compiler on demand.
+
+use arrow_array::{Array, StringArray};
+
+use crate::error::{Error, Location, Result};
+
+/// One snapshot table: its file name stem and the columns it must have.
+#[derive(Debug, Clone, Copy)]
+pub struct TableSpec {
+    /// File stem: `<name>.csv` or `<name>.parquet`.
+    pub name: &'static str,
+    /// Each entry is one requirement: any of the alternative names satisfies it.
+    pub required: &'static [&'static [&'static str]],
+}
+
+pub const MAILBOXES: TableSpec = TableSpec {
+    name: "mailboxes",
+    required: &[&["ExternalDirectoryObjectId"], &["PrimarySmtpAddress"]],
+};
+pub const GROUPS: TableSpec = TableSpec {
+    name: "groups",
+    required: &[&["DistinguishedName"]],
+};
+pub const GROUP_MEMBERS: TableSpec = TableSpec {
+    name: "group_members",
+    required: &[&["Group"], &["Member"]],
+};
+pub const ADMINISTRATIVE_UNITS: TableSpec = TableSpec {
+    name: "administrative_units",
+    required: &[&["Id"]],
+};
+pub const ADMINISTRATIVE_UNIT_MEMBERS: TableSpec = TableSpec {
+    name: "administrative_unit_members",
+    required: &[&["AdministrativeUnit"], &["Member"]],
+};
+pub const SERVICE_PRINCIPALS: TableSpec = TableSpec {
+    name: "service_principals",
+    required: &[&["AppId"], &["ObjectId"]],
+};
+pub const APP_ROLE_ASSIGNMENTS: TableSpec = TableSpec {
+    name: "app_role_assignments",
+    required: &[&["AppId", "PrincipalId"], &["AppRoleId", "Permission"]],
+};
+pub const APPLICATION_ACCESS_POLICIES: TableSpec = TableSpec {
+    name: "application_access_policies",
+    required: &[
+        &["AppId"],
+        &["AccessRight"],
+        &["ScopeIdentityRaw", "ScopeIdentity", "ScopeName"],
+    ],
+};
+pub const MANAGEMENT_SCOPES: TableSpec = TableSpec {
+    name: "management_scopes",
+    required: &[&["Name"], &["RecipientFilter", "RecipientRestrictionFilter"]],
+};
+pub const MANAGEMENT_ROLE_ASSIGNMENTS: TableSpec = TableSpec {
+    name: "management_role_assignments",
+    required: &[
+        &["Name"],
+        &["Role"],
+        &["App", "RoleAssignee", "RoleAssigneeName"],
+    ],
+};
+
+/// All tables in load order; only `mailboxes` must exist.
+pub const ALL_TABLES: [TableSpec; 10] = [
+    MAILBOXES,
+    GROUPS,
+    GROUP_MEMBERS,
+    ADMINISTRATIVE_UNITS,
+    ADMINISTRATIVE_UNIT_MEMBERS,
+    SERVICE_PRINCIPALS,
+    APP_ROLE_ASSIGNMENTS,
+    APPLICATION_ACCESS_POLICIES,
+    MANAGEMENT_SCOPES,
+    MANAGEMENT_ROLE_ASSIGNMENTS,
+];
+
+/// Where a table's rows came from, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    Csv,
+    Parquet,
+}
+
+/// A loaded table: named Arrow string columns plus the source line of each row.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub spec: TableSpec,
+    /// File name as shown in messages, e.g. `mailboxes.csv`.
+    pub file: String,
+    pub format: SourceFormat,
+    /// Header names as written in the file.
+    pub names: Vec<String>,
+    pub columns: Vec<StringArray>,
+    /// Line (CSV) or row (Parquet, header = 1) of each data row.
+    pub lines: Vec<u64>,
+}
+
+impl Table {
+    /// An empty table for an absent optional file.
+    pub fn empty(spec: TableSpec) -> Table {
+        Table {
+            spec,
+            file: format!("{}.csv", spec.name),
+            format: SourceFormat::Csv,
+            names: Vec::new(),
+            columns: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Index of the first column whose name matches one of `names`, case-insensitively.
+    /// Earlier names in `names` win.
+    pub fn column_index(&self, names: &[&str]) -> Option<usize> {
+        names.iter().find_map(|want| {
+            self.names
+                .iter()
+                .position(|have| have.eq_ignore_ascii_case(want))
+        })
+    }
+
+    /// A column accessor, or `None` when no alternative name is present.
+    pub fn column(&self, names: &[&str]) -> Option<Col<'_>> {
+        self.column_index(names).map(|i| Col {
+            table: self,
+            index: i,
+        })
+    }
+
+    /// The location of a row (and optionally a column) for messages.
+    pub fn location(&self, row: usize, column: Option<&str>) -> Location {
+        Location::at(&self.file, self.lines[row], column)
+    }
+
+    /// Fails unless every requirement of the spec is met by some column.
+    pub fn check_required(&self) -> Result<()> {
+        for requirement in self.spec.required {
+            if self.column_index(requirement).is_none() {
+                let wanted = if requirement.len() == 1 {
+                    format!("column {}", requirement[0])
+                } else {
+                    format!("one of the columns {}", requirement.join(", "))
+                };
+                return Err(Error::data(
+                    Location::file(&self.file),
+                    format!(
+                        "missing required {wanted}; the header has: {}. Export the table with that property (see scripts/Export-ExomatrixSnapshot.ps1)",
+                        if self.names.is_empty() { "nothing".to_string() } else { self.names.join(", ") }
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One column of a table, read as trimmed text where blank means absent.
+#[derive(Debug, Clone, Copy)]
+pub struct Col<'a> {
+    table: &'a Table,
+    index: usize,
+}
+
+impl<'a> Col<'a> {
+    /// The non-blank, trimmed value of a row.
+    pub fn get(&self, row: usize) -> Option<&'a str> {
+        let array = &self.table.columns[self.index];
+        if array.is_null(row) {
+            return None;
+        }
+        let value = array.value(row).trim();
+        (!value.is_empty()).then_some(value)
+    }
+
+    /// The column's header name.
+    pub fn name(&self) -> &'a str {
+        &self.table.names[self.index]
+    }
+
+    /// The location of this column in a row.
+    pub fn location(&self, row: usize) -> Location {
+        self.table.location(row, Some(self.name()))
+    }
+}
+
+/// Reads the first non-blank value among several alternative columns.
+pub fn first_present<'a>(cols: &[Option<Col<'a>>], row: usize) -> Option<(Col<'a>, &'a str)> {
+    cols.iter()
+        .flatten()
+        .find_map(|c| c.get(row).map(|v| (*c, v)))
+}
