@@ -11,7 +11,7 @@ use roaring::{MultiOps, RoaringBitmap};
 
 use crate::directory::Directory;
 use crate::findings::{kind, Findings};
-use crate::policy::aap::{allow_bitmap, AapMode, Nesting};
+use crate::policy::aap::{allow_bitmap, AapMode, Nesting, PolicyApp};
 use crate::policy::permissions::{self, PermissionId, COUNT};
 use crate::policy::Model;
 
@@ -140,58 +140,58 @@ pub fn evaluate_app(model: &Model, dir: &Directory, app: u32) -> (Vec<Grant>, u6
     (grants, nesting_cells)
 }
 
-/// Findings that need the evaluated matrix: pointless scoped RBAC grants and
-/// tenant-wide access with no limit at all.
+/// Findings that need the evaluated matrix: scoped RBAC grants that an Entra
+/// grant already covers, and tenant-wide access that nothing of the app's own limits.
+/// Policies with AppId `*` do not count as the app's own limit.
 pub fn report(model: &Model, dir: &Directory, matrix: &Matrix, findings: &mut Findings) {
-    let mut start = 0;
-    while start < matrix.grants.len() {
-        let app = matrix.grants[start].app;
-        let end = start + matrix.grants[start..].iter().take_while(|g| g.app == app).count();
-        let grants = &matrix.grants[start..end];
-        start = end;
+    for grants in matrix.grants.chunk_by(|a, b| a.app == b.app) {
+        let app = grants[0].app;
         let label = model.apps.apps[app as usize].label().to_string();
+        let own_policy = model.app_policies[app as usize]
+            .iter()
+            .any(|&i| matches!(model.policies[i].app, PolicyApp::App(_)));
+        let own_assignments = || model.app_assignments[app as usize].iter().map(|&i| &model.assignments[i]);
 
-        for g in grants {
-            let unscoped_entra = g.entra && g.via_entra.len() == u64::from(dir.count);
-            if !unscoped_entra {
-                continue;
-            }
-            let scoped: Vec<&str> = g
+        for g in grants.iter().filter(|g| g.entra && !own_policy) {
+            let covered: Vec<&str> = g
                 .assignments
                 .iter()
                 .map(|&i| &model.assignments[i])
-                .filter(|a| a.is_scoped())
+                .filter(|a| a.is_scoped() && a.mailboxes.is_subset(&g.via_entra))
                 .map(|a| a.name.as_str())
                 .collect();
-            if !scoped.is_empty() {
+            if !covered.is_empty() {
                 findings.warn(
                     kind::RBAC_SHADOWED_BY_ENTRA,
                     label.clone(),
                     format!(
-                        "{} is granted tenant-wide in Entra, so the scoped RBAC assignment(s) {} limit nothing; remove the Entra consent to make the scope effective",
+                        "{} is granted in Entra without an application access policy of this app, so the scoped RBAC assignment(s) {} limit nothing; remove the Entra consent to make the scope effective",
                         permissions::info(g.permission).name,
-                        scoped.join(", ")
+                        covered.join(", ")
                     ),
                     None,
                 );
             }
         }
 
-        let has_policy = !model.app_policies[app as usize].is_empty();
-        let has_scope = model.app_assignments[app as usize].iter().any(|&i| model.assignments[i].is_scoped());
-        let tenant_wide: Vec<&str> = grants
+        if own_policy || own_assignments().any(|a| a.is_scoped()) {
+            continue;
+        }
+        let unlimited: Vec<&str> = grants
             .iter()
-            .filter(|g| dir.count > 0 && g.via_entra.union_len(&g.via_rbac) == u64::from(dir.count))
+            .filter(|g| g.entra || g.assignments.iter().any(|&i| !model.assignments[i].is_scoped()))
+            .filter(|g| g.via_entra.union_len(&g.via_rbac) > 0)
             .map(|g| permissions::info(g.permission).name)
             .collect();
-        if !tenant_wide.is_empty() && !has_policy && !has_scope {
+        if !unlimited.is_empty() {
+            let reach = grants.iter().map(|g| g.via_entra.union_len(&g.via_rbac)).max().unwrap_or(0);
             findings.warn(
                 kind::TENANT_WIDE_UNSCOPED,
                 label,
                 format!(
-                    "reaches all {} mailboxes with {} and has no application access policy or RBAC scope at all",
-                    dir.count,
-                    tenant_wide.join(", ")
+                    "has tenant-wide {} with no application access policy or RBAC scope of its own (reaches {reach} of {} mailboxes)",
+                    unlimited.join(", "),
+                    dir.count
                 ),
                 None,
             );
