@@ -535,3 +535,226 @@ fn edit_distance(a: &str, b: &str) -> usize {
     }
     prev[b.len()]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::Directory;
+    use crate::findings::Findings;
+    use crate::snapshot::csv::parse_csv;
+    use crate::snapshot::tables::*;
+    use crate::snapshot::Snapshot;
+
+    const MAILBOXES: &str = "\
+ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,EmailAddresses,ExtensionCustomAttribute1,Office,WhenCreated,Title
+00000000-0000-4000-8000-000000000000,ann@contoso.com,ann,Sales,012332,SMTP:ann@contoso.com;smtp:ann.lee@contoso.com;X500:/o=x/cn=ann,red; blue ;,10,2019-05-01,Manager
+00000000-0000-4000-8000-000000000001,bob@contoso.com,bob,sales,,SMTP:bob@contoso.com,green,9,1/15/2018 10:30:00 AM,True
+00000000-0000-4000-8000-000000000002,cyd@contoso.com,cyd,Engineering,0123,SMTP:cyd@contoso.com;smtp:helpdesk@contoso.com,,100,12/31/2020,
+00000000-0000-4000-8000-000000000003,dee@contoso.com,o'neil,,012332,,,abc,,Director
+";
+    const GROUPS: &str = "DistinguishedName,Name,PrimarySmtpAddress\n\"CN=Fin,DC=x\",Fin,fin@contoso.com\n\"CN=Sub,DC=x\",Sub,sub@contoso.com\n";
+    const MEMBERS: &str = "Group,Member\nfin@contoso.com,ann@contoso.com\nfin@contoso.com,sub@contoso.com\nsub@contoso.com,bob@contoso.com\n";
+    const AUS: &str = "Id,DisplayName,DistinguishedName\n11111111-0000-4000-8000-000000000000,Oslo,\"CN=Oslo,CN=AU\"\n";
+    const AU_MEMBERS: &str = "AdministrativeUnit,Member\nOslo,dee@contoso.com\n";
+
+    fn snapshot() -> Snapshot {
+        let t = |text: &str, spec: TableSpec| parse_csv(text.as_bytes(), &format!("{}.csv", spec.name), spec).unwrap();
+        Snapshot {
+            dir: "test".into(),
+            mailboxes: t(MAILBOXES, MAILBOXES_SPEC),
+            groups: t(GROUPS, GROUPS_SPEC),
+            group_members: t(MEMBERS, GROUP_MEMBERS),
+            administrative_units: t(AUS, ADMINISTRATIVE_UNITS),
+            administrative_unit_members: t(AU_MEMBERS, ADMINISTRATIVE_UNIT_MEMBERS),
+            service_principals: Table::empty(SERVICE_PRINCIPALS),
+            app_role_assignments: Table::empty(APP_ROLE_ASSIGNMENTS),
+            application_access_policies: Table::empty(APPLICATION_ACCESS_POLICIES),
+            management_scopes: Table::empty(MANAGEMENT_SCOPES),
+            management_role_assignments: Table::empty(MANAGEMENT_ROLE_ASSIGNMENTS),
+            files: Vec::new(),
+        }
+    }
+    use crate::snapshot::tables::{GROUPS as GROUPS_SPEC, MAILBOXES as MAILBOXES_SPEC};
+
+    fn with_context<R>(f: impl FnOnce(&FilterContext<'_>) -> R) -> R {
+        let s = snapshot();
+        let dir = Directory::build(&s, &mut Findings::default()).unwrap();
+        let ctx = FilterContext::new(&s.mailboxes, &dir);
+        f(&ctx)
+    }
+
+    fn matches(ctx: &FilterContext<'_>, filter: &str) -> Vec<u32> {
+        ctx.compile(filter).unwrap_or_else(|e| panic!("{filter}: {}", e.render(filter))).bitmap.iter().collect()
+    }
+
+    #[test]
+    fn comparison_semantics_table() {
+        with_context(|ctx| {
+            for (filter, expected) in [
+                // -eq is case-insensitive text comparison, also for numbers
+                ("Department -eq 'SALES'", vec![0, 1]),
+                ("department -EQ \"sales\"", vec![0, 1]),
+                ("CustomAttribute1 -eq 012332", vec![0, 3]),
+                ("CustomAttribute1 -eq '12332'", vec![]),
+                // -ne includes blanks; -eq $null / -ne $null test blankness
+                ("Department -ne 'sales'", vec![2, 3]),
+                ("Department -eq $null", vec![3]),
+                ("Department -ne $null", vec![0, 1, 2]),
+                ("Title -eq $true", vec![1]),
+                // -like: * anywhere, whole-value match; -notlike is its negation, true on blank
+                ("Department -like 'sal*'", vec![0, 1]),
+                ("Department -like '*ing'", vec![2]),
+                ("Department -like 'e*g*ng'", vec![2]),
+                ("Department -like 'sal'", vec![]),
+                ("Department -notlike 'sal*'", vec![2, 3]),
+                ("Alias -eq 'o''neil'", vec![3]),
+                // ordering: numeric when both are numbers, dates when both are dates, else text
+                ("Office -lt 10", vec![1]),
+                ("Office -ge '10'", vec![0, 2, 3]), // 'abc' is not a number: text order
+                ("Office -gt 'abb'", vec![3]),
+                ("WhenCreated -lt '2019-01-01'", vec![1]),
+                ("WhenCreated -ge '1/1/2019'", vec![0, 2]),
+                ("WhenCreated -le '2018-01-15T10:30:00Z'", vec![1]),
+                ("Office -lt 1000 -and Office -gt 0", vec![0, 1, 2]),
+                // ordering on blank is false
+                ("Department -lt 'zzz'", vec![0, 1, 2]),
+                // boolean structure and precedence
+                ("-not Department -eq 'sales'", vec![2, 3]),
+                ("Department -eq 'sales' -and -not Alias -eq 'bob'", vec![0]),
+                ("(Alias -eq 'ann' -or Alias -eq 'bob') -and CustomAttribute1 -ne $null", vec![0]),
+                ("Alias -eq 'cyd' -or Alias -eq 'ann' -and Department -eq 'engineering'", vec![2]),
+                ("-not -not Alias -eq 'ann'", vec![0]),
+            ] {
+                assert_eq!(matches(ctx, filter), expected, "{filter}");
+            }
+        });
+    }
+
+    #[test]
+    fn multi_valued_semantics_table() {
+        with_context(|ctx| {
+            for (filter, expected) in [
+                // values are trimmed and empties dropped; -eq is "contains"
+                ("ExtensionCustomAttribute1 -eq 'blue'", vec![0]),
+                ("ExtensionCustomAttribute1 -ne 'blue'", vec![1, 2, 3]),
+                ("ExtensionCustomAttribute1 -like 'gr*'", vec![1]),
+                ("ExtensionCustomAttribute1 -notlike 'r*'", vec![1, 2, 3]),
+                ("ExtensionCustomAttribute1 -eq $null", vec![2, 3]),
+                ("ExtensionCustomAttribute1 -gt 'q'", vec![0]),
+                // EmailAddresses: no prefix means smtp:, a prefix compares the whole value
+                ("EmailAddresses -eq 'ann.lee@contoso.com'", vec![0]),
+                ("EmailAddresses -eq 'smtp:bob@contoso.com'", vec![1]),
+                ("EmailAddresses -eq 'x500:/o=x/cn=ann'", vec![0]),
+                ("EmailAddresses -like 'smtp:help*'", vec![2]),
+                ("EmailAddresses -like 'help*'", vec![]),
+                // PrimarySmtpAddress also matches smtp: proxies
+                ("PrimarySmtpAddress -eq 'helpdesk@contoso.com'", vec![2]),
+                ("PrimarySmtpAddress -like 'ann*'", vec![0]),
+                ("PrimarySmtpAddress -ne 'helpdesk@contoso.com'", vec![0, 1, 3]),
+                // MemberOfGroup: direct membership by DN only
+                ("MemberOfGroup -eq 'cn=fin,dc=x'", vec![0]),
+                ("MemberOfGroup -eq 'CN=Sub,DC=x'", vec![1]),
+                ("MemberOfGroup -ne 'CN=Fin,DC=x'", vec![1, 2, 3]),
+                ("MemberOfGroup -like 'CN=*'", vec![0, 1]),
+                ("MemberOfGroup -eq $null", vec![2, 3]),
+                ("MemberOfGroup -eq 'Fin'", vec![]),
+                // AdministrativeUnits: from administrative_unit_members, by AU DN
+                ("AdministrativeUnits -eq 'CN=Oslo,CN=AU'", vec![3]),
+            ] {
+                assert_eq!(matches(ctx, filter), expected, "{filter}");
+            }
+        });
+    }
+
+    #[test]
+    fn member_of_group_with_a_name_suggests_the_dn() {
+        with_context(|ctx| {
+            let c = ctx.compile("MemberOfGroup -eq 'Fin'").unwrap();
+            assert_eq!(c.notes.len(), 1);
+            assert_eq!(c.notes[0].kind, kind::MEMBER_OF_GROUP_NOT_DN);
+            assert!(c.notes[0].message.ends_with("did you mean the DN of group 'Fin': 'CN=Fin,DC=x'?"), "{}", c.notes[0].message);
+            assert_eq!(c.notes[0].span, 18..23);
+        });
+    }
+
+    #[test]
+    fn wildcard_not_at_the_end_is_linted_but_honoured() {
+        with_context(|ctx| {
+            let c = ctx.compile("Department -like '*ing'").unwrap();
+            assert_eq!(c.notes.iter().map(|n| n.kind).collect::<Vec<_>>(), [kind::FILTER_LINT]);
+            assert!(ctx.compile("Department -like 'eng*'").unwrap().notes.is_empty());
+        });
+    }
+
+    #[test]
+    fn errors_table() {
+        with_context(|ctx| {
+            for (filter, message, span, hint) in [
+                ("Departmnt -eq 'x'", "unknown property 'Departmnt': the mailboxes table (mailboxes.csv) has no such column", 0..9, Some("did you mean Department?")),
+                ("Colour -eq 'x'", "unknown property 'Colour': the mailboxes table (mailboxes.csv) has no such column", 0..6, Some("export the property as a column of mailboxes.csv, or check the spelling")),
+                ("Department -like $null", "-like cannot compare with $null", 11..22, Some("use -eq $null for a blank property and -ne $null for a filled one")),
+                ("Office -gt $null", "-gt cannot compare with $null", 7..16, Some("use -eq $null for a blank property and -ne $null for a filled one")),
+                ("", "the filter is empty", 0..0, Some("write at least one comparison, e.g. Department -eq 'Sales'")),
+            ] {
+                let e = ctx.compile(filter).unwrap_err();
+                assert_eq!((e.message.as_str(), e.span.clone(), e.hint.as_deref()), (message, span, hint), "{filter}");
+            }
+        });
+    }
+
+    #[test]
+    fn unknown_property_renders_with_caret_and_close_names() {
+        with_context(|ctx| {
+            let filter = "Alias -eq 'a' -and Deparment -eq 'Sales'";
+            let e = ctx.compile(filter).unwrap_err();
+            assert_eq!(
+                e.render(filter),
+                "  Alias -eq 'a' -and Deparment -eq 'Sales'\n                     ^^^^^^^^^\n  unknown property 'Deparment': the mailboxes table (mailboxes.csv) has no such column\n  hint: did you mean Department?"
+            );
+        });
+    }
+
+    #[test]
+    fn indexes_are_built_once_and_shared() {
+        with_context(|ctx| {
+            matches(ctx, "Department -eq 'sales'");
+            let first = ctx.index(Property::Column { index: 3, multi: false, email_addresses: false }) as *const ValueIndex;
+            matches(ctx, "Department -like 's*'");
+            let second = ctx.index(Property::Column { index: 3, multi: false, email_addresses: false }) as *const ValueIndex;
+            assert_eq!(first, second);
+        });
+    }
+
+    #[test]
+    fn wildcard_match_table() {
+        for (pattern, value, expected) in [
+            ("abc", "abc", true),
+            ("abc", "abcd", false),
+            ("a*", "a", true),
+            ("*c", "abc", true),
+            ("a*c", "ac", true),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b*c", "acb", false),
+            ("*", "", true),
+            ("ab*ab", "ab", false),
+        ] {
+            assert_eq!(wildcard_match(pattern, value), expected, "{pattern} ~ {value}");
+        }
+    }
+
+    #[test]
+    fn date_and_number_parsing_table() {
+        assert!(parse_date("2020-02-03") < parse_date("2020-02-03T00:00:01Z"));
+        assert_eq!(parse_date("2/3/2020"), parse_date("2020-02-03"));
+        assert_eq!(parse_date("2/3/2020 1:05:00 PM"), parse_date("2020-02-03T13:05:00"));
+        assert_eq!(parse_date("2/3/2020 12:00:00 AM"), parse_date("2020-02-03"));
+        for bad in ["2020-13-01", "13/1/2020", "2020-1", "abc", "1/2/20", "2020-01-01T25:00:00"] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+        assert_eq!(parse_number("+3.5"), Some(3.5));
+        assert_eq!(parse_number("-007"), Some(-7.0));
+        for bad in ["1e5", "3.", ".5", "", "1,000", "nan"] {
+            assert_eq!(parse_number(bad), None, "{bad}");
+        }
+    }
+}

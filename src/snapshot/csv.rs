@@ -38,6 +38,7 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
         first_line = 2;
     }
 
+    let mut lines_at = LineCounter::new(body, first_line);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -60,7 +61,7 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
             "the file is empty: expected a header line with the column names",
         ));
     }
-    let header_line = record.position().map_or(first_line, |p| p.line() + first_line - 1);
+    let header_line = lines_at.line(&record);
     let mut names = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
         let name = std::str::from_utf8(field).map_err(|e| {
@@ -84,7 +85,7 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
     let mut builders: Vec<StringBuilder> = names.iter().map(|_| StringBuilder::new()).collect();
     let mut lines = Vec::new();
     while read(&mut reader, &mut record)? {
-        let line = record.position().map_or(0, |p| p.line() + first_line - 1);
+        let line = lines_at.line(&record);
         if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
             continue; // a blank line
         }
@@ -143,6 +144,36 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
     })
 }
 
+/// Line numbers of records, from their start offsets.
+///
+/// The csv crate's own line count drifts on CRLF line ends after a quoted field
+/// (exactly what Windows PowerShell writes), and its record offset may point at
+/// the `\n` of the previous line end, so both are recomputed here.
+struct LineCounter<'a> {
+    body: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(body: &'a [u8], first_line: u64) -> LineCounter<'a> {
+        LineCounter { body, pos: 0, line: first_line }
+    }
+
+    /// The 1-based line a record starts on; records must be asked for in order.
+    fn line(&mut self, record: &csv::ByteRecord) -> u64 {
+        let mut start = record.position().map_or(self.pos, |p| p.byte() as usize).min(self.body.len());
+        while start < self.body.len() && matches!(self.body[start], b'\r' | b'\n') {
+            start += 1;
+        }
+        if start > self.pos {
+            self.line += self.body[self.pos..start].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.pos = start;
+        }
+        self.line
+    }
+}
+
 /// True when a cell holds a .NET collection type name rather than data.
 pub fn is_type_name(text: &str) -> bool {
     let t = text.trim();
@@ -172,6 +203,14 @@ mod tests {
         assert_eq!(t.names, ["ExternalDirectoryObjectId", "PrimarySmtpAddress"]);
         assert_eq!(t.lines, [3]);
         assert_eq!(t.column(&["primarysmtpaddress"]).unwrap().get(0), Some("a@x.com"));
+    }
+
+    #[test]
+    fn crlf_line_ends_after_quoted_fields_keep_line_numbers() {
+        let t = parse(b"\"A\",\"B\"\r\n\"1\",\"2\"\r\n\r\n\"3\",\"4\"\r\n").unwrap();
+        assert_eq!(t.lines, [2, 4]);
+        let err = parse(b"\"A\",\"B\"\r\n\"1\",\"2\"\r\n\"3\"\r\n").unwrap_err().to_string();
+        assert!(err.starts_with("mailboxes.csv, line 3: expected 2 fields"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,566 @@
+//! DESIGN.md §3: one test per rule, named after the rule, on small tenants built
+//! in a temporary directory and analysed end to end (CSV load included).
+
+mod common;
+
+use common::{ms, Scope, Tenant};
+use exomatrix::findings::kind;
+use exomatrix::policy::Nesting;
+
+const ENTRA: u8 = 1;
+const RBAC: u8 = 2;
+const BOTH: u8 = 3;
+
+fn all(n: u32) -> Vec<String> {
+    ms(&(0..n).collect::<Vec<_>>())
+}
+
+// ---- 3.1 permissions -------------------------------------------------------
+
+#[test]
+fn entra_grant_reaches_every_mailbox_by_default() {
+    let o = Tenant::new(4).app("App").entra("App", "Mail.Read").analyze();
+    assert_eq!(o.cells("App", "Mail.Read"), all(4).into_iter().map(|m| (m, ENTRA)).collect::<Vec<_>>());
+}
+
+#[test]
+fn entra_grant_by_app_role_id_is_recognised() {
+    let o = Tenant::new(2).app("App").grant_row("App", "Microsoft Graph", "b633e1c5-b582-4048-a93e-9f11b44c7e96", "").analyze();
+    assert_eq!(o.reach("App", "Mail.Send"), all(2));
+}
+
+#[test]
+fn known_app_role_id_wins_over_permission_value() {
+    let o = Tenant::new(2).app("App").grant_row("App", "Microsoft Graph", "810c84a8-4a9e-49e6-bf7d-12d183f40d01", "Mail.Send").analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), all(2));
+    assert!(o.reach("App", "Mail.Send").is_empty());
+}
+
+#[test]
+fn permission_value_matches_case_insensitively() {
+    let o = Tenant::new(2).app("App").entra("App", "calendars.readwrite").analyze();
+    assert_eq!(o.reach("App", "Calendars.ReadWrite"), all(2));
+}
+
+#[test]
+fn graph_permission_counts_without_a_resource_but_not_on_another_resource() {
+    let o = Tenant::new(2)
+        .app("NoResource")
+        .app("Other")
+        .grant_row("NoResource", "", "", "Contacts.Read")
+        .grant_row("Other", "SharePoint", "", "Contacts.Read")
+        .analyze();
+    assert_eq!(o.reach("NoResource", "Contacts.Read"), all(2));
+    assert!(o.reach("Other", "Contacts.Read").is_empty());
+    assert_eq!(o.findings(kind::IGNORED_ENTRA_GRANTS).len(), 1);
+}
+
+#[test]
+fn full_access_as_app_counts_only_on_exchange_online() {
+    let o = Tenant::new(2)
+        .app("Ews")
+        .app("Wrong")
+        .grant_row("Ews", "Office 365 Exchange Online", "dc890d15-9560-4a4c-9b7f-a736ec74ec40", "")
+        .grant_row("Wrong", "Microsoft Graph", "", "full_access_as_app")
+        .analyze();
+    assert_eq!(o.reach("Ews", "EWS.AccessAsApp"), all(2));
+    assert!(o.reach("Wrong", "EWS.AccessAsApp").is_empty());
+}
+
+#[test]
+fn same_permission_on_graph_and_exchange_resource_is_a_finding_and_exchange_grant_ignored() {
+    let o = Tenant::new(2)
+        .app("Sync")
+        .entra("Sync", "Mail.Read")
+        .grant_row("Sync", "Office 365 Exchange Online", "", "Mail.Read")
+        .analyze();
+    assert_eq!(o.reach("Sync", "Mail.Read"), all(2));
+    assert_eq!(o.findings(kind::GRANTED_VIA_GRAPH_AND_EXCHANGE).len(), 1);
+}
+
+#[test]
+fn smtp_send_as_app_and_non_mailbox_entra_grants_are_ignored_and_counted() {
+    let o = Tenant::new(2).app("App").entra("App", "SMTP.SendAsApp").entra("App", "User.Read.All").analyze();
+    assert!(o.reach("App", "SMTP.SendAsApp").is_empty());
+    let f = o.findings(kind::IGNORED_ENTRA_GRANTS);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].message.starts_with("2 Entra grants"), "{}", f[0].message);
+    assert!(f[0].message.contains("SMTP.SendAsApp on Microsoft Graph ×1"), "{}", f[0].message);
+}
+
+#[test]
+fn grant_by_principal_id_resolves_through_the_service_principal() {
+    let o = Tenant::new(2).app("App").grant_by_principal("App", "Mail.Read").analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), all(2));
+}
+
+#[test]
+fn app_id_wins_over_principal_id_in_grants() {
+    let mut t = Tenant::new(2).app("First").app("Second");
+    let row = format!("{},{},Microsoft Graph,,Mail.Read", t.app_id("First"), t.object_id("Second"));
+    t = t.grant_row("First", "Microsoft Graph", "", "Mail.Send");
+    let dir = tempfile::tempdir().unwrap();
+    t.write(dir.path());
+    let path = dir.path().join("app_role_assignments.csv");
+    let text = std::fs::read_to_string(&path).unwrap() + &row + "\n";
+    std::fs::write(&path, text).unwrap();
+    let a = exomatrix::Analysis::run(dir.path(), Default::default()).unwrap();
+    let first = a.model.apps.by_app_id(&t.app_id("First")).unwrap();
+    let second = a.model.apps.by_app_id(&t.app_id("Second")).unwrap();
+    let read = exomatrix::policy::permissions::by_name("Mail.Read").unwrap();
+    assert!(a.matrix.grant(first, read).is_some());
+    assert!(a.matrix.grant(second, read).is_none());
+}
+
+#[test]
+fn application_roles_grant_their_permissions_including_full_access_bundles() {
+    let o = Tenant::new(2)
+        .app("App")
+        .assign("App", "Application Exchange Full Access", Scope::Org)
+        .assign("App", "application mailboxfolder.read", Scope::Org)
+        .analyze();
+    for p in ["Mail.ReadWrite", "Mail.Send", "MailboxSettings.ReadWrite", "Calendars.ReadWrite", "Contacts.ReadWrite", "MailboxFolder.Read.All"] {
+        assert_eq!(o.reach("App", p), all(2), "{p}");
+    }
+    assert!(o.reach("App", "Mail.Read").is_empty());
+}
+
+#[test]
+fn mail_full_access_role_grants_readwrite_and_send() {
+    let o = Tenant::new(1).app("App").assign("App", "Application Mail Full Access", Scope::Org).analyze();
+    assert_eq!(o.reach("App", "Mail.ReadWrite"), all(1));
+    assert_eq!(o.reach("App", "Mail.Send"), all(1));
+    assert!(o.reach("App", "Calendars.ReadWrite").is_empty());
+}
+
+#[test]
+fn matrix_does_not_infer_read_from_readwrite() {
+    let o = Tenant::new(2).app("App").entra("App", "Mail.ReadWrite").analyze();
+    assert!(o.reach("App", "Mail.Read").is_empty());
+}
+
+#[test]
+fn unknown_application_role_is_a_finding_and_other_roles_are_ignored() {
+    let o = Tenant::new(2)
+        .app("App")
+        .assign("App", "Application MailboxFolder.Read.All", Scope::Org)
+        .assign("App", "Mail Recipients", Scope::Org)
+        .analyze();
+    assert_eq!(o.findings(kind::UNKNOWN_APPLICATION_ROLE).len(), 1);
+    assert!(o.analysis.matrix.grants.is_empty());
+}
+
+// ---- 3.2 application access policies ---------------------------------------
+
+#[test]
+fn restrict_policy_on_even_users_limits_entra_grant_to_members_nested_included() {
+    let o = Tenant::new(8)
+        .group("EvenUsers", &["m0", "m2", "m4", "Contractors"])
+        .group("Contractors", &["m7"])
+        .app("App")
+        .entra("App", "Mail.Read")
+        .policy("App", "RestrictAccess", "EvenUsers")
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[0, 2, 4, 7]));
+    assert_eq!(o.analysis.matrix.nesting_dependent_cells, 1);
+}
+
+#[test]
+fn aap_nesting_direct_counts_only_direct_members() {
+    let o = Tenant::new(8)
+        .group("EvenUsers", &["m0", "m2", "Contractors"])
+        .group("Contractors", &["m7"])
+        .app("App")
+        .entra("App", "Mail.Read")
+        .entra("App", "Calendars.Read")
+        .policy("App", "RestrictAccess", "EvenUsers")
+        .with_nesting(Nesting::Direct)
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[0, 2]));
+    assert_eq!(o.analysis.matrix.nesting_dependent_cells, 2);
+}
+
+#[test]
+fn deny_beats_restrict() {
+    let o = Tenant::new(4)
+        .group("Team", &["m0", "m1", "m2"])
+        .app("App")
+        .entra("App", "Mail.Read")
+        .policy("App", "RestrictAccess", "Team")
+        .policy("App", "DenyAccess", "m1")
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[0, 2]));
+}
+
+#[test]
+fn deny_only_means_all_but_the_denied() {
+    let o = Tenant::new(4)
+        .group("Execs", &["m3"])
+        .app("App")
+        .entra("App", "Calendars.ReadWrite")
+        .policy("App", "DenyAccess", "Execs")
+        .analyze();
+    assert_eq!(o.reach("App", "Calendars.ReadWrite"), ms(&[0, 1, 2]));
+}
+
+#[test]
+fn several_restrict_policies_add_up() {
+    let o = Tenant::new(5)
+        .app("App")
+        .entra("App", "Mail.Read")
+        .policy("App", "RestrictAccess", "m1")
+        .policy("App", "restrictaccess", "m3")
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[1, 3]));
+}
+
+#[test]
+fn app_id_star_policy_applies_to_every_app() {
+    let o = Tenant::new(3)
+        .app("One")
+        .app("Two")
+        .entra("One", "Mail.Read")
+        .entra("Two", "Contacts.Read")
+        .policy("*", "DenyAccess", "m0")
+        .analyze();
+    assert_eq!(o.reach("One", "Mail.Read"), ms(&[1, 2]));
+    assert_eq!(o.reach("Two", "Contacts.Read"), ms(&[1, 2]));
+}
+
+#[test]
+fn aap_constrains_only_the_documented_permissions() {
+    let o = Tenant::new(3)
+        .app("App")
+        .entra("App", "Mail.Read")
+        .entra("App", "Calendars.ReadBasic.All")
+        .entra("App", "MailboxItem.Read.All")
+        .policy("App", "RestrictAccess", "m0")
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[0]));
+    assert_eq!(o.reach("App", "Calendars.ReadBasic.All"), all(3));
+    assert_eq!(o.reach("App", "MailboxItem.Read.All"), all(3));
+}
+
+#[test]
+fn invalid_restrict_policy_allows_nobody_but_keeps_allow_list_mode() {
+    let o = Tenant::new(3)
+        .group("Gone", &["m0"])
+        .app("App")
+        .entra("App", "Mail.Read")
+        .policy_row("App", "RestrictAccess", "Gone", "False")
+        .analyze();
+    assert!(o.reach("App", "Mail.Read").is_empty());
+    assert_eq!(o.findings(kind::POLICY_INVALID).len(), 1);
+}
+
+#[test]
+fn unresolved_policy_scope_is_a_finding_and_counts_as_empty() {
+    let o = Tenant::new(3)
+        .app("App")
+        .entra("App", "Mail.Read")
+        .policy("App", "DenyAccess", "nobody")
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), all(3));
+    assert_eq!(o.findings(kind::POLICY_SCOPE_UNRESOLVED).len(), 1);
+}
+
+#[test]
+fn access_right_other_than_restrict_or_deny_is_an_error_naming_file_line_and_value() {
+    let err = Tenant::new(1).app("App").policy("App", "AllowAccess", "m0").try_analyze().err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "application_access_policies.csv, line 2, column AccessRight: AccessRight 'AllowAccess' is not RestrictAccess or DenyAccess"
+    );
+}
+
+#[test]
+fn policy_scope_comes_from_the_guid_half_of_scope_identity_raw_without_fallback() {
+    let t = Tenant::new(3).group("Team", &["m1"]).app("App").entra("App", "Mail.Read");
+    let dir = tempfile::tempdir().unwrap();
+    t.write(dir.path());
+    let group_guid = common::guid(2, 0); // Team's ExternalDirectoryObjectId
+    std::fs::write(
+        dir.path().join("application_access_policies.csv"),
+        format!(
+            "AppId,AccessRight,ScopeIdentityRaw,ScopeIdentity,ScopeName\n\
+             {app},RestrictAccess,S-1-5-21-1-2-3-1013;{group_guid},m2@contoso.com,m2\n\
+             {app},RestrictAccess,,,m0\n",
+            app = t.app_id("App")
+        ),
+    )
+    .unwrap();
+    let a = exomatrix::Analysis::run(dir.path(), Default::default()).unwrap();
+    let app = a.model.apps.by_app_id(&t.app_id("App")).unwrap();
+    let g = a.matrix.grant(app, 0).unwrap();
+    assert_eq!(g.effective().iter().collect::<Vec<_>>(), [0, 1]);
+}
+
+// ---- 3.3 RBAC for applications ---------------------------------------------
+
+#[test]
+fn rbac_calendars_read_on_canadian_employees_reaches_exactly_that_attribute() {
+    let o = Tenant::new(5)
+        .column("CustomAttribute1", &["012332", "", "012332", "0123321", "012332 "])
+        .app("Example")
+        .scope("Canadian employees", "CustomAttribute1 -eq '012332'")
+        .assign("Example", "Application Calendars.Read", Scope::Custom("canadian EMPLOYEES"))
+        .analyze();
+    assert_eq!(o.cells("Example", "Calendars.Read"), vec![("m0".into(), RBAC), ("m2".into(), RBAC), ("m4".into(), RBAC)]);
+    assert!(o.reach("Example", "Mail.Read").is_empty());
+}
+
+#[test]
+fn rbac_administrative_unit_scope_covers_direct_members_and_groups_are_not_expanded() {
+    let o = Tenant::new(4)
+        .group("Team", &["m3"])
+        .au("Norway", &["m0", "m1", "Team"])
+        .app("App")
+        .assign("App", "Application Mail.Read", Scope::Au("Norway"))
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[0, 1]));
+    assert_eq!(o.findings(kind::GROUP_IN_ADMINISTRATIVE_UNIT).len(), 1);
+}
+
+#[test]
+fn rbac_group_scope_ignores_nesting() {
+    let o = Tenant::new(4)
+        .group("Finance", &["m0", "Interns"])
+        .group("Interns", &["m1"])
+        .app("App")
+        .assign("App", "Application Mail.Read", Scope::Group("Finance"))
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[0]));
+}
+
+#[test]
+fn rbac_without_scope_covers_the_organization() {
+    let o = Tenant::new(3).app("App").assign("App", "Application Contacts.Read", Scope::Org).analyze();
+    assert_eq!(o.reach("App", "Contacts.Read"), all(3));
+}
+
+#[test]
+fn disabled_assignment_grants_nothing() {
+    let t = Tenant::new(3).app("App");
+    let who = t.object_id("App");
+    let o = t.assign_raw("Off", "Application Mail.Read", &who, Scope::Org, "False").analyze();
+    assert!(o.reach("App", "Mail.Read").is_empty());
+    assert_eq!(o.findings(kind::ASSIGNMENT_DISABLED).len(), 1);
+}
+
+#[test]
+fn blank_enabled_means_enabled_and_booleans_accept_powershell_spellings() {
+    for enabled in ["", "$TRUE", "yes", "1"] {
+        let t = Tenant::new(1).app("App");
+        let who = t.object_id("App");
+        let o = t.assign_raw("On", "Application Mail.Read", &who, Scope::Org, enabled).analyze();
+        assert_eq!(o.reach("App", "Mail.Read"), all(1), "Enabled={enabled:?}");
+    }
+}
+
+#[test]
+fn exclusive_scope_changes_nothing_for_apps() {
+    let o = Tenant::new(3)
+        .column("Department", &["Sales", "HR", "Sales"])
+        .app("App")
+        .exclusive_scope("Sales", "Department -eq 'sales'")
+        .assign("App", "Application Mail.Read", Scope::Custom("Sales"))
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[0, 2]));
+    assert_eq!(o.findings(kind::EXCLUSIVE_SCOPE_IGNORED).len(), 1);
+}
+
+#[test]
+fn aap_never_narrows_an_rbac_grant() {
+    let o = Tenant::new(3)
+        .app("App")
+        .assign("App", "Application Mail.Read", Scope::Org)
+        .policy("App", "RestrictAccess", "m0")
+        .policy("App", "DenyAccess", "m1")
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), all(3));
+}
+
+#[test]
+fn assignment_to_unknown_service_principal_or_missing_scope_grants_nothing_and_is_a_finding() {
+    let t = Tenant::new(2).app("App");
+    let who = t.object_id("App");
+    let o = t
+        .assign_raw("Ghost", "Application Mail.Read", "Deleted App", Scope::Org, "")
+        .assign_raw("NoScope", "Application Mail.Read", &who, Scope::Custom("Nope"), "")
+        .assign_raw("NoAu", "Application Mail.Read", &who, Scope::Au("Nope"), "")
+        .assign_raw("NoGroup", "Application Mail.Read", &who, Scope::Group("nope"), "")
+        .analyze();
+    assert!(o.reach("App", "Mail.Read").is_empty());
+    assert_eq!(o.findings(kind::UNKNOWN_PRINCIPAL).len(), 1);
+    assert_eq!(o.findings(kind::ASSIGNMENT_SCOPE_MISSING).len(), 3);
+}
+
+#[test]
+fn assignment_app_matches_object_id_then_app_id_then_display_name() {
+    let t = Tenant::new(1).app("By Object").app("By AppId").app("By Name");
+    let (o1, a2) = (t.object_id("By Object"), t.app_id("By AppId"));
+    let o = t
+        .assign_raw("1", "Application Mail.Read", &o1, Scope::Org, "")
+        .assign_raw("2", "Application Mail.Read", &a2, Scope::Org, "")
+        .assign_raw("3", "Application Mail.Read", "by name", Scope::Org, "")
+        .analyze();
+    for app in ["By Object", "By AppId", "By Name"] {
+        assert_eq!(o.reach(app, "Mail.Read"), all(1), "{app}");
+    }
+}
+
+#[test]
+fn custom_scope_wins_when_several_scope_columns_are_filled() {
+    let t = Tenant::new(3).group("G", &["m2"]).column("Department", &["X", "", ""]).app("App").scope("S", "Department -eq 'X'");
+    let mut dir_rows = t;
+    let who = dir_rows.object_id("App");
+    dir_rows = dir_rows.assign_raw("Both", "Application Mail.Read", &who, Scope::Custom("S"), "");
+    let dir = tempfile::tempdir().unwrap();
+    dir_rows.write(dir.path());
+    let path = dir.path().join("management_role_assignments.csv");
+    let text = std::fs::read_to_string(&path).unwrap().replace("\"S\",\"\",\"\"", "\"S\",\"\",\"g@contoso.com\"");
+    std::fs::write(&path, text).unwrap();
+    let a = exomatrix::Analysis::run(dir.path(), Default::default()).unwrap();
+    assert_eq!(a.matrix.grants[0].effective().iter().collect::<Vec<_>>(), [0]);
+    assert_eq!(a.findings.count(kind::ASSIGNMENT_SEVERAL_SCOPES), 1);
+}
+
+// ---- 3.4 filters, through scopes (details are unit-tested in filter::compile) --
+
+#[test]
+fn member_of_group_is_direct_membership_by_distinguished_name() {
+    let dn = common::group_dn("Finance");
+    let o = Tenant::new(3)
+        .group("Finance", &["m0", "Interns"])
+        .group("Interns", &["m1"])
+        .app("App")
+        .scope("Finance", &format!("MemberOfGroup -eq '{dn}'"))
+        .scope("ByName", "MemberOfGroup -eq 'Finance'")
+        .assign("App", "Application Mail.Read", Scope::Custom("Finance"))
+        .assign("App", "Application Mail.Send", Scope::Custom("ByName"))
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[0]));
+    assert!(o.reach("App", "Mail.Send").is_empty());
+    let f = o.findings(kind::MEMBER_OF_GROUP_NOT_DN);
+    assert_eq!(f.len(), 1);
+    assert!(f[0].message.contains(&format!("did you mean the DN of group 'Finance': '{dn}'?")), "{}", f[0].message);
+    assert_eq!(o.findings(kind::FILTER_MATCHES_NOTHING).len(), 1);
+}
+
+#[test]
+fn administrative_units_property_matches_the_unit_distinguished_name() {
+    let o = Tenant::new(3)
+        .au("Oslo", &["m2"])
+        .app("App")
+        .scope("Oslo", &format!("AdministrativeUnits -eq 'CN=Oslo,CN=AdministrativeUnits,{}'", common::ORG))
+        .assign("App", "Application Mail.Read", Scope::Custom("Oslo"))
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[2]));
+}
+
+// ---- 3.5 the effective matrix ------------------------------------------------
+
+#[test]
+fn example_one_entra_mail_read_on_a_and_rbac_calendars_read_on_b_never_meet() {
+    let o = Tenant::new(3)
+        .column("Alias2", &["A", "B", "C"])
+        .group("HoldsA", &["m0"])
+        .app("App 1")
+        .entra("App 1", "Mail.Read")
+        .policy("App 1", "RestrictAccess", "HoldsA")
+        .scope("HoldsB", "Alias2 -eq 'B'")
+        .assign("App 1", "Application Calendars.Read", Scope::Custom("HoldsB"))
+        .analyze();
+    assert_eq!(o.cells("App 1", "Mail.Read"), vec![("m0".into(), ENTRA)]);
+    assert_eq!(o.cells("App 1", "Calendars.Read"), vec![("m1".into(), RBAC)]);
+    let mail = o.reach("App 1", "Mail.Read");
+    assert!(o.reach("App 1", "Calendars.Read").iter().all(|m| !mail.contains(m)));
+}
+
+#[test]
+fn example_two_entra_on_a_plus_rbac_on_not_a_reaches_everyone() {
+    let o = Tenant::new(4)
+        .app("App 1")
+        .entra("App 1", "Mail.Read")
+        .policy("App 1", "RestrictAccess", "m0")
+        .scope("Not A", "Alias -ne 'm0'")
+        .assign("App 1", "Application Mail.Read", Scope::Custom("Not A"))
+        .analyze();
+    assert_eq!(
+        o.cells("App 1", "Mail.Read"),
+        vec![("m0".into(), ENTRA), ("m1".into(), RBAC), ("m2".into(), RBAC), ("m3".into(), RBAC)]
+    );
+}
+
+#[test]
+fn provenance_counts_only_sources_that_grant_the_cell() {
+    let o = Tenant::new(3)
+        .app("App")
+        .entra("App", "Mail.Read")
+        .policy("App", "DenyAccess", "m2")
+        .assign("App", "Application Mail.Read", Scope::Org)
+        .analyze();
+    assert_eq!(o.cells("App", "Mail.Read"), vec![("m0".into(), BOTH), ("m1".into(), BOTH), ("m2".into(), RBAC)]);
+}
+
+#[test]
+fn scoped_rbac_grant_covered_by_unscoped_entra_grant_is_a_finding() {
+    let o = Tenant::new(3)
+        .column("Department", &["X", "", ""])
+        .app("App")
+        .entra("App", "Mail.Send")
+        .scope("S", "Department -eq 'X'")
+        .assign("App", "Application Mail.Send", Scope::Custom("S"))
+        .analyze();
+    assert_eq!(o.findings(kind::RBAC_SHADOWED_BY_ENTRA).len(), 1);
+    assert!(o.findings(kind::TENANT_WIDE_UNSCOPED).is_empty());
+}
+
+#[test]
+fn tenant_wide_access_without_any_policy_or_scope_is_a_finding() {
+    let o = Tenant::new(3)
+        .app("Open")
+        .app("Limited")
+        .app("Rbac")
+        .entra("Open", "Mail.Read")
+        .entra("Limited", "Mail.Read")
+        .policy("Limited", "RestrictAccess", "m0")
+        .assign("Rbac", "Application Mail.Read", Scope::Org)
+        .analyze();
+    let objects: Vec<&str> = o.findings(kind::TENANT_WIDE_UNSCOPED).iter().map(|f| f.object.as_str()).collect();
+    assert_eq!(objects, ["Open", "Rbac"]);
+}
+
+#[test]
+fn group_nesting_cycles_do_not_hang_and_are_reported() {
+    let o = Tenant::new(3)
+        .group("A", &["m0", "B"])
+        .group("B", &["m1", "A"])
+        .group("Self", &["Self", "m2"])
+        .app("App")
+        .entra("App", "Mail.Read")
+        .policy("App", "RestrictAccess", "A")
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[0, 1]));
+    assert_eq!(o.findings(kind::GROUP_NESTING_CYCLE).len(), 2);
+}
+
+#[test]
+fn unresolved_group_member_is_a_finding_not_a_crash() {
+    let o = Tenant::new(2).group("G", &["m0", "ghost"]).analyze();
+    let f = o.findings(kind::UNRESOLVED_IDENTITY);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].object, "ghost@contoso.com");
+}
+
+#[test]
+fn deep_group_nesting_expands_without_overflow() {
+    let names: Vec<String> = (0..5000).map(|i| format!("G{i}")).collect();
+    let mut t = Tenant::new(2);
+    for i in 0..names.len() {
+        let child = if i + 1 < names.len() { names[i + 1].clone() } else { "m1".into() };
+        t = t.group(&names[i], &[&child]);
+    }
+    let o = t.app("App").entra("App", "Mail.Read").policy("App", "RestrictAccess", "G0").analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[1]));
+}
