@@ -49,9 +49,16 @@ impl Analysis {
     }
 
     /// Evaluates an already loaded snapshot.
-    pub fn from_snapshot(snapshot: Snapshot, options: AnalysisOptions, load: Duration) -> Result<Analysis> {
+    pub fn from_snapshot(
+        snapshot: Snapshot,
+        options: AnalysisOptions,
+        load: Duration,
+    ) -> Result<Analysis> {
         let mut findings = Findings::default();
-        let mut timings = Timings { load, ..Timings::default() };
+        let mut timings = Timings {
+            load,
+            ..Timings::default()
+        };
 
         let t = Instant::now();
         let directory = Directory::build(&snapshot, &mut findings)?;
@@ -64,7 +71,8 @@ impl Analysis {
         timings.compile = t.elapsed();
 
         let t = Instant::now();
-        let model = Model::build_with_scopes(&snapshot, &directory, scopes, options.policy, &mut findings)?;
+        let model =
+            Model::build_with_scopes(&snapshot, &directory, scopes, options.policy, &mut findings)?;
         timings.policy = t.elapsed();
 
         let t = Instant::now();

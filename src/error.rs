@@ -61,7 +61,7 @@ pub enum Error {
     Filter {
         location: Location,
         scope: String,
-        error: FilterError,
+        error: Box<FilterError>,
         rendered: String,
     },
     /// Reading or writing a file failed.

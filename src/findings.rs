@@ -35,7 +35,14 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} [{}] {}: {}", self.severity.as_str(), self.kind, self.object, self.message)?;
+        write!(
+            f,
+            "{} [{}] {}: {}",
+            self.severity.as_str(),
+            self.kind,
+            self.object,
+            self.message
+        )?;
         if let Some(source) = &self.source {
             write!(f, " ({source})")?;
         }
@@ -67,11 +74,23 @@ impl Findings {
         });
     }
 
-    pub fn warn(&mut self, kind: &'static str, object: impl Into<String>, message: impl Into<String>, source: Option<Location>) {
+    pub fn warn(
+        &mut self,
+        kind: &'static str,
+        object: impl Into<String>,
+        message: impl Into<String>,
+        source: Option<Location>,
+    ) {
         self.push(kind, Severity::Warning, object, message, source);
     }
 
-    pub fn info(&mut self, kind: &'static str, object: impl Into<String>, message: impl Into<String>, source: Option<Location>) {
+    pub fn info(
+        &mut self,
+        kind: &'static str,
+        object: impl Into<String>,
+        message: impl Into<String>,
+        source: Option<Location>,
+    ) {
         self.push(kind, Severity::Info, object, message, source);
     }
 

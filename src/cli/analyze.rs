@@ -103,13 +103,35 @@ fn print_summary(
     let warnings = a.findings.count_severity(Severity::Warning);
     let t = &a.timings;
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-    writeln!(out, "exomatrix analyze: {} -> {}", a.snapshot.dir.display(), written.path.display())?;
+    writeln!(
+        out,
+        "exomatrix analyze: {} -> {}",
+        a.snapshot.dir.display(),
+        written.path.display()
+    )?;
     writeln!(out, "  mailboxes       {}", a.directory.count)?;
-    writeln!(out, "  groups          {} (administrative units {})", a.directory.groups.len(), a.directory.admin_units.len())?;
+    writeln!(
+        out,
+        "  groups          {} (administrative units {})",
+        a.directory.groups.len(),
+        a.directory.admin_units.len()
+    )?;
     writeln!(out, "  apps            {}", a.model.apps.apps.len())?;
-    writeln!(out, "  grants          {} app x permission pairs", a.matrix.grants.len())?;
-    writeln!(out, "  granted cells   {} (entra only {entra_only}, rbac only {rbac_only}, both {both})", written.cells)?;
-    writeln!(out, "  AAP nesting     {} cells depend on nested group expansion", a.matrix.nesting_dependent_cells)?;
+    writeln!(
+        out,
+        "  grants          {} app x permission pairs",
+        a.matrix.grants.len()
+    )?;
+    writeln!(
+        out,
+        "  granted cells   {} (entra only {entra_only}, rbac only {rbac_only}, both {both})",
+        written.cells
+    )?;
+    writeln!(
+        out,
+        "  AAP nesting     {} cells depend on nested group expansion",
+        a.matrix.nesting_dependent_cells
+    )?;
     writeln!(
         out,
         "  findings        {} ({warnings} warnings, {} info) in findings.parquet",
@@ -127,7 +149,12 @@ fn print_summary(
         ms(t.evaluate),
         ms(written.write_time)
     )?;
-    let shown: Vec<_> = a.findings.iter().filter(|f| f.severity == Severity::Warning).take(20).collect();
+    let shown: Vec<_> = a
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .take(20)
+        .collect();
     if !shown.is_empty() {
         let mut err = std::io::stderr().lock();
         writeln!(err, "warnings:")?;
@@ -135,7 +162,11 @@ fn print_summary(
             writeln!(err, "  {f}")?;
         }
         if warnings > shown.len() {
-            writeln!(err, "  ... and {} more in findings.parquet", warnings - shown.len())?;
+            writeln!(
+                err,
+                "  ... and {} more in findings.parquet",
+                warnings - shown.len()
+            )?;
         }
     }
     Ok(())

@@ -67,20 +67,19 @@ impl Directory {
                 "more than 4,294,967,295 mailboxes",
             )
         })?;
-        let mut groups = add_groups(&snapshot.groups, &mut recipients)?;
+        let groups = add_groups(&snapshot.groups, &mut recipients)?;
         let mut dir = Directory {
             count,
             all: (0..count).collect(),
             mailbox_ids,
             mailbox_addresses,
-            groups: Vec::new(),
+            groups,
             admin_units: Vec::new(),
             has_au_members: !snapshot.administrative_unit_members.names.is_empty(),
             recipients,
             au_resolver: Resolver::default(),
         };
-        add_group_members(&dir, &mut groups, &snapshot.group_members, findings)?;
-        dir.groups = groups;
+        add_group_members(&mut dir, &snapshot.group_members, findings)?;
         report_cycles(&dir.groups, findings);
         dir.admin_units = add_admin_units(&snapshot.administrative_units, &mut dir.au_resolver)?;
         add_au_members(&mut dir, &snapshot.administrative_unit_members, findings)?;
@@ -88,7 +87,11 @@ impl Directory {
     }
 
     /// Resolves a recipient identity; ambiguity is an error at `location`.
-    pub fn resolve_recipient(&self, identity: &str, location: &Location) -> Result<Option<Recipient>> {
+    pub fn resolve_recipient(
+        &self,
+        identity: &str,
+        location: &Location,
+    ) -> Result<Option<Recipient>> {
         match self.recipients.resolve(identity) {
             Resolution::Found(r) => Ok(Some(r)),
             Resolution::NotFound => Ok(None),
@@ -159,7 +162,9 @@ impl Directory {
 }
 
 fn required_guid(table: &Table, column: &[&str], row: usize) -> Result<String> {
-    let col = table.column(column).expect("required column checked at load");
+    let col = table
+        .column(column)
+        .expect("required column checked at load");
     let raw = col.get(row).ok_or_else(|| {
         Error::data(
             col.location(row),
@@ -197,7 +202,10 @@ fn add_mailboxes(table: &Table, r: &mut Resolver<Recipient>) -> Result<(Vec<Stri
             ));
         }
         let address = smtp.get(row).ok_or_else(|| {
-            Error::data(smtp.location(row), "PrimarySmtpAddress is blank; every mailbox needs one")
+            Error::data(
+                smtp.location(row),
+                "PrimarySmtpAddress is blank; every mailbox needs one",
+            )
         })?;
         let m = Recipient::Mailbox(row as u32);
         r.add(Tier::Guid, &id, m);
@@ -211,12 +219,20 @@ fn add_mailboxes(table: &Table, r: &mut Resolver<Recipient>) -> Result<(Vec<Stri
         if let Some(v) = upn.and_then(|c| c.get(row)) {
             r.add(Tier::Address, v, m);
         }
-        for p in proxies.and_then(|c| c.get(row)).into_iter().flat_map(split_multi) {
+        for p in proxies
+            .and_then(|c| c.get(row))
+            .into_iter()
+            .flat_map(split_multi)
+        {
             if p.len() > 5 && p[..5].eq_ignore_ascii_case("smtp:") {
                 r.add(Tier::Address, p, m);
             }
         }
-        for v in [alias, name].into_iter().flatten().filter_map(|c| c.get(row)) {
+        for v in [alias, name]
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get(row))
+        {
             r.add(Tier::Name, v, m);
         }
         ids.push(id);
@@ -243,7 +259,10 @@ fn add_groups(table: &Table, r: &mut Resolver<Recipient>) -> Result<Vec<Group>> 
     let mut seen = std::collections::HashMap::new();
     for row in 0..table.len() {
         let dn_value = dn.get(row).ok_or_else(|| {
-            Error::data(dn.location(row), "DistinguishedName is blank; every group needs one")
+            Error::data(
+                dn.location(row),
+                "DistinguishedName is blank; every group needs one",
+            )
         })?;
         if let Some(previous) = seen.insert(dn_value.to_lowercase(), row) {
             return Err(Error::data(
@@ -258,7 +277,12 @@ fn add_groups(table: &Table, r: &mut Resolver<Recipient>) -> Result<Vec<Group>> 
         for col in [ext, guid].into_iter().flatten() {
             if let Some(v) = col.get(row) {
                 let id = parse_guid(v).ok_or_else(|| {
-                    Error::data(col.location(row), format!("'{v}' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"))
+                    Error::data(
+                        col.location(row),
+                        format!(
+                            "'{v}' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+                        ),
+                    )
                 })?;
                 r.add(Tier::Guid, &id, g);
             }
@@ -267,12 +291,20 @@ fn add_groups(table: &Table, r: &mut Resolver<Recipient>) -> Result<Vec<Group>> 
         if let Some(v) = smtp.and_then(|c| c.get(row)) {
             r.add(Tier::Address, v, g);
         }
-        for p in proxies.and_then(|c| c.get(row)).into_iter().flat_map(split_multi) {
+        for p in proxies
+            .and_then(|c| c.get(row))
+            .into_iter()
+            .flat_map(split_multi)
+        {
             if p.len() > 5 && p[..5].eq_ignore_ascii_case("smtp:") {
                 r.add(Tier::Address, p, g);
             }
         }
-        for v in [alias, name].into_iter().flatten().filter_map(|c| c.get(row)) {
+        for v in [alias, name]
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get(row))
+        {
             r.add(Tier::Name, v, g);
         }
         let label = [name, display, smtp]
@@ -290,47 +322,84 @@ fn add_groups(table: &Table, r: &mut Resolver<Recipient>) -> Result<Vec<Group>> 
     Ok(groups)
 }
 
-fn add_group_members(dir: &Directory, groups: &mut [Group], table: &Table, findings: &mut Findings) -> Result<()> {
+fn add_group_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -> Result<()> {
     if table.is_empty() {
         return Ok(());
     }
+    let edges = resolve_group_members(dir, table, findings)?;
+    for (group, member) in edges {
+        let group = &mut dir.groups[group as usize];
+        match member {
+            Recipient::Mailbox(m) => {
+                group.direct_mailboxes.insert(m);
+            }
+            Recipient::Group(child) => {
+                if !group.direct_groups.contains(&child) {
+                    group.direct_groups.push(child);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves every membership row to a (group, member) edge; unresolved rows are findings.
+fn resolve_group_members(
+    dir: &Directory,
+    table: &Table,
+    findings: &mut Findings,
+) -> Result<Vec<(u32, Recipient)>> {
+    let mut edges = Vec::with_capacity(table.len());
     let group_col = table.column(&["Group"]).expect("required");
     let member_col = table.column(&["Member"]).expect("required");
     for row in 0..table.len() {
         let (Some(group_id), Some(member_id)) = (group_col.get(row), member_col.get(row)) else {
-            findings.warn(kind::UNRESOLVED_IDENTITY, "group_members", "row with a blank Group or Member is skipped", Some(table.location(row, None)));
+            findings.warn(
+                kind::UNRESOLVED_IDENTITY,
+                "group_members",
+                "row with a blank Group or Member is skipped",
+                Some(table.location(row, None)),
+            );
             continue;
         };
         let group = match dir.resolve_recipient(group_id, &group_col.location(row))? {
             Some(Recipient::Group(g)) => g,
             Some(other) => {
-                findings.warn(kind::NOT_A_GROUP, group_id, format!("names {}, not a group; the membership row is skipped", dir.describe(other)), Some(group_col.location(row)));
+                findings.warn(
+                    kind::NOT_A_GROUP,
+                    group_id,
+                    format!(
+                        "names {}, not a group; the membership row is skipped",
+                        dir.describe(other)
+                    ),
+                    Some(group_col.location(row)),
+                );
                 continue;
             }
             None => {
-                findings.warn(kind::UNRESOLVED_IDENTITY, group_id, "group not found in groups; the membership row is skipped", Some(group_col.location(row)));
+                findings.warn(
+                    kind::UNRESOLVED_IDENTITY,
+                    group_id,
+                    "group not found in groups; the membership row is skipped",
+                    Some(group_col.location(row)),
+                );
                 continue;
             }
         };
         match dir.resolve_recipient(member_id, &member_col.location(row))? {
-            Some(Recipient::Mailbox(m)) => {
-                groups[group as usize].direct_mailboxes.insert(m);
-            }
-            Some(Recipient::Group(child)) => {
-                let children = &mut groups[group as usize].direct_groups;
-                if !children.contains(&child) {
-                    children.push(child);
-                }
-            }
+            Some(member) => edges.push((group, member)),
             None => findings.warn(
                 kind::UNRESOLVED_IDENTITY,
                 member_id,
-                format!("member of group '{}' not found among mailboxes or groups; it is left out", groups[group as usize].label),
+                format!(
+                    "member of group '{}' not found among mailboxes or groups; it is left out",
+                    dir.groups[group as usize].label
+                ),
                 Some(member_col.location(row)),
             ),
         }
     }
-    Ok(())
+    Ok(edges)
 }
 
 /// Reports every group nesting cycle once (Exchange allows them; expansion stops at repeats).
@@ -360,12 +429,18 @@ fn report_cycles(groups: &[Group], findings: &mut Findings) {
                     }
                     State::OnPath => {
                         let from = path.iter().position(|&(p, _)| p == child).unwrap_or(0);
-                        let mut names: Vec<&str> = path[from..].iter().map(|&(p, _)| groups[p].label.as_str()).collect();
+                        let mut names: Vec<&str> = path[from..]
+                            .iter()
+                            .map(|&(p, _)| groups[p].label.as_str())
+                            .collect();
                         names.push(&groups[child].label);
                         findings.warn(
                             kind::GROUP_NESTING_CYCLE,
                             groups[child].label.clone(),
-                            format!("group nesting cycle {}; nested expansion visits each group once", names.join(" -> ")),
+                            format!(
+                                "group nesting cycle {}; nested expansion visits each group once",
+                                names.join(" -> ")
+                            ),
                             None,
                         );
                     }
@@ -413,7 +488,12 @@ fn add_au_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -
     let member_col = table.column(&["Member"]).expect("required");
     for row in 0..table.len() {
         let (Some(au_id), Some(member_id)) = (au_col.get(row), member_col.get(row)) else {
-            findings.warn(kind::UNRESOLVED_IDENTITY, "administrative_unit_members", "row with a blank AdministrativeUnit or Member is skipped", Some(table.location(row, None)));
+            findings.warn(
+                kind::UNRESOLVED_IDENTITY,
+                "administrative_unit_members",
+                "row with a blank AdministrativeUnit or Member is skipped",
+                Some(table.location(row, None)),
+            );
             continue;
         };
         let Some(au) = dir.resolve_admin_unit(au_id, &au_col.location(row))? else {

@@ -63,7 +63,12 @@ impl<T: Copy + PartialEq> Resolver<T> {
 
     /// Resolves an identity through the tiers.
     pub fn resolve(&self, identity: &str) -> Resolution<T> {
-        for tier in [Tier::Guid, Tier::DistinguishedName, Tier::Address, Tier::Name] {
+        for tier in [
+            Tier::Guid,
+            Tier::DistinguishedName,
+            Tier::Address,
+            Tier::Name,
+        ] {
             let Some(key) = normalize(tier, identity) else {
                 continue;
             };
@@ -138,8 +143,14 @@ mod tests {
     #[test]
     fn guid_parsing_table() {
         for (text, expected) in [
-            ("810C84A8-4A9E-49E6-BF7D-12D183F40D01", Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01")),
-            ("{810c84a8-4a9e-49e6-bf7d-12d183f40d01}", Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01")),
+            (
+                "810C84A8-4A9E-49E6-BF7D-12D183F40D01",
+                Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01"),
+            ),
+            (
+                "{810c84a8-4a9e-49e6-bf7d-12d183f40d01}",
+                Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01"),
+            ),
             ("810c84a84a9e49e6bf7d12d183f40d01", None),
             ("810c84a8-4a9e-49e6-bf7d-12d183f40d0g", None),
             ("", None),
@@ -164,7 +175,11 @@ mod tests {
         r.add(Tier::Name, "sales", 1u32);
         assert_eq!(
             r.resolve("sales"),
-            Resolution::Ambiguous { tier: Tier::Name, first: 1, second: 2 }
+            Resolution::Ambiguous {
+                tier: Tier::Name,
+                first: 1,
+                second: 2
+            }
         );
     }
 

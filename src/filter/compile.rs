@@ -34,7 +34,11 @@ const MULTI_VALUED: [&str; 7] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Property {
     /// A mailboxes column by index; `multi` splits on `;`.
-    Column { index: usize, multi: bool, email_addresses: bool },
+    Column {
+        index: usize,
+        multi: bool,
+        email_addresses: bool,
+    },
     /// PrimarySmtpAddress, which also matches `smtp:` proxies.
     PrimarySmtpAddress,
     /// Direct group membership by group DN, from group_members.
@@ -95,7 +99,11 @@ impl ValueIndex {
         pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let (values, bitmaps): (Vec<String>, Vec<RoaringBitmap>) = pairs.into_iter().unzip();
         let blank = all - bitmaps.iter().union();
-        ValueIndex { values, bitmaps, blank }
+        ValueIndex {
+            values,
+            bitmaps,
+            blank,
+        }
     }
 
     fn get(&self, value: &str) -> Option<&RoaringBitmap> {
@@ -171,18 +179,36 @@ impl<'a> FilterContext<'a> {
         let mut notes: Vec<Note> = parsed
             .lints
             .into_iter()
-            .map(|l| Note { kind: kind::FILTER_LINT, message: l.message, span: l.span })
+            .map(|l| Note {
+                kind: kind::FILTER_LINT,
+                message: l.message,
+                span: l.span,
+            })
             .collect();
         let plan = self.plan(&parsed.expr, &mut notes)?;
         let bitmap = self.eval(&plan);
-        Ok(Compiled { plan, bitmap, notes })
+        Ok(Compiled {
+            plan,
+            bitmap,
+            notes,
+        })
     }
 
     /// Resolves every property of an expression and checks operator/value pairs.
     pub fn plan(&self, expr: &Expr, notes: &mut Vec<Note>) -> Result<Plan, FilterError> {
         Ok(match expr {
-            Expr::And(items) => Plan::And(items.iter().map(|e| self.plan(e, notes)).collect::<Result<_, _>>()?),
-            Expr::Or(items) => Plan::Or(items.iter().map(|e| self.plan(e, notes)).collect::<Result<_, _>>()?),
+            Expr::And(items) => Plan::And(
+                items
+                    .iter()
+                    .map(|e| self.plan(e, notes))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Or(items) => Plan::Or(
+                items
+                    .iter()
+                    .map(|e| self.plan(e, notes))
+                    .collect::<Result<_, _>>()?,
+            ),
             Expr::Not(inner) => Plan::Not(Box::new(self.plan(inner, notes)?)),
             Expr::Compare(c) => Plan::Leaf(self.plan_leaf(c, notes)?),
         })
@@ -191,8 +217,11 @@ impl<'a> FilterContext<'a> {
     fn plan_leaf(&self, c: &Comparison, notes: &mut Vec<Note>) -> Result<Leaf, FilterError> {
         let property = self.resolve_property(&c.property, &c.property_span)?;
         if c.value == Value::Null && !matches!(c.op, Op::Eq | Op::Ne) {
-            return Err(FilterError::new(format!("{} cannot compare with $null", c.op.as_str()), c.op_span.start..c.value_span.end)
-                .with_hint("use -eq $null for a blank property and -ne $null for a filled one"));
+            return Err(FilterError::new(
+                format!("{} cannot compare with $null", c.op.as_str()),
+                c.op_span.start..c.value_span.end,
+            )
+            .with_hint("use -eq $null for a blank property and -ne $null for a filled one"));
         }
         let value = c.value.text().map(|t| t.to_lowercase());
         if let (Some(v), Op::Like | Op::NotLike) = (&value, c.op) {
@@ -253,12 +282,18 @@ impl<'a> FilterContext<'a> {
         known.extend(["MemberOfGroup", "PrimarySmtpAddress", "AdministrativeUnits"]);
         let close = close_names(name, &known);
         let hint = if close.is_empty() {
-            format!("export the property as a column of {}, or check the spelling", self.mailboxes.file)
+            format!(
+                "export the property as a column of {}, or check the spelling",
+                self.mailboxes.file
+            )
         } else {
             format!("did you mean {}?", close.join(" or "))
         };
         Err(FilterError::new(
-            format!("unknown property '{name}': the mailboxes table ({}) has no such column", self.mailboxes.file),
+            format!(
+                "unknown property '{name}': the mailboxes table ({}) has no such column",
+                self.mailboxes.file
+            ),
             span.clone(),
         )
         .with_hint(hint))
@@ -269,7 +304,8 @@ impl<'a> FilterContext<'a> {
         match plan {
             Plan::And(items) => {
                 // Positive terms first narrow the set; negated terms subtract.
-                let (negated, positive): (Vec<&Plan>, Vec<&Plan>) = items.iter().partition(|p| matches!(p, Plan::Not(_)));
+                let (negated, positive): (Vec<&Plan>, Vec<&Plan>) =
+                    items.iter().partition(|p| matches!(p, Plan::Not(_)));
                 let mut acc = match positive.split_first() {
                     Some((first, _)) => self.eval(first),
                     None => self.dir.all.clone(),
@@ -297,9 +333,15 @@ impl<'a> FilterContext<'a> {
     }
 
     fn eval_leaf(&self, leaf: &Leaf) -> RoaringBitmap {
-        let index = self.index(leaf.property);
+        let index = self.value_index(leaf.property);
         let all = &self.dir.all;
-        let email = matches!(leaf.property, Property::Column { email_addresses: true, .. });
+        let email = matches!(
+            leaf.property,
+            Property::Column {
+                email_addresses: true,
+                ..
+            }
+        );
         let eq = |v: &str| {
             if email && !v.contains(':') {
                 index.eq(v) | index.eq(&format!("smtp:{v}"))
@@ -320,7 +362,7 @@ impl<'a> FilterContext<'a> {
     }
 
     /// The inverted index of a property, built on first use.
-    pub fn index(&self, property: Property) -> &ValueIndex {
+    pub fn value_index(&self, property: Property) -> &ValueIndex {
         let all = &self.dir.all;
         match property {
             Property::Column { index, multi, .. } => self.columns[index].get_or_init(|| {
@@ -354,10 +396,18 @@ impl<'a> FilterContext<'a> {
                 let mut map: HashMap<String, RoaringBitmap> = HashMap::new();
                 let proxies = self.mailboxes.column(&["EmailAddresses"]);
                 for (row, address) in self.dir.mailbox_addresses.iter().enumerate() {
-                    map.entry(address.to_lowercase()).or_default().insert(row as u32);
-                    for p in proxies.and_then(|c| c.get(row)).into_iter().flat_map(split_multi) {
+                    map.entry(address.to_lowercase())
+                        .or_default()
+                        .insert(row as u32);
+                    for p in proxies
+                        .and_then(|c| c.get(row))
+                        .into_iter()
+                        .flat_map(split_multi)
+                    {
                         if p.len() > 5 && p[..5].eq_ignore_ascii_case("smtp:") {
-                            map.entry(p[5..].to_lowercase()).or_default().insert(row as u32);
+                            map.entry(p[5..].to_lowercase())
+                                .or_default()
+                                .insert(row as u32);
                         }
                     }
                 }
@@ -460,15 +510,25 @@ pub fn parse_number(text: &str) -> Option<f64> {
 pub fn parse_date(text: &str) -> Option<i64> {
     let t = text.trim();
     let num = |s: &str| -> Option<i64> {
-        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok())?
+        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())?
     };
-    let (y, mo, d, rest) = if let Some((date, time)) = t.split_once(['T', 't']).or(Some((t, ""))).filter(|(d, _)| d.contains('-')) {
+    let (y, mo, d, rest) = if let Some((date, time)) = t
+        .split_once(['T', 't'])
+        .or(Some((t, "")))
+        .filter(|(d, _)| d.contains('-'))
+    {
         let mut p = date.split('-');
         let (y, m, d) = (p.next()?, p.next()?, p.next()?);
         if p.next().is_some() || y.len() != 4 {
             return None;
         }
-        (num(y)?, num(m)?, num(d)?, time.trim_end_matches(['Z', 'z']).to_string())
+        (
+            num(y)?,
+            num(m)?,
+            num(d)?,
+            time.trim_end_matches(['Z', 'z']).to_string(),
+        )
     } else {
         let (date, time) = t.split_once(' ').unwrap_or((t, ""));
         let mut p = date.split('/');
@@ -520,7 +580,11 @@ pub fn close_names(name: &str, known: &[&str]) -> Vec<String> {
         .collect();
     scored.sort();
     scored.dedup_by(|a, b| a.1.eq_ignore_ascii_case(b.1));
-    scored.into_iter().take(3).map(|(_, k)| k.to_string()).collect()
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, k)| k.to_string())
+        .collect()
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -529,7 +593,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -558,7 +624,9 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
     const AU_MEMBERS: &str = "AdministrativeUnit,Member\nOslo,dee@contoso.com\n";
 
     fn snapshot() -> Snapshot {
-        let t = |text: &str, spec: TableSpec| parse_csv(text.as_bytes(), &format!("{}.csv", spec.name), spec).unwrap();
+        let t = |text: &str, spec: TableSpec| {
+            parse_csv(text.as_bytes(), &format!("{}.csv", spec.name), spec).unwrap()
+        };
         Snapshot {
             dir: "test".into(),
             mailboxes: t(MAILBOXES, MAILBOXES_SPEC),
@@ -584,7 +652,11 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
     }
 
     fn matches(ctx: &FilterContext<'_>, filter: &str) -> Vec<u32> {
-        ctx.compile(filter).unwrap_or_else(|e| panic!("{filter}: {}", e.render(filter))).bitmap.iter().collect()
+        ctx.compile(filter)
+            .unwrap_or_else(|e| panic!("{filter}: {}", e.render(filter)))
+            .bitmap
+            .iter()
+            .collect()
     }
 
     #[test]
@@ -621,8 +693,14 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
                 // boolean structure and precedence
                 ("-not Department -eq 'sales'", vec![2, 3]),
                 ("Department -eq 'sales' -and -not Alias -eq 'bob'", vec![0]),
-                ("(Alias -eq 'ann' -or Alias -eq 'bob') -and CustomAttribute1 -ne $null", vec![0]),
-                ("Alias -eq 'cyd' -or Alias -eq 'ann' -and Department -eq 'engineering'", vec![2]),
+                (
+                    "(Alias -eq 'ann' -or Alias -eq 'bob') -and CustomAttribute1 -ne $null",
+                    vec![0],
+                ),
+                (
+                    "Alias -eq 'cyd' -or Alias -eq 'ann' -and Department -eq 'engineering'",
+                    vec![2],
+                ),
                 ("-not -not Alias -eq 'ann'", vec![0]),
             ] {
                 assert_eq!(matches(ctx, filter), expected, "{filter}");
@@ -650,7 +728,10 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
                 // PrimarySmtpAddress also matches smtp: proxies
                 ("PrimarySmtpAddress -eq 'helpdesk@contoso.com'", vec![2]),
                 ("PrimarySmtpAddress -like 'ann*'", vec![0]),
-                ("PrimarySmtpAddress -ne 'helpdesk@contoso.com'", vec![0, 1, 3]),
+                (
+                    "PrimarySmtpAddress -ne 'helpdesk@contoso.com'",
+                    vec![0, 1, 3],
+                ),
                 // MemberOfGroup: direct membership by DN only
                 ("MemberOfGroup -eq 'cn=fin,dc=x'", vec![0]),
                 ("MemberOfGroup -eq 'CN=Sub,DC=x'", vec![1]),
@@ -672,7 +753,13 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
             let c = ctx.compile("MemberOfGroup -eq 'Fin'").unwrap();
             assert_eq!(c.notes.len(), 1);
             assert_eq!(c.notes[0].kind, kind::MEMBER_OF_GROUP_NOT_DN);
-            assert!(c.notes[0].message.ends_with("did you mean the DN of group 'Fin': 'CN=Fin,DC=x'?"), "{}", c.notes[0].message);
+            assert!(
+                c.notes[0]
+                    .message
+                    .ends_with("did you mean the DN of group 'Fin': 'CN=Fin,DC=x'?"),
+                "{}",
+                c.notes[0].message
+            );
             assert_eq!(c.notes[0].span, 18..23);
         });
     }
@@ -681,8 +768,15 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
     fn wildcard_not_at_the_end_is_linted_but_honoured() {
         with_context(|ctx| {
             let c = ctx.compile("Department -like '*ing'").unwrap();
-            assert_eq!(c.notes.iter().map(|n| n.kind).collect::<Vec<_>>(), [kind::FILTER_LINT]);
-            assert!(ctx.compile("Department -like 'eng*'").unwrap().notes.is_empty());
+            assert_eq!(
+                c.notes.iter().map(|n| n.kind).collect::<Vec<_>>(),
+                [kind::FILTER_LINT]
+            );
+            assert!(ctx
+                .compile("Department -like 'eng*'")
+                .unwrap()
+                .notes
+                .is_empty());
         });
     }
 
@@ -718,9 +812,17 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
     fn indexes_are_built_once_and_shared() {
         with_context(|ctx| {
             matches(ctx, "Department -eq 'sales'");
-            let first = ctx.index(Property::Column { index: 3, multi: false, email_addresses: false }) as *const ValueIndex;
+            let first = ctx.value_index(Property::Column {
+                index: 3,
+                multi: false,
+                email_addresses: false,
+            }) as *const ValueIndex;
             matches(ctx, "Department -like 's*'");
-            let second = ctx.index(Property::Column { index: 3, multi: false, email_addresses: false }) as *const ValueIndex;
+            let second = ctx.value_index(Property::Column {
+                index: 3,
+                multi: false,
+                email_addresses: false,
+            }) as *const ValueIndex;
             assert_eq!(first, second);
         });
     }
@@ -738,7 +840,11 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
             ("*", "", true),
             ("ab*ab", "ab", false),
         ] {
-            assert_eq!(wildcard_match(pattern, value), expected, "{pattern} ~ {value}");
+            assert_eq!(
+                wildcard_match(pattern, value),
+                expected,
+                "{pattern} ~ {value}"
+            );
         }
     }
 
@@ -746,9 +852,19 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
     fn date_and_number_parsing_table() {
         assert!(parse_date("2020-02-03") < parse_date("2020-02-03T00:00:01Z"));
         assert_eq!(parse_date("2/3/2020"), parse_date("2020-02-03"));
-        assert_eq!(parse_date("2/3/2020 1:05:00 PM"), parse_date("2020-02-03T13:05:00"));
+        assert_eq!(
+            parse_date("2/3/2020 1:05:00 PM"),
+            parse_date("2020-02-03T13:05:00")
+        );
         assert_eq!(parse_date("2/3/2020 12:00:00 AM"), parse_date("2020-02-03"));
-        for bad in ["2020-13-01", "13/1/2020", "2020-1", "abc", "1/2/20", "2020-01-01T25:00:00"] {
+        for bad in [
+            "2020-13-01",
+            "13/1/2020",
+            "2020-1",
+            "abc",
+            "1/2/20",
+            "2020-01-01T25:00:00",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
         assert_eq!(parse_number("+3.5"), Some(3.5));

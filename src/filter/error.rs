@@ -73,6 +73,9 @@ mod tests {
 
     #[test]
     fn span_at_end_gets_one_caret() {
-        assert_eq!(render("A -eq", &(5..5), "value expected", None), "  A -eq\n       ^\n  value expected");
+        assert_eq!(
+            render("A -eq", &(5..5), "value expected", None),
+            "  A -eq\n       ^\n  value expected"
+        );
     }
 }

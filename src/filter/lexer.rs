@@ -92,7 +92,11 @@ pub fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, FilterError> {
                             "ceq" | "ieq" => "comparisons are always case-insensitive; use -eq".to_string(),
                             _ => format!("operators are {OPERATORS}"),
                         };
-                        return Err(FilterError::new(format!("unknown operator '{}'", &text[start..i]), start..i).with_hint(hint));
+                        return Err(FilterError::new(
+                            format!("unknown operator '{}'", &text[start..i]),
+                            start..i,
+                        )
+                        .with_hint(hint));
                     }
                 }
             }
@@ -106,8 +110,11 @@ pub fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, FilterError> {
                     "false" => Token::False,
                     "null" => Token::Null,
                     _ => {
-                        return Err(FilterError::new(format!("unknown variable '{}'", &text[start..i]), start..i)
-                            .with_hint("only $true, $false and $null are allowed; quote other values"))
+                        return Err(FilterError::new(
+                            format!("unknown variable '{}'", &text[start..i]),
+                            start..i,
+                        )
+                        .with_hint("only $true, $false and $null are allowed; quote other values"))
                     }
                 }
             }
@@ -120,8 +127,13 @@ pub fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, FilterError> {
                     i += 1;
                 }
                 if i == digits {
-                    return Err(FilterError::new(format!("unexpected character '{}'", c as char), start..start + 1)
-                        .with_hint("a number is [+-]digits[.digits]; an operator starts with - and a letter"));
+                    return Err(FilterError::new(
+                        format!("unexpected character '{}'", c as char),
+                        start..start + 1,
+                    )
+                    .with_hint(
+                        "a number is [+-]digits[.digits]; an operator starts with - and a letter",
+                    ));
                 }
                 if i + 1 < bytes.len() && bytes[i] == b'.' && bytes[i + 1].is_ascii_digit() {
                     i += 1;
@@ -131,11 +143,17 @@ pub fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, FilterError> {
                 }
                 if i < bytes.len() && !bytes[i].is_ascii_whitespace() && bytes[i] != b')' {
                     let mut end = i;
-                    while end < bytes.len() && !bytes[end].is_ascii_whitespace() && bytes[end] != b')' {
+                    while end < bytes.len()
+                        && !bytes[end].is_ascii_whitespace()
+                        && bytes[end] != b')'
+                    {
                         end += 1;
                     }
-                    return Err(FilterError::new(format!("'{}' is not a number", &text[start..end]), start..end)
-                        .with_hint(format!("quote text values: '{}'", &text[start..end])));
+                    return Err(FilterError::new(
+                        format!("'{}' is not a number", &text[start..end]),
+                        start..end,
+                    )
+                    .with_hint(format!("quote text values: '{}'", &text[start..end])));
                 }
                 Token::Number(text[start..i].to_string())
             }
@@ -167,10 +185,14 @@ fn quoted(text: &str, start: usize) -> Result<(String, usize), FilterError> {
     loop {
         match bytes.get(i) {
             None => {
-                return Err(FilterError::new("unterminated quoted value", start..text.len()).with_hint(format!(
-                    "close the value with {q}; to put a {q} inside it, double it ({q}{q})",
-                    q = quote as char
-                )))
+                return Err(
+                    FilterError::new("unterminated quoted value", start..text.len()).with_hint(
+                        format!(
+                            "close the value with {q}; to put a {q} inside it, double it ({q}{q})",
+                            q = quote as char
+                        ),
+                    ),
+                )
             }
             Some(&b) if b == quote => {
                 value.push_str(&text[run..i]);
@@ -192,21 +214,53 @@ mod tests {
     use super::*;
 
     fn kinds(text: &str) -> Vec<Token> {
-        tokenize(text).unwrap().into_iter().map(|(t, _)| t).collect()
+        tokenize(text)
+            .unwrap()
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect()
     }
 
     #[test]
     fn token_table() {
         use Token::*;
         for (text, expected) in [
-            ("A -eq 'x'", vec![Ident("A".into()), Op(super::Op::Eq), Str("x".into())]),
-            ("a -EQ \"x\"", vec![Ident("a".into()), Op(super::Op::Eq), Str("x".into())]),
+            (
+                "A -eq 'x'",
+                vec![Ident("A".into()), Op(super::Op::Eq), Str("x".into())],
+            ),
+            (
+                "a -EQ \"x\"",
+                vec![Ident("a".into()), Op(super::Op::Eq), Str("x".into())],
+            ),
             ("'it''s'", vec![Str("it's".into())]),
             ("\"say \"\"hi\"\"\"", vec![Str("say \"hi\"".into())]),
-            ("-5 +3.25 42", vec![Number("-5".into()), Number("+3.25".into()), Number("42".into())]),
+            (
+                "-5 +3.25 42",
+                vec![
+                    Number("-5".into()),
+                    Number("+3.25".into()),
+                    Number("42".into()),
+                ],
+            ),
             ("$TRUE $false $Null", vec![True, False, Null]),
-            ("-not (a -or b) -and c", vec![Not, LParen, Ident("a".into()), Or, Ident("b".into()), RParen, And, Ident("c".into())]),
-            ("X -notlike 'a*'", vec![Ident("X".into()), Op(super::Op::NotLike), Str("a*".into())]),
+            (
+                "-not (a -or b) -and c",
+                vec![
+                    Not,
+                    LParen,
+                    Ident("a".into()),
+                    Or,
+                    Ident("b".into()),
+                    RParen,
+                    And,
+                    Ident("c".into()),
+                ],
+            ),
+            (
+                "X -notlike 'a*'",
+                vec![Ident("X".into()), Op(super::Op::NotLike), Str("a*".into())],
+            ),
         ] {
             assert_eq!(kinds(text), expected, "{text}");
         }

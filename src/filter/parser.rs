@@ -42,7 +42,10 @@ pub fn parse(text: &str) -> Result<Parsed, FilterError> {
             Token::RParen => "this ')' has no matching '('",
             _ => "join comparisons with -and or -or",
         };
-        return Err(FilterError::new(format!("unexpected {}", token.describe()), span.clone()).with_hint(hint));
+        return Err(
+            FilterError::new(format!("unexpected {}", token.describe()), span.clone())
+                .with_hint(hint),
+        );
     }
     Ok(Parsed {
         expr,
@@ -68,7 +71,9 @@ impl Parser<'_> {
     }
 
     fn span(&self) -> Span {
-        self.tokens.get(self.pos).map_or_else(|| self.end_span(), |(_, s)| s.clone())
+        self.tokens
+            .get(self.pos)
+            .map_or_else(|| self.end_span(), |(_, s)| s.clone())
     }
 
     fn next(&mut self) -> Option<(Token, Span)> {
@@ -137,9 +142,13 @@ impl Parser<'_> {
                 self.depth -= 1;
                 match self.next() {
                     Some((Token::RParen, end)) => Ok((inner, start.start..end.end)),
-                    Some((token, span)) => Err(FilterError::new(format!("expected ')' but found {}", token.describe()), span)
-                        .with_hint("close the '(' before this point, or join with -and / -or")),
-                    None => Err(FilterError::new("missing ')'", start.clone()).with_hint("this '(' is never closed")),
+                    Some((token, span)) => Err(FilterError::new(
+                        format!("expected ')' but found {}", token.describe()),
+                        span,
+                    )
+                    .with_hint("close the '(' before this point, or join with -and / -or")),
+                    None => Err(FilterError::new("missing ')'", start.clone())
+                        .with_hint("this '(' is never closed")),
                 }
             }
             _ => self.parse_compare(),
@@ -163,23 +172,38 @@ impl Parser<'_> {
         let (property, property_span) = match self.next() {
             Some((Token::Ident(name), span)) => (name, span),
             Some((token, span)) => {
-                return Err(FilterError::new(format!("expected a property name but found {}", token.describe()), span)
-                    .with_hint("a comparison is Property -op 'value'"))
+                return Err(FilterError::new(
+                    format!("expected a property name but found {}", token.describe()),
+                    span,
+                )
+                .with_hint("a comparison is Property -op 'value'"))
             }
             None => {
-                return Err(FilterError::new("expected a comparison but the filter ends", self.end_span())
-                    .with_hint("remove the trailing operator or add a comparison"))
+                return Err(FilterError::new(
+                    "expected a comparison but the filter ends",
+                    self.end_span(),
+                )
+                .with_hint("remove the trailing operator or add a comparison"))
             }
         };
         let (op, op_span) = match self.next() {
             Some((Token::Op(op), span)) => (op, span),
             Some((token, span)) => {
-                return Err(FilterError::new(format!("expected an operator after {property} but found {}", token.describe()), span)
-                    .with_hint("operators are -eq, -ne, -like, -notlike, -lt, -gt, -le, -ge"))
+                return Err(FilterError::new(
+                    format!(
+                        "expected an operator after {property} but found {}",
+                        token.describe()
+                    ),
+                    span,
+                )
+                .with_hint("operators are -eq, -ne, -like, -notlike, -lt, -gt, -le, -ge"))
             }
             None => {
-                return Err(FilterError::new(format!("expected an operator after {property}"), self.end_span())
-                    .with_hint("operators are -eq, -ne, -like, -notlike, -lt, -gt, -le, -ge"))
+                return Err(FilterError::new(
+                    format!("expected an operator after {property}"),
+                    self.end_span(),
+                )
+                .with_hint("operators are -eq, -ne, -like, -notlike, -lt, -gt, -le, -ge"))
             }
         };
         let (value, value_span) = match self.next() {
@@ -189,16 +213,28 @@ impl Parser<'_> {
             Some((Token::False, span)) => (Value::Bool(false), span),
             Some((Token::Null, span)) => (Value::Null, span),
             Some((Token::Ident(word), span)) => {
-                return Err(FilterError::new(format!("value '{word}' is not quoted"), span)
-                    .with_hint(format!("write '{word}' in single quotes")))
+                return Err(
+                    FilterError::new(format!("value '{word}' is not quoted"), span)
+                        .with_hint(format!("write '{word}' in single quotes")),
+                )
             }
             Some((token, span)) => {
-                return Err(FilterError::new(format!("expected a value after {} but found {}", op.as_str(), token.describe()), span)
-                    .with_hint("a value is 'quoted text', a number, $true, $false or $null"))
+                return Err(FilterError::new(
+                    format!(
+                        "expected a value after {} but found {}",
+                        op.as_str(),
+                        token.describe()
+                    ),
+                    span,
+                )
+                .with_hint("a value is 'quoted text', a number, $true, $false or $null"))
             }
             None => {
-                return Err(FilterError::new(format!("expected a value after {}", op.as_str()), self.end_span())
-                    .with_hint("a value is 'quoted text', a number, $true, $false or $null"))
+                return Err(FilterError::new(
+                    format!("expected a value after {}", op.as_str()),
+                    self.end_span(),
+                )
+                .with_hint("a value is 'quoted text', a number, $true, $false or $null"))
             }
         };
         let span = property_span.start..value_span.end;
@@ -237,7 +273,12 @@ mod tests {
             Expr::And(v) => Expr::And(v.into_iter().map(strip).collect()),
             Expr::Or(v) => Expr::Or(v.into_iter().map(strip).collect()),
             Expr::Not(b) => Expr::Not(Box::new(strip(*b))),
-            Expr::Compare(c) => Expr::Compare(Comparison { property_span: 0..0, op_span: 0..0, value_span: 0..0, ..c }),
+            Expr::Compare(c) => Expr::Compare(Comparison {
+                property_span: 0..0,
+                op_span: 0..0,
+                value_span: 0..0,
+                ..c
+            }),
         }
     }
 
@@ -246,7 +287,10 @@ mod tests {
         let p = parse("A -eq '1' -or B -eq '2' -and C -eq '3'").unwrap();
         assert_eq!(
             strip(p.expr),
-            Expr::Or(vec![cmp("A", Op::Eq, "1"), Expr::And(vec![cmp("B", Op::Eq, "2"), cmp("C", Op::Eq, "3")])])
+            Expr::Or(vec![
+                cmp("A", Op::Eq, "1"),
+                Expr::And(vec![cmp("B", Op::Eq, "2"), cmp("C", Op::Eq, "3")])
+            ])
         );
         assert_eq!(p.lints.len(), 1);
     }
@@ -262,7 +306,10 @@ mod tests {
             ])
         );
         assert!(p.lints.is_empty());
-        assert!(parse("A -eq '1' -or (B -eq '2' -and C -eq '3')").unwrap().lints.is_empty());
+        assert!(parse("A -eq '1' -or (B -eq '2' -and C -eq '3')")
+            .unwrap()
+            .lints
+            .is_empty());
     }
 
     #[test]
@@ -271,25 +318,52 @@ mod tests {
             ("", "the filter is empty", 0..0),
             ("   ", "the filter is empty", 0..3),
             ("A -eq", "expected a value after -eq", 5..5),
-            ("A 'x'", "expected an operator after A but found a quoted value", 2..5),
+            (
+                "A 'x'",
+                "expected an operator after A but found a quoted value",
+                2..5,
+            ),
             ("(A -eq 'x'", "missing ')'", 0..1),
             ("A -eq 'x')", "unexpected ')'", 9..10),
             ("A -eq x", "value 'x' is not quoted", 6..7),
-            ("A -eq 'x' -and", "expected a comparison but the filter ends", 14..14),
-            ("A -eq 'x' B -eq 'y'", "unexpected property name 'B'", 10..11),
+            (
+                "A -eq 'x' -and",
+                "expected a comparison but the filter ends",
+                14..14,
+            ),
+            (
+                "A -eq 'x' B -eq 'y'",
+                "unexpected property name 'B'",
+                10..11,
+            ),
         ] {
             let e = parse(text).unwrap_err();
-            assert_eq!((e.message.as_str(), e.span.clone()), (message, span), "{text}");
+            assert_eq!(
+                (e.message.as_str(), e.span.clone()),
+                (message, span),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn nesting_is_capped_with_its_own_error() {
-        let deep = format!("{}A -eq 'x'{}", "(".repeat(MAX_NESTING + 1), ")".repeat(MAX_NESTING + 1));
-        assert!(parse(&deep).unwrap_err().message.contains("nest deeper than 64"));
+        let deep = format!(
+            "{}A -eq 'x'{}",
+            "(".repeat(MAX_NESTING + 1),
+            ")".repeat(MAX_NESTING + 1)
+        );
+        assert!(parse(&deep)
+            .unwrap_err()
+            .message
+            .contains("nest deeper than 64"));
         let nots = format!("{}A -eq 'x'", "-not ".repeat(10_000));
         assert!(parse(&nots).unwrap_err().message.contains("nest deeper"));
-        let ok = format!("{}A -eq 'x'{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING));
+        let ok = format!(
+            "{}A -eq 'x'{}",
+            "(".repeat(MAX_NESTING),
+            ")".repeat(MAX_NESTING)
+        );
         assert!(parse(&ok).is_ok());
     }
 }

@@ -43,7 +43,8 @@ impl Grant {
 
     /// Provenance of one mailbox: 0 (no access), 1 entra, 2 rbac, 3 both.
     pub fn via(&self, mailbox: u32) -> u8 {
-        u8::from(self.via_entra.contains(mailbox)) * VIA_ENTRA + u8::from(self.via_rbac.contains(mailbox)) * VIA_RBAC
+        u8::from(self.via_entra.contains(mailbox)) * VIA_ENTRA
+            + u8::from(self.via_rbac.contains(mailbox)) * VIA_RBAC
     }
 }
 
@@ -57,7 +58,10 @@ pub struct Matrix {
 
 impl Matrix {
     pub fn cells(&self) -> u64 {
-        self.grants.iter().map(|g| g.via_entra.union_len(&g.via_rbac)).sum()
+        self.grants
+            .iter()
+            .map(|g| g.via_entra.union_len(&g.via_rbac))
+            .sum()
     }
 
     /// The grant of one app and permission, if any.
@@ -121,7 +125,10 @@ pub fn evaluate_app(model: &Model, dir: &Directory, app: u32) -> (Vec<Grant>, u6
             (true, true) => allow.clone(),
             (true, false) => dir.all.clone(),
         };
-        let via_rbac = granting.iter().map(|&i| model.assignments[i].mailboxes.as_ref()).union();
+        let via_rbac = granting
+            .iter()
+            .map(|&i| model.assignments[i].mailboxes.as_ref())
+            .union();
         if let (true, true, Some(alt)) = (has_entra, constrained, &allow_other) {
             let now = &via_entra | &via_rbac;
             let then = alt | &via_rbac;
@@ -150,7 +157,11 @@ pub fn report(model: &Model, dir: &Directory, matrix: &Matrix, findings: &mut Fi
         let own_policy = model.app_policies[app as usize]
             .iter()
             .any(|&i| matches!(model.policies[i].app, PolicyApp::App(_)));
-        let own_assignments = || model.app_assignments[app as usize].iter().map(|&i| &model.assignments[i]);
+        let own_assignments = || {
+            model.app_assignments[app as usize]
+                .iter()
+                .map(|&i| &model.assignments[i])
+        };
 
         for g in grants.iter().filter(|g| g.entra && !own_policy) {
             let covered: Vec<&str> = g
@@ -179,12 +190,21 @@ pub fn report(model: &Model, dir: &Directory, matrix: &Matrix, findings: &mut Fi
         }
         let unlimited: Vec<&str> = grants
             .iter()
-            .filter(|g| g.entra || g.assignments.iter().any(|&i| !model.assignments[i].is_scoped()))
+            .filter(|g| {
+                g.entra
+                    || g.assignments
+                        .iter()
+                        .any(|&i| !model.assignments[i].is_scoped())
+            })
             .filter(|g| g.via_entra.union_len(&g.via_rbac) > 0)
             .map(|g| permissions::info(g.permission).name)
             .collect();
         if !unlimited.is_empty() {
-            let reach = grants.iter().map(|g| g.via_entra.union_len(&g.via_rbac)).max().unwrap_or(0);
+            let reach = grants
+                .iter()
+                .map(|g| g.via_entra.union_len(&g.via_rbac))
+                .max()
+                .unwrap_or(0);
             findings.warn(
                 kind::TENANT_WIDE_UNSCOPED,
                 label,

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
-use arrow_array::{ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array, UInt64Array, UInt8Array};
+use arrow_array::{
+    ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array, UInt64Array, UInt8Array,
+};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Encoding;
@@ -52,12 +54,23 @@ pub fn check_output(out: &Path, force: bool) -> Result<()> {
 }
 
 /// Writes the whole dataset for `analysis` to `out`, atomically.
-pub fn write_dataset(analysis: &Analysis, out: &Path, force: bool, command_line: &[String]) -> Result<DatasetSummary> {
+pub fn write_dataset(
+    analysis: &Analysis,
+    out: &Path,
+    force: bool,
+    command_line: &[String],
+) -> Result<DatasetSummary> {
     let started = Instant::now();
     check_output(out, force)?;
     let out = absolute(out)?;
-    let parent = out.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dataset".into());
+    let parent = out
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "dataset".into());
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
@@ -108,7 +121,9 @@ fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
     if out.exists() {
         let aside = out.with_file_name(format!(
             ".{}.old-{}",
-            out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            out.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             std::process::id()
         ));
         fs::rename(out, &aside).map_err(|e| Error::io(out, e))?;
@@ -130,7 +145,13 @@ fn parquet_error(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-fn write_files(analysis: &Analysis, dir: &Path, final_dir: &Path, started: Instant, command_line: &[String]) -> Result<u64> {
+fn write_files(
+    analysis: &Analysis,
+    dir: &Path,
+    final_dir: &Path,
+    started: Instant,
+    command_line: &[String],
+) -> Result<u64> {
     let cells = write_access(analysis, &dir.join("access.parquet"))?;
     write_table(&dir.join("permissions.parquet"), permissions_batch())?;
     write_table(&dir.join("apps.parquet"), apps_batch(analysis))?;
@@ -145,13 +166,15 @@ fn write_files(analysis: &Analysis, dir: &Path, final_dir: &Path, started: Insta
 
 fn write_text(path: &Path, text: &str) -> Result<()> {
     let mut f = create_private_file(path)?;
-    f.write_all(text.as_bytes()).map_err(|e| Error::io(path, e))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::io(path, e))?;
     f.sync_all().map_err(|e| Error::io(path, e))
 }
 
 fn write_table(path: &Path, batch: RecordBatch) -> Result<()> {
     let file = create_private_file(path)?;
-    let mut writer = ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| parquet_error(path, e))?;
+    let mut writer =
+        ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| parquet_error(path, e))?;
     writer.write(&batch).map_err(|e| parquet_error(path, e))?;
     let file = writer.into_inner().map_err(|e| parquet_error(path, e))?;
     file.sync_all().map_err(|e| Error::io(path, e))
@@ -170,7 +193,8 @@ fn write_access(analysis: &Analysis, path: &Path) -> Result<u64> {
         .set_encoding(Encoding::DELTA_BINARY_PACKED)
         .build();
     let file = create_private_file(path)?;
-    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| parquet_error(path, e))?;
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
+        .map_err(|e| parquet_error(path, e))?;
     let mut batch = CellBatch::with_capacity(BATCH_ROWS);
     let mut cells = 0u64;
     for grant in &analysis.matrix.grants {
@@ -179,12 +203,16 @@ fn write_access(analysis: &Analysis, path: &Path) -> Result<u64> {
         });
         while batch.len() >= BATCH_ROWS {
             cells += batch.len() as u64;
-            writer.write(&batch.take(&schema)).map_err(|e| parquet_error(path, e))?;
+            writer
+                .write(&batch.take(&schema))
+                .map_err(|e| parquet_error(path, e))?;
         }
     }
     if batch.len() > 0 {
         cells += batch.len() as u64;
-        writer.write(&batch.take(&schema)).map_err(|e| parquet_error(path, e))?;
+        writer
+            .write(&batch.take(&schema))
+            .map_err(|e| parquet_error(path, e))?;
     }
     let file = writer.into_inner().map_err(|e| parquet_error(path, e))?;
     file.sync_all().map_err(|e| Error::io(path, e))?;
@@ -252,8 +280,12 @@ impl CellBatch {
         let n = self.len().min(BATCH_ROWS);
         let columns: Vec<ArrayRef> = vec![
             Arc::new(UInt32Array::from(self.app.drain(..n).collect::<Vec<_>>())),
-            Arc::new(UInt8Array::from(self.permission.drain(..n).collect::<Vec<_>>())),
-            Arc::new(UInt32Array::from(self.mailbox.drain(..n).collect::<Vec<_>>())),
+            Arc::new(UInt8Array::from(
+                self.permission.drain(..n).collect::<Vec<_>>(),
+            )),
+            Arc::new(UInt32Array::from(
+                self.mailbox.drain(..n).collect::<Vec<_>>(),
+            )),
             Arc::new(UInt8Array::from(self.via.drain(..n).collect::<Vec<_>>())),
         ];
         RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema")
@@ -270,14 +302,34 @@ fn strings<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> ArrayRef {
 
 fn permissions_batch() -> RecordBatch {
     batch(vec![
-        ("permission_id", Arc::new(UInt8Array::from_iter_values(0..CATALOGUE.len() as u8)) as ArrayRef),
-        ("permission", strings(CATALOGUE.iter().map(|p| Some(p.name)))),
-        ("aap_constrainable", Arc::new(BooleanArray::from_iter(CATALOGUE.iter().map(|p| Some(p.aap))))),
+        (
+            "permission_id",
+            Arc::new(UInt8Array::from_iter_values(0..CATALOGUE.len() as u8)) as ArrayRef,
+        ),
+        (
+            "permission",
+            strings(CATALOGUE.iter().map(|p| Some(p.name))),
+        ),
+        (
+            "aap_constrainable",
+            Arc::new(BooleanArray::from_iter(
+                CATALOGUE.iter().map(|p| Some(p.aap)),
+            )),
+        ),
         (
             "entra_grantable",
-            Arc::new(BooleanArray::from_iter(CATALOGUE.iter().map(|p| Some(p.entra != permissions::EntraSource::None)))),
+            Arc::new(BooleanArray::from_iter(
+                CATALOGUE
+                    .iter()
+                    .map(|p| Some(p.entra != permissions::EntraSource::None)),
+            )),
         ),
-        ("rbac_grantable", Arc::new(BooleanArray::from_iter(CATALOGUE.iter().map(|p| Some(p.rbac))))),
+        (
+            "rbac_grantable",
+            Arc::new(BooleanArray::from_iter(
+                CATALOGUE.iter().map(|p| Some(p.rbac)),
+            )),
+        ),
     ])
 }
 
@@ -294,18 +346,53 @@ fn apps_batch(a: &Analysis) -> RecordBatch {
     for (i, m) in mode.iter_mut().enumerate() {
         if m.is_none() {
             let policies = a.model.policies_of(i as u32);
-            *m = Some(crate::policy::aap::allow_bitmap(&policies, &roaring::RoaringBitmap::new(), a.model.options.aap_nesting).0.as_str());
+            *m = Some(
+                crate::policy::aap::allow_bitmap(
+                    &policies,
+                    &roaring::RoaringBitmap::new(),
+                    a.model.options.aap_nesting,
+                )
+                .0
+                .as_str(),
+            );
         }
     }
     batch(vec![
-        ("app_idx", Arc::new(UInt32Array::from_iter_values(0..apps.len() as u32)) as ArrayRef),
-        ("app_id", strings(apps.iter().map(|x| Some(x.app_id.as_str())))),
-        ("object_id", strings(apps.iter().map(|x| x.object_id.as_deref()))),
-        ("display_name", strings(apps.iter().map(|x| x.display_name.as_deref()))),
-        ("has_service_principal", Arc::new(BooleanArray::from_iter(apps.iter().map(|x| Some(x.has_service_principal))))),
+        (
+            "app_idx",
+            Arc::new(UInt32Array::from_iter_values(0..apps.len() as u32)) as ArrayRef,
+        ),
+        (
+            "app_id",
+            strings(apps.iter().map(|x| Some(x.app_id.as_str()))),
+        ),
+        (
+            "object_id",
+            strings(apps.iter().map(|x| x.object_id.as_deref())),
+        ),
+        (
+            "display_name",
+            strings(apps.iter().map(|x| x.display_name.as_deref())),
+        ),
+        (
+            "has_service_principal",
+            Arc::new(BooleanArray::from_iter(
+                apps.iter().map(|x| Some(x.has_service_principal)),
+            )),
+        ),
         ("aap_mode", strings(mode)),
-        ("entra_grants", Arc::new(UInt32Array::from_iter_values(a.model.entra.iter().map(|e| e.len() as u32)))),
-        ("rbac_assignments", Arc::new(UInt32Array::from_iter_values(a.model.app_assignments.iter().map(|v| v.len() as u32)))),
+        (
+            "entra_grants",
+            Arc::new(UInt32Array::from_iter_values(
+                a.model.entra.iter().map(|e| e.len() as u32),
+            )),
+        ),
+        (
+            "rbac_assignments",
+            Arc::new(UInt32Array::from_iter_values(
+                a.model.app_assignments.iter().map(|v| v.len() as u32),
+            )),
+        ),
         ("permissions", Arc::new(UInt32Array::from(permissions))),
         ("cells", Arc::new(UInt64Array::from(cells))),
     ])
@@ -319,9 +406,23 @@ fn mailboxes_batch(a: &Analysis) -> RecordBatch {
         strings((0..n).map(move |row| c.and_then(|c| c.get(row))))
     };
     batch(vec![
-        ("mailbox_idx", Arc::new(UInt32Array::from_iter_values(0..n as u32)) as ArrayRef),
-        ("external_directory_object_id", strings(a.directory.mailbox_ids.iter().map(|s| Some(s.as_str())))),
-        ("primary_smtp_address", strings(a.directory.mailbox_addresses.iter().map(|s| Some(s.as_str())))),
+        (
+            "mailbox_idx",
+            Arc::new(UInt32Array::from_iter_values(0..n as u32)) as ArrayRef,
+        ),
+        (
+            "external_directory_object_id",
+            strings(a.directory.mailbox_ids.iter().map(|s| Some(s.as_str()))),
+        ),
+        (
+            "primary_smtp_address",
+            strings(
+                a.directory
+                    .mailbox_addresses
+                    .iter()
+                    .map(|s| Some(s.as_str())),
+            ),
+        ),
         ("display_name", col(&["DisplayName"])),
         ("recipient_type_details", col(&["RecipientTypeDetails"])),
     ])
@@ -338,31 +439,87 @@ fn grants_batch(a: &Analysis) -> RecordBatch {
     }
     let all = u64::from(a.directory.count);
     batch(vec![
-        ("app_idx", Arc::new(UInt32Array::from_iter_values(grants.iter().map(|g| g.app))) as ArrayRef),
-        ("app_id", strings(grants.iter().map(|g| Some(a.model.apps.apps[g.app as usize].app_id.as_str())))),
-        ("permission_id", Arc::new(UInt8Array::from_iter_values(grants.iter().map(|g| g.permission)))),
-        ("permission", strings(grants.iter().map(|g| Some(permissions::info(g.permission).name)))),
-        ("entra", Arc::new(BooleanArray::from_iter(grants.iter().map(|g| Some(g.entra))))),
-        ("aap_mode", strings(grants.iter().map(|g| Some(g.aap_mode.as_str())))),
+        (
+            "app_idx",
+            Arc::new(UInt32Array::from_iter_values(grants.iter().map(|g| g.app))) as ArrayRef,
+        ),
+        (
+            "app_id",
+            strings(
+                grants
+                    .iter()
+                    .map(|g| Some(a.model.apps.apps[g.app as usize].app_id.as_str())),
+            ),
+        ),
+        (
+            "permission_id",
+            Arc::new(UInt8Array::from_iter_values(
+                grants.iter().map(|g| g.permission),
+            )),
+        ),
+        (
+            "permission",
+            strings(
+                grants
+                    .iter()
+                    .map(|g| Some(permissions::info(g.permission).name)),
+            ),
+        ),
+        (
+            "entra",
+            Arc::new(BooleanArray::from_iter(
+                grants.iter().map(|g| Some(g.entra)),
+            )),
+        ),
+        (
+            "aap_mode",
+            strings(grants.iter().map(|g| Some(g.aap_mode.as_str()))),
+        ),
         ("rbac_assignments", Arc::new(names.finish())),
-        ("mailboxes_entra", Arc::new(UInt64Array::from_iter_values(grants.iter().map(|g| g.via_entra.len())))),
-        ("mailboxes_rbac", Arc::new(UInt64Array::from_iter_values(grants.iter().map(|g| g.via_rbac.len())))),
-        ("mailboxes_total", Arc::new(UInt64Array::from_iter_values(grants.iter().map(|g| g.via_entra.union_len(&g.via_rbac))))),
+        (
+            "mailboxes_entra",
+            Arc::new(UInt64Array::from_iter_values(
+                grants.iter().map(|g| g.via_entra.len()),
+            )),
+        ),
+        (
+            "mailboxes_rbac",
+            Arc::new(UInt64Array::from_iter_values(
+                grants.iter().map(|g| g.via_rbac.len()),
+            )),
+        ),
+        (
+            "mailboxes_total",
+            Arc::new(UInt64Array::from_iter_values(
+                grants.iter().map(|g| g.via_entra.union_len(&g.via_rbac)),
+            )),
+        ),
         (
             "tenant_wide",
-            Arc::new(BooleanArray::from_iter(grants.iter().map(|g| Some(all > 0 && g.via_entra.union_len(&g.via_rbac) == all)))),
+            Arc::new(BooleanArray::from_iter(grants.iter().map(|g| {
+                Some(all > 0 && g.via_entra.union_len(&g.via_rbac) == all)
+            }))),
         ),
     ])
 }
 
 fn findings_batch(a: &Analysis) -> RecordBatch {
     let f: Vec<_> = a.findings.iter().collect();
-    let sources: Vec<Option<String>> = f.iter().map(|x| x.source.as_ref().map(|s| s.to_string())).collect();
+    let sources: Vec<Option<String>> = f
+        .iter()
+        .map(|x| x.source.as_ref().map(|s| s.to_string()))
+        .collect();
     batch(vec![
         ("kind", strings(f.iter().map(|x| Some(x.kind)))),
-        ("severity", strings(f.iter().map(|x| Some(x.severity.as_str())))),
+        (
+            "severity",
+            strings(f.iter().map(|x| Some(x.severity.as_str()))),
+        ),
         ("object", strings(f.iter().map(|x| Some(x.object.as_str())))),
-        ("message", strings(f.iter().map(|x| Some(x.message.as_str())))),
+        (
+            "message",
+            strings(f.iter().map(|x| Some(x.message.as_str()))),
+        ),
         ("source", strings(sources.iter().map(|s| s.as_deref()))),
     ])
 }
@@ -371,8 +528,18 @@ fn findings_batch(a: &Analysis) -> RecordBatch {
 fn views_sql(dir: &Path) -> String {
     let path = |file: &str| dir.join(file).display().to_string().replace('\'', "''");
     let mut sql = String::from("-- exomatrix dataset views for DuckDB: duckdb -init views.sql\n-- Paths are absolute; if the dataset moves, run: exomatrix analyze again or edit them.\n");
-    for table in ["access", "permissions", "apps", "mailboxes", "grants", "findings"] {
-        sql.push_str(&format!("CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{}');\n", path(&format!("{table}.parquet"))));
+    for table in [
+        "access",
+        "permissions",
+        "apps",
+        "mailboxes",
+        "grants",
+        "findings",
+    ] {
+        sql.push_str(&format!(
+            "CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{}');\n",
+            path(&format!("{table}.parquet"))
+        ));
     }
     sql.push_str(
         "CREATE OR REPLACE VIEW access_named AS
@@ -399,11 +566,20 @@ fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 fn manifest(a: &Analysis, cells: u64, write: Duration, command_line: &[String]) -> Result<String> {
-    let hashes: Vec<Result<String>> = a.snapshot.files.par_iter().map(|f| sha256_file(&f.path)).collect();
+    let hashes: Vec<Result<String>> = a
+        .snapshot
+        .files
+        .par_iter()
+        .map(|f| sha256_file(&f.path))
+        .collect();
     let mut inputs = Vec::new();
     for (f, hash) in a.snapshot.files.iter().zip(hashes) {
         inputs.push(serde_json::json!({

@@ -95,16 +95,32 @@ impl AapMode {
 }
 
 /// The mailboxes an app's AAP-constrainable Entra grants reach, and the mode.
-pub fn allow_bitmap(policies: &[&Policy], all: &RoaringBitmap, nesting: Nesting) -> (AapMode, RoaringBitmap) {
-    let restricts: Vec<&RoaringBitmap> = policies.iter().filter(|p| p.restrict).map(|p| p.members(nesting)).collect();
-    let denies: Vec<&RoaringBitmap> = policies.iter().filter(|p| !p.restrict).map(|p| p.members(nesting)).collect();
+pub fn allow_bitmap(
+    policies: &[&Policy],
+    all: &RoaringBitmap,
+    nesting: Nesting,
+) -> (AapMode, RoaringBitmap) {
+    let restricts: Vec<&RoaringBitmap> = policies
+        .iter()
+        .filter(|p| p.restrict)
+        .map(|p| p.members(nesting))
+        .collect();
+    let denies: Vec<&RoaringBitmap> = policies
+        .iter()
+        .filter(|p| !p.restrict)
+        .map(|p| p.members(nesting))
+        .collect();
     let mode = match (restricts.is_empty(), denies.is_empty()) {
         (true, true) => AapMode::None,
         (false, true) => AapMode::AllowList,
         (true, false) => AapMode::DenyList,
         (false, false) => AapMode::AllowListWithDeny,
     };
-    let mut allow = if restricts.is_empty() { all.clone() } else { restricts.into_iter().union() };
+    let mut allow = if restricts.is_empty() {
+        all.clone()
+    } else {
+        restricts.into_iter().union()
+    };
     for d in denies {
         allow -= d;
     }
@@ -128,20 +144,31 @@ pub fn bool_cell(table: &Table, names: &[&str], row: usize, blank: bool) -> Resu
     match col.get(row) {
         None => Ok(blank),
         Some(v) => parse_bool(v).ok_or_else(|| {
-            Error::data(col.location(row), format!("'{v}' is not a boolean; write True or False"))
+            Error::data(
+                col.location(row),
+                format!("'{v}' is not a boolean; write True or False"),
+            )
         }),
     }
 }
 
 /// Reads every policy row and resolves its scope.
-pub fn read_policies(table: &Table, dir: &Directory, findings: &mut Findings) -> Result<Vec<Policy>> {
+pub fn read_policies(
+    table: &Table,
+    dir: &Directory,
+    findings: &mut Findings,
+) -> Result<Vec<Policy>> {
     let mut policies = Vec::with_capacity(table.len());
     if table.is_empty() {
         return Ok(policies);
     }
     let app_col = table.column(&["AppId"]).expect("required");
     let right_col = table.column(&["AccessRight"]).expect("required");
-    let scope_cols = [table.column(&["ScopeIdentityRaw"]), table.column(&["ScopeIdentity"]), table.column(&["ScopeName"])];
+    let scope_cols = [
+        table.column(&["ScopeIdentityRaw"]),
+        table.column(&["ScopeIdentity"]),
+        table.column(&["ScopeName"]),
+    ];
     let identity_col = table.column(&["Identity"]);
     let description_col = table.column(&["Description"]);
     for row in 0..table.len() {
@@ -149,7 +176,12 @@ pub fn read_policies(table: &Table, dir: &Directory, findings: &mut Findings) ->
         let app = match app_col.get(row) {
             Some("*") => PolicyApp::Every,
             Some(_) => PolicyApp::App(guid_cell(app_col, row)?.expect("non-blank")),
-            None => return Err(Error::data(app_col.location(row), "AppId is blank; a policy names an AppId or *")),
+            None => {
+                return Err(Error::data(
+                    app_col.location(row),
+                    "AppId is blank; a policy names an AppId or *",
+                ))
+            }
         };
         let restrict = match right_col.get(row) {
             Some(v) if v.eq_ignore_ascii_case("RestrictAccess") => true,
@@ -157,7 +189,10 @@ pub fn read_policies(table: &Table, dir: &Directory, findings: &mut Findings) ->
             other => {
                 return Err(Error::data(
                     right_col.location(row),
-                    format!("AccessRight '{}' is not RestrictAccess or DenyAccess", other.unwrap_or("")),
+                    format!(
+                        "AccessRight '{}' is not RestrictAccess or DenyAccess; export the policy's AccessRight as Get-ApplicationAccessPolicy prints it",
+                        other.unwrap_or("")
+                    ),
                 ))
             }
         };
@@ -169,7 +204,9 @@ pub fn read_policies(table: &Table, dir: &Directory, findings: &mut Findings) ->
         let scope_identity = first_present(&scope_cols, row).map(|(col, v)| {
             if col.name().eq_ignore_ascii_case("ScopeIdentityRaw") {
                 // `SID;objectGuid`: the GUID half names the recipient.
-                v.rsplit(';').find_map(parse_guid).unwrap_or_else(|| v.to_string())
+                v.rsplit(';')
+                    .find_map(parse_guid)
+                    .unwrap_or_else(|| v.to_string())
             } else {
                 v.to_string()
             }
@@ -194,7 +231,12 @@ pub fn read_policies(table: &Table, dir: &Directory, findings: &mut Findings) ->
                 );
             }
         } else {
-            findings.warn(kind::POLICY_SCOPE_UNRESOLVED, name.clone(), "policy has no scope identity; its scope counts as empty", Some(source.clone()));
+            findings.warn(
+                kind::POLICY_SCOPE_UNRESOLVED,
+                name.clone(),
+                "policy has no scope identity; its scope counts as empty",
+                Some(source.clone()),
+            );
         }
         let (members_transitive, members_direct) = match scope {
             Some(r) => (dir.members_of(r, true), dir.members_of(r, false)),

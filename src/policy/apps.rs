@@ -71,9 +71,18 @@ impl AppCollector {
         let obj_col = table.column(&["ObjectId"]).expect("required");
         let name_col = table.column(&["DisplayName"]);
         for row in 0..table.len() {
-            let app_id = guid_cell(app_col, row)?.ok_or_else(|| Error::data(app_col.location(row), "AppId is blank; every service principal needs one"))?;
+            let app_id = guid_cell(app_col, row)?.ok_or_else(|| {
+                Error::data(
+                    app_col.location(row),
+                    "AppId is blank; every service principal needs one",
+                )
+            })?;
             let object_id = guid_cell(obj_col, row)?;
-            if self.apps.get(&app_id).is_some_and(|a| a.has_service_principal) {
+            if self
+                .apps
+                .get(&app_id)
+                .is_some_and(|a| a.has_service_principal)
+            {
                 return Err(Error::data(
                     app_col.location(row),
                     format!("duplicate service principal for AppId {app_id}; keep one row per service principal"),
@@ -118,7 +127,11 @@ impl AppCollector {
                 registry.by_object_id.insert(o.clone(), i);
             }
             if let Some(n) = &app.display_name {
-                registry.by_display_name.entry(n.to_lowercase()).or_default().push(i);
+                registry
+                    .by_display_name
+                    .entry(n.to_lowercase())
+                    .or_default()
+                    .push(i);
             }
         }
         registry.apps = apps;
@@ -144,7 +157,11 @@ impl AppRegistry {
                 }
             }
         }
-        match self.by_display_name.get(&identity.trim().to_lowercase()).map(Vec::as_slice) {
+        match self
+            .by_display_name
+            .get(&identity.trim().to_lowercase())
+            .map(Vec::as_slice)
+        {
             Some([one]) => AppLookup::Found(*one),
             Some(many) if !many.is_empty() => AppLookup::Ambiguous(many.to_vec()),
             _ => AppLookup::NotFound,

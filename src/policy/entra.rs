@@ -29,7 +29,11 @@ enum Resource {
 }
 
 /// Reads every grant row; grants that do not reach mailboxes are counted in one finding.
-pub fn read_grants(table: &Table, apps: &mut AppCollector, findings: &mut Findings) -> Result<Vec<EntraGrant>> {
+pub fn read_grants(
+    table: &Table,
+    apps: &mut AppCollector,
+    findings: &mut Findings,
+) -> Result<Vec<EntraGrant>> {
     let mut grants = Vec::new();
     if table.is_empty() {
         return Ok(grants);
@@ -44,7 +48,10 @@ pub fn read_grants(table: &Table, apps: &mut AppCollector, findings: &mut Findin
     let mut legacy: HashSet<(String, PermissionId)> = HashSet::new();
 
     for row in 0..table.len() {
-        let app_id = match (app_col.map(|c| guid_cell(c, row)).transpose()?.flatten(), principal_col) {
+        let app_id = match (
+            app_col.map(|c| guid_cell(c, row)).transpose()?.flatten(),
+            principal_col,
+        ) {
             (Some(app_id), _) => app_id,
             (None, Some(pc)) => match guid_cell(pc, row)? {
                 Some(object_id) => match apps.app_id_of_object(&object_id) {
@@ -60,34 +67,65 @@ pub fn read_grants(table: &Table, apps: &mut AppCollector, findings: &mut Findin
                     }
                 },
                 None => {
-                    findings.warn(kind::UNKNOWN_PRINCIPAL, "app_role_assignments", "grant row names no AppId or PrincipalId; skipped", Some(table.location(row, None)));
+                    findings.warn(
+                        kind::UNKNOWN_PRINCIPAL,
+                        "app_role_assignments",
+                        "grant row names no AppId or PrincipalId; skipped",
+                        Some(table.location(row, None)),
+                    );
                     continue;
                 }
             },
             (None, None) => {
-                findings.warn(kind::UNKNOWN_PRINCIPAL, "app_role_assignments", "grant row names no AppId; skipped", Some(table.location(row, None)));
+                findings.warn(
+                    kind::UNKNOWN_PRINCIPAL,
+                    "app_role_assignments",
+                    "grant row names no AppId; skipped",
+                    Some(table.location(row, None)),
+                );
                 continue;
             }
         };
         let resource = match first_present(&[resource_id_col, resource_name_col], row) {
             None => Resource::Unnamed,
-            Some((_, v)) if v.eq_ignore_ascii_case(GRAPH_APP_ID) || v.eq_ignore_ascii_case("Microsoft Graph") => Resource::Graph,
-            Some((_, v)) if v.eq_ignore_ascii_case(EXCHANGE_APP_ID) || v.eq_ignore_ascii_case("Office 365 Exchange Online") => Resource::Exchange,
+            Some((_, v))
+                if v.eq_ignore_ascii_case(GRAPH_APP_ID)
+                    || v.eq_ignore_ascii_case("Microsoft Graph") =>
+            {
+                Resource::Graph
+            }
+            Some((_, v))
+                if v.eq_ignore_ascii_case(EXCHANGE_APP_ID)
+                    || v.eq_ignore_ascii_case("Office 365 Exchange Online") =>
+            {
+                Resource::Exchange
+            }
             Some(_) => Resource::Other,
         };
-        let role_id = role_id_col.map(|c| guid_cell(c, row)).transpose()?.flatten();
+        let role_id = role_id_col
+            .map(|c| guid_cell(c, row))
+            .transpose()?
+            .flatten();
         let value = value_col.and_then(|c| c.get(row));
         let known = role_id.as_deref().and_then(permissions::by_app_role_id);
         let (source, permission, label) = match (known, value) {
             (Some((source, p)), _) => (source, Some(p), permissions::entra_value(p).to_string()),
-            (None, Some(v)) if v.eq_ignore_ascii_case("full_access_as_app") => {
-                (EntraSource::Exchange, permissions::by_name("EWS.AccessAsApp"), v.to_string())
-            }
+            (None, Some(v)) if v.eq_ignore_ascii_case("full_access_as_app") => (
+                EntraSource::Exchange,
+                permissions::by_name("EWS.AccessAsApp"),
+                v.to_string(),
+            ),
             (None, Some(v)) => match permissions::by_name(v) {
-                Some(p) if permissions::info(p).entra == EntraSource::Graph => (EntraSource::Graph, Some(p), v.to_string()),
+                Some(p) if permissions::info(p).entra == EntraSource::Graph => {
+                    (EntraSource::Graph, Some(p), v.to_string())
+                }
                 _ => (EntraSource::None, None, v.to_string()),
             },
-            (None, None) => (EntraSource::None, None, format!("app role {}", role_id.unwrap_or_else(|| "(blank)".into()))),
+            (None, None) => (
+                EntraSource::None,
+                None,
+                format!("app role {}", role_id.unwrap_or_else(|| "(blank)".into())),
+            ),
         };
         let counts = match (source, resource) {
             (EntraSource::Graph, Resource::Graph | Resource::Unnamed) => true,
@@ -130,7 +168,10 @@ pub fn read_grants(table: &Table, apps: &mut AppCollector, findings: &mut Findin
             Some(Location::file(&table.file)),
         );
     }
-    let held: HashSet<(String, PermissionId)> = grants.iter().map(|g| (g.app_id.clone(), g.permission)).collect();
+    let held: HashSet<(String, PermissionId)> = grants
+        .iter()
+        .map(|g| (g.app_id.clone(), g.permission))
+        .collect();
     let mut both: Vec<_> = legacy.intersection(&held).cloned().collect();
     both.sort();
     for (app_id, p) in both {

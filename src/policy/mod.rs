@@ -43,7 +43,12 @@ pub struct Model {
 
 impl Model {
     /// Reads grants, policies, scopes and assignments. Scope filters compile in parallel.
-    pub fn build(snapshot: &Snapshot, dir: &Directory, options: PolicyOptions, findings: &mut Findings) -> Result<Model> {
+    pub fn build(
+        snapshot: &Snapshot,
+        dir: &Directory,
+        options: PolicyOptions,
+        findings: &mut Findings,
+    ) -> Result<Model> {
         let ctx = FilterContext::new(&snapshot.mailboxes, dir);
         let scopes = rbac::read_scopes(&snapshot.management_scopes, &ctx, findings)?;
         Self::build_with_scopes(snapshot, dir, scopes, options, findings)
@@ -71,8 +76,13 @@ impl Model {
 
         let mut entra = vec![Vec::new(); n];
         for g in grants {
-            let i = apps.by_app_id(&g.app_id).expect("grant apps are registered");
-            if !entra[i as usize].iter().any(|e: &EntraGrant| e.permission == g.permission) {
+            let i = apps
+                .by_app_id(&g.app_id)
+                .expect("grant apps are registered");
+            if !entra[i as usize]
+                .iter()
+                .any(|e: &EntraGrant| e.permission == g.permission)
+            {
                 entra[i as usize].push(g);
             }
         }
@@ -80,10 +90,18 @@ impl Model {
         for (pi, p) in policies.iter().enumerate() {
             match &p.app {
                 aap::PolicyApp::Every => app_policies.iter_mut().for_each(|v| v.push(pi)),
-                aap::PolicyApp::App(id) => app_policies[apps.by_app_id(id).expect("registered") as usize].push(pi),
+                aap::PolicyApp::App(id) => {
+                    app_policies[apps.by_app_id(id).expect("registered") as usize].push(pi)
+                }
             }
         }
-        let assignments = rbac::read_assignments(&snapshot.management_role_assignments, &apps, &scopes, dir, findings)?;
+        let assignments = rbac::read_assignments(
+            &snapshot.management_role_assignments,
+            &apps,
+            &scopes,
+            dir,
+            findings,
+        )?;
         let mut app_assignments = vec![Vec::new(); n];
         for (ai, a) in assignments.iter().enumerate() {
             app_assignments[a.app as usize].push(ai);
@@ -102,6 +120,9 @@ impl Model {
 
     /// The policies that apply to an app.
     pub fn policies_of(&self, app: u32) -> Vec<&Policy> {
-        self.app_policies[app as usize].iter().map(|&i| &self.policies[i]).collect()
+        self.app_policies[app as usize]
+            .iter()
+            .map(|&i| &self.policies[i])
+            .collect()
     }
 }

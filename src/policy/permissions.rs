@@ -32,7 +32,12 @@ pub struct PermissionInfo {
 }
 
 const fn p(name: &'static str, entra: EntraSource, rbac: bool, aap: bool) -> PermissionInfo {
-    PermissionInfo { name, entra, rbac, aap }
+    PermissionInfo {
+        name,
+        entra,
+        rbac,
+        aap,
+    }
 }
 
 use EntraSource::{Exchange, Graph};
@@ -92,11 +97,23 @@ const GRAPH_ROLE_IDS: [(&str, &str); 13] = [
     ("693c5e45-0940-467d-9b8a-1022fb9d42ef", "Mail.ReadBasic.All"),
     ("e2a3a72e-5f79-4c64-b1b1-878b674786c9", "Mail.ReadWrite"),
     ("b633e1c5-b582-4048-a93e-9f11b44c7e96", "Mail.Send"),
-    ("40f97065-369a-49f4-947c-6a255697ae91", "MailboxSettings.Read"),
-    ("6931bccd-447a-43d1-b442-00a195474933", "MailboxSettings.ReadWrite"),
+    (
+        "40f97065-369a-49f4-947c-6a255697ae91",
+        "MailboxSettings.Read",
+    ),
+    (
+        "6931bccd-447a-43d1-b442-00a195474933",
+        "MailboxSettings.ReadWrite",
+    ),
     ("798ee544-9d2d-430c-a058-570e29e34338", "Calendars.Read"),
-    ("8ba4a692-bc31-4128-9094-475872af8a53", "Calendars.ReadBasic.All"),
-    ("ef54d2bf-783f-4e0f-bca1-3210c0444d99", "Calendars.ReadWrite"),
+    (
+        "8ba4a692-bc31-4128-9094-475872af8a53",
+        "Calendars.ReadBasic.All",
+    ),
+    (
+        "ef54d2bf-783f-4e0f-bca1-3210c0444d99",
+        "Calendars.ReadWrite",
+    ),
     ("089fe4d0-434a-44c5-8827-41ba8a0b17f5", "Contacts.Read"),
     ("6918b873-d17a-4dc1-b314-35f528134491", "Contacts.ReadWrite"),
     ("dc890d15-9560-4a4c-9b7f-a736ec74ec40", "full_access_as_app"),
@@ -105,13 +122,16 @@ const GRAPH_ROLE_IDS: [(&str, &str); 13] = [
 /// The resource an app role id belongs to, and the permission it stands for.
 pub fn by_app_role_id(role_id: &str) -> Option<(EntraSource, PermissionId)> {
     let role_id = role_id.trim().to_ascii_lowercase();
-    GRAPH_ROLE_IDS.iter().find(|(rid, _)| *rid == role_id).map(|(_, name)| {
-        if *name == "full_access_as_app" {
-            (Exchange, id("EWS.AccessAsApp"))
-        } else {
-            (Graph, id(name))
-        }
-    })
+    GRAPH_ROLE_IDS
+        .iter()
+        .find(|(rid, _)| *rid == role_id)
+        .map(|(_, name)| {
+            if *name == "full_access_as_app" {
+                (Exchange, id("EWS.AccessAsApp"))
+            } else {
+                (Graph, id(name))
+            }
+        })
 }
 
 /// The Entra permission value a catalogue permission is consented as.
@@ -133,10 +153,16 @@ pub fn role_permissions(role: &str) -> Option<Vec<PermissionId>> {
     }
     if name.eq_ignore_ascii_case("Exchange Full Access") {
         return Some(
-            ["Mail.ReadWrite", "Mail.Send", "MailboxSettings.ReadWrite", "Calendars.ReadWrite", "Contacts.ReadWrite"]
-                .into_iter()
-                .map(id)
-                .collect(),
+            [
+                "Mail.ReadWrite",
+                "Mail.Send",
+                "MailboxSettings.ReadWrite",
+                "Calendars.ReadWrite",
+                "Contacts.ReadWrite",
+            ]
+            .into_iter()
+            .map(id)
+            .collect(),
         );
     }
     CATALOGUE
@@ -147,7 +173,9 @@ pub fn role_permissions(role: &str) -> Option<Vec<PermissionId>> {
 
 /// Whether a role name is an application role at all (`Application ...`).
 pub fn is_application_role(role: &str) -> bool {
-    role.trim().get(..12).is_some_and(|p| p.eq_ignore_ascii_case("Application "))
+    role.trim()
+        .get(..12)
+        .is_some_and(|p| p.eq_ignore_ascii_case("Application "))
 }
 
 /// The role name suffix of a permission: its name without a trailing `.All`.
@@ -161,21 +189,51 @@ mod tests {
 
     #[test]
     fn application_roles_map_to_permissions() {
-        let names = |role: &str| role_permissions(role).map(|ids| ids.into_iter().map(|i| info(i).name).collect::<Vec<_>>());
+        let names = |role: &str| {
+            role_permissions(role)
+                .map(|ids| ids.into_iter().map(|i| info(i).name).collect::<Vec<_>>())
+        };
         for (role, expected) in [
             ("Application Mail.Read", Some(vec!["Mail.Read"])),
-            ("application calendars.readwrite", Some(vec!["Calendars.ReadWrite"])),
+            (
+                "application calendars.readwrite",
+                Some(vec!["Calendars.ReadWrite"]),
+            ),
             ("Application EWS.AccessAsApp", Some(vec!["EWS.AccessAsApp"])),
-            ("Application MailboxFolder.Read", Some(vec!["MailboxFolder.Read.All"])),
-            ("Application MailboxItem.ImportExport", Some(vec!["MailboxItem.ImportExport.All"])),
-            ("Application MailboxConfigItem.ReadWrite", Some(vec!["MailboxConfigItem.ReadWrite"])),
-            ("Application MailTips.ReadBasic", Some(vec!["MailTips.ReadBasic.All"])),
-            ("Application Mail-Advanced.ReadWrite", Some(vec!["Mail-Advanced.ReadWrite.All"])),
+            (
+                "Application MailboxFolder.Read",
+                Some(vec!["MailboxFolder.Read.All"]),
+            ),
+            (
+                "Application MailboxItem.ImportExport",
+                Some(vec!["MailboxItem.ImportExport.All"]),
+            ),
+            (
+                "Application MailboxConfigItem.ReadWrite",
+                Some(vec!["MailboxConfigItem.ReadWrite"]),
+            ),
+            (
+                "Application MailTips.ReadBasic",
+                Some(vec!["MailTips.ReadBasic.All"]),
+            ),
+            (
+                "Application Mail-Advanced.ReadWrite",
+                Some(vec!["Mail-Advanced.ReadWrite.All"]),
+            ),
             ("Application SMTP.SendAsApp", Some(vec!["SMTP.SendAsApp"])),
-            ("Application Mail Full Access", Some(vec!["Mail.ReadWrite", "Mail.Send"])),
+            (
+                "Application Mail Full Access",
+                Some(vec!["Mail.ReadWrite", "Mail.Send"]),
+            ),
             (
                 "Application Exchange Full Access",
-                Some(vec!["Mail.ReadWrite", "Mail.Send", "MailboxSettings.ReadWrite", "Calendars.ReadWrite", "Contacts.ReadWrite"]),
+                Some(vec![
+                    "Mail.ReadWrite",
+                    "Mail.Send",
+                    "MailboxSettings.ReadWrite",
+                    "Calendars.ReadWrite",
+                    "Contacts.ReadWrite",
+                ]),
             ),
             ("Application MailboxFolder.Read.All", None),
             ("Application Mail.ReadBasic.All", None),
@@ -191,9 +249,16 @@ mod tests {
 
     #[test]
     fn app_role_ids_map_to_permissions() {
-        assert_eq!(by_app_role_id("810C84A8-4A9E-49E6-BF7D-12D183F40D01"), Some((Graph, by_name("Mail.Read").unwrap())));
-        assert_eq!(by_app_role_id("dc890d15-9560-4a4c-9b7f-a736ec74ec40"), Some((Exchange, by_name("EWS.AccessAsApp").unwrap())));
-        assert_eq!(by_app_role_id("df021288-bdef-4463-88db-98f22de89214"), None); // User.Read.All
+        assert_eq!(
+            by_app_role_id("810C84A8-4A9E-49E6-BF7D-12D183F40D01"),
+            Some((Graph, by_name("Mail.Read").unwrap()))
+        );
+        assert_eq!(
+            by_app_role_id("dc890d15-9560-4a4c-9b7f-a736ec74ec40"),
+            Some((Exchange, by_name("EWS.AccessAsApp").unwrap()))
+        );
+        assert_eq!(by_app_role_id("df021288-bdef-4463-88db-98f22de89214"), None);
+        // User.Read.All
     }
 
     #[test]
@@ -202,8 +267,17 @@ mod tests {
         assert_eq!(
             a,
             [
-                "Mail.Read", "Mail.ReadBasic", "Mail.ReadWrite", "Mail.Send", "Mail.ReadBasic.All", "MailboxSettings.Read",
-                "MailboxSettings.ReadWrite", "Calendars.Read", "Calendars.ReadWrite", "Contacts.Read", "Contacts.ReadWrite",
+                "Mail.Read",
+                "Mail.ReadBasic",
+                "Mail.ReadWrite",
+                "Mail.Send",
+                "Mail.ReadBasic.All",
+                "MailboxSettings.Read",
+                "MailboxSettings.ReadWrite",
+                "Calendars.Read",
+                "Calendars.ReadWrite",
+                "Contacts.Read",
+                "Contacts.ReadWrite",
                 "EWS.AccessAsApp"
             ]
         );

@@ -67,26 +67,48 @@ impl Assignment {
 }
 
 /// Compiles every management scope (in parallel); a bad filter is an error.
-pub fn read_scopes(table: &Table, ctx: &FilterContext<'_>, findings: &mut Findings) -> Result<Vec<Scope>> {
+pub fn read_scopes(
+    table: &Table,
+    ctx: &FilterContext<'_>,
+    findings: &mut Findings,
+) -> Result<Vec<Scope>> {
     if table.is_empty() {
         return Ok(Vec::new());
     }
     let name_col = table.column(&["Name"]).expect("required");
-    let filter_col = table.column(&["RecipientFilter", "RecipientRestrictionFilter"]).expect("required");
+    let filter_col = table
+        .column(&["RecipientFilter", "RecipientRestrictionFilter"])
+        .expect("required");
     let mut rows = Vec::with_capacity(table.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
     for row in 0..table.len() {
-        let name = name_col.get(row).ok_or_else(|| Error::data(name_col.location(row), "Name is blank; every management scope needs one"))?;
+        let name = name_col.get(row).ok_or_else(|| {
+            Error::data(
+                name_col.location(row),
+                "Name is blank; every management scope needs one",
+            )
+        })?;
         if let Some(previous) = seen.insert(name.to_lowercase(), row) {
             return Err(Error::data(
                 name_col.location(row),
-                format!("duplicate management scope '{name}' (also at line {}); scope names are unique", table.lines[previous]),
+                format!(
+                    "duplicate management scope '{name}' (also at line {}); scope names are unique",
+                    table.lines[previous]
+                ),
             ));
         }
         let exclusive = bool_cell(table, &["Exclusive"], row, false)?;
-        rows.push((row, name.to_string(), filter_col.get(row).unwrap_or("").to_string(), exclusive));
+        rows.push((
+            row,
+            name.to_string(),
+            filter_col.get(row).unwrap_or("").to_string(),
+            exclusive,
+        ));
     }
-    let compiled: Vec<_> = rows.par_iter().map(|(_, _, filter, _)| ctx.compile(filter)).collect();
+    let compiled: Vec<_> = rows
+        .par_iter()
+        .map(|(_, _, filter, _)| ctx.compile(filter))
+        .collect();
     let mut scopes = Vec::with_capacity(rows.len());
     for ((row, name, filter, exclusive), result) in rows.into_iter().zip(compiled) {
         let source = filter_col.location(row);
@@ -94,13 +116,27 @@ pub fn read_scopes(table: &Table, ctx: &FilterContext<'_>, findings: &mut Findin
             location: source.clone(),
             scope: name.clone(),
             rendered: error.render(&filter),
-            error,
+            error: Box::new(error),
         })?;
         for note in &compiled.notes {
-            findings.warn(note.kind, name.clone(), format!("{}\n{}", note.message, crate::filter::error::render(&filter, &note.span, "", None).trim_end()), Some(source.clone()));
+            findings.warn(
+                note.kind,
+                name.clone(),
+                format!(
+                    "{}\n{}",
+                    note.message,
+                    crate::filter::error::render(&filter, &note.span, "", None).trim_end()
+                ),
+                Some(source.clone()),
+            );
         }
         if compiled.bitmap.is_empty() {
-            findings.warn(kind::FILTER_MATCHES_NOTHING, name.clone(), format!("recipient filter {filter} matches no mailbox"), Some(source.clone()));
+            findings.warn(
+                kind::FILTER_MATCHES_NOTHING,
+                name.clone(),
+                format!("recipient filter {filter} matches no mailbox"),
+                Some(source.clone()),
+            );
         }
         if exclusive {
             findings.info(
@@ -135,19 +171,30 @@ pub fn read_assignments(
     }
     let name_col = table.column(&["Name"]).expect("required");
     let role_col = table.column(&["Role"]).expect("required");
-    let app_cols = [table.column(&["App"]), table.column(&["RoleAssignee"]), table.column(&["RoleAssigneeName"])];
+    let app_cols = [
+        table.column(&["App"]),
+        table.column(&["RoleAssignee"]),
+        table.column(&["RoleAssigneeName"]),
+    ];
     let type_col = table.column(&["RoleAssigneeType"]);
     let custom_col = table.column(&["CustomResourceScope"]);
     let au_col = table.column(&["RecipientAdministrativeUnitScope"]);
     let group_col = table.column(&["RecipientGroupScope"]);
-    let scope_index: HashMap<String, usize> = scopes.iter().enumerate().map(|(i, s)| (s.name.to_lowercase(), i)).collect();
+    let scope_index: HashMap<String, usize> = scopes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.to_lowercase(), i))
+        .collect();
     let all = Arc::new(dir.all.clone());
     let empty = Arc::new(RoaringBitmap::new());
 
     for row in 0..table.len() {
         let source = table.location(row, None);
         let name = name_col.get(row).unwrap_or("(unnamed)").to_string();
-        if type_col.and_then(|c| c.get(row)).is_some_and(|t| !t.eq_ignore_ascii_case("ServicePrincipal")) {
+        if type_col
+            .and_then(|c| c.get(row))
+            .is_some_and(|t| !t.eq_ignore_ascii_case("ServicePrincipal"))
+        {
             continue; // assignments to users and role groups are not app access
         }
         let role = role_col.get(row).unwrap_or("").to_string();
@@ -163,7 +210,12 @@ pub fn read_assignments(
             continue; // administrator roles do not grant app access
         };
         let Some((app_col, app_identity)) = first_present(&app_cols, row) else {
-            findings.warn(kind::UNKNOWN_PRINCIPAL, name, "assignment names no App; it grants nothing", Some(source));
+            findings.warn(
+                kind::UNKNOWN_PRINCIPAL,
+                name,
+                "assignment names no App; it grants nothing",
+                Some(source),
+            );
             continue;
         };
         let app = match apps.lookup_principal(app_identity) {
@@ -178,7 +230,10 @@ pub fn read_assignments(
                 continue;
             }
             AppLookup::Ambiguous(many) => {
-                let ids: Vec<&str> = many.iter().map(|&i| apps.apps[i as usize].app_id.as_str()).collect();
+                let ids: Vec<&str> = many
+                    .iter()
+                    .map(|&i| apps.apps[i as usize].app_id.as_str())
+                    .collect();
                 findings.warn(
                     kind::AMBIGUOUS_SERVICE_PRINCIPAL,
                     name,
@@ -189,38 +244,77 @@ pub fn read_assignments(
             }
         };
         let enabled = bool_cell(table, &["Enabled"], row, true)?;
-        let filled: Vec<(&str, &str)> = [(custom_col, "CustomResourceScope"), (au_col, "RecipientAdministrativeUnitScope"), (group_col, "RecipientGroupScope")]
-            .into_iter()
-            .filter_map(|(c, label)| c.and_then(|c| c.get(row)).map(|v| (label, v)))
-            .collect();
+        let filled: Vec<(&str, &str)> = [
+            (custom_col, "CustomResourceScope"),
+            (au_col, "RecipientAdministrativeUnitScope"),
+            (group_col, "RecipientGroupScope"),
+        ]
+        .into_iter()
+        .filter_map(|(c, label)| c.and_then(|c| c.get(row)).map(|v| (label, v)))
+        .collect();
         if filled.len() > 1 {
             findings.warn(
                 kind::ASSIGNMENT_SEVERAL_SCOPES,
                 name.clone(),
-                format!("several scope columns are filled ({}); {} is used", filled.iter().map(|(l, _)| *l).collect::<Vec<_>>().join(", "), filled[0].0),
+                format!(
+                    "several scope columns are filled ({}); {} is used",
+                    filled
+                        .iter()
+                        .map(|(l, _)| *l)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    filled[0].0
+                ),
                 Some(source.clone()),
             );
         }
         let (scope, mailboxes) = match filled.first() {
             None => (ScopeKind::Organization, all.clone()),
             Some(&("CustomResourceScope", v)) => match scope_index.get(&v.to_lowercase()) {
-                Some(&i) => (ScopeKind::Custom(i), Arc::new(scopes[i].compiled.bitmap.clone())),
-                None => (ScopeKind::Missing(format!("management scope '{v}'")), empty.clone()),
+                Some(&i) => (
+                    ScopeKind::Custom(i),
+                    Arc::new(scopes[i].compiled.bitmap.clone()),
+                ),
+                None => (
+                    ScopeKind::Missing(format!("management scope '{v}'")),
+                    empty.clone(),
+                ),
             },
-            Some(&("RecipientAdministrativeUnitScope", v)) => match dir.resolve_admin_unit(v, &source)? {
-                Some(au) => (ScopeKind::AdministrativeUnit(au), Arc::new(dir.admin_units[au as usize].members.clone())),
-                None => (ScopeKind::Missing(format!("administrative unit '{v}'")), empty.clone()),
-            },
+            Some(&("RecipientAdministrativeUnitScope", v)) => {
+                match dir.resolve_admin_unit(v, &source)? {
+                    Some(au) => (
+                        ScopeKind::AdministrativeUnit(au),
+                        Arc::new(dir.admin_units[au as usize].members.clone()),
+                    ),
+                    None => (
+                        ScopeKind::Missing(format!("administrative unit '{v}'")),
+                        empty.clone(),
+                    ),
+                }
+            }
             Some(&(_, v)) => match dir.resolve_recipient(v, &source)? {
-                Some(Recipient::Group(g)) => (ScopeKind::Group(g), Arc::new(dir.groups[g as usize].direct_mailboxes.clone())),
+                Some(Recipient::Group(g)) => (
+                    ScopeKind::Group(g),
+                    Arc::new(dir.groups[g as usize].direct_mailboxes.clone()),
+                ),
                 _ => (ScopeKind::Missing(format!("group '{v}'")), empty.clone()),
             },
         };
         if let ScopeKind::Missing(what) = &scope {
-            findings.warn(kind::ASSIGNMENT_SCOPE_MISSING, name.clone(), format!("{what} is not in the snapshot; the assignment grants nothing"), Some(source.clone()));
+            findings.warn(
+                kind::ASSIGNMENT_SCOPE_MISSING,
+                name.clone(),
+                format!("{what} is not in the snapshot; the assignment grants nothing"),
+                Some(source.clone()),
+            );
         }
         if !enabled {
-            findings.info(kind::ASSIGNMENT_DISABLED, name.clone(), "assignment is disabled (Enabled False); it grants nothing", Some(source.clone()));
+            findings.info(
+                kind::ASSIGNMENT_DISABLED,
+                name.clone(),
+                "assignment is disabled (Enabled False); it grants nothing",
+                Some(source.clone()),
+            );
         }
         out.push(Assignment {
             name,

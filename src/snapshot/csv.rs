@@ -19,10 +19,9 @@ pub fn read_csv(path: &Path, spec: TableSpec) -> Result<Table> {
     parse_csv(&bytes, &file, spec)
 }
 
+/// How a file is named in messages: the path as the user's snapshot argument makes it.
 pub(crate) fn display_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
+    path.display().to_string()
 }
 
 /// Parses CSV bytes; `file` is the name used in messages.
@@ -47,7 +46,9 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
 
     let read = |reader: &mut csv::Reader<&[u8]>, record: &mut csv::ByteRecord| {
         reader.read_byte_record(record).map_err(|e| {
-            let line = e.position().map_or(first_line, |p| p.line() + first_line - 1);
+            let line = e
+                .position()
+                .map_or(first_line, |p| p.line() + first_line - 1);
             Error::data(
                 Location::at(file, line, None),
                 format!("not valid CSV: {e}"),
@@ -157,17 +158,27 @@ struct LineCounter<'a> {
 
 impl<'a> LineCounter<'a> {
     fn new(body: &'a [u8], first_line: u64) -> LineCounter<'a> {
-        LineCounter { body, pos: 0, line: first_line }
+        LineCounter {
+            body,
+            pos: 0,
+            line: first_line,
+        }
     }
 
     /// The 1-based line a record starts on; records must be asked for in order.
     fn line(&mut self, record: &csv::ByteRecord) -> u64 {
-        let mut start = record.position().map_or(self.pos, |p| p.byte() as usize).min(self.body.len());
+        let mut start = record
+            .position()
+            .map_or(self.pos, |p| p.byte() as usize)
+            .min(self.body.len());
         while start < self.body.len() && matches!(self.body[start], b'\r' | b'\n') {
             start += 1;
         }
         if start > self.pos {
-            self.line += self.body[self.pos..start].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.line += self.body[self.pos..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
             self.pos = start;
         }
         self.line
@@ -202,15 +213,23 @@ mod tests {
         let t = parse(b"\xEF\xBB\xBF#TYPE Deserialized.Microsoft.Exchange.Data.Directory.Management.Mailbox\r\n\"ExternalDirectoryObjectId\",\"PrimarySmtpAddress\"\r\n\"a\",\"a@x.com\"\r\n").unwrap();
         assert_eq!(t.names, ["ExternalDirectoryObjectId", "PrimarySmtpAddress"]);
         assert_eq!(t.lines, [3]);
-        assert_eq!(t.column(&["primarysmtpaddress"]).unwrap().get(0), Some("a@x.com"));
+        assert_eq!(
+            t.column(&["primarysmtpaddress"]).unwrap().get(0),
+            Some("a@x.com")
+        );
     }
 
     #[test]
     fn crlf_line_ends_after_quoted_fields_keep_line_numbers() {
         let t = parse(b"\"A\",\"B\"\r\n\"1\",\"2\"\r\n\r\n\"3\",\"4\"\r\n").unwrap();
         assert_eq!(t.lines, [2, 4]);
-        let err = parse(b"\"A\",\"B\"\r\n\"1\",\"2\"\r\n\"3\"\r\n").unwrap_err().to_string();
-        assert!(err.starts_with("mailboxes.csv, line 3: expected 2 fields"), "{err}");
+        let err = parse(b"\"A\",\"B\"\r\n\"1\",\"2\"\r\n\"3\"\r\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("mailboxes.csv, line 3: expected 2 fields"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -237,7 +256,10 @@ mod tests {
             ("System.Object[]", true),
             ("System.Collections.ArrayList", true),
             ("Microsoft.Exchange.Data.ProxyAddressCollection", true),
-            ("Deserialized.Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]", true),
+            (
+                "Deserialized.Microsoft.Exchange.Data.MultiValuedProperty`1[System.String]",
+                true,
+            ),
             ("System administrators", false),
             ("smtp:a@b.com;SMTP:c@d.com", false),
             ("Microsoft.Exchange.Team", false),
@@ -261,7 +283,10 @@ mod tests {
     #[test]
     fn empty_file_is_an_error() {
         let err = parse(b"").unwrap_err().to_string();
-        assert_eq!(err, "mailboxes.csv: the file is empty: expected a header line with the column names");
+        assert_eq!(
+            err,
+            "mailboxes.csv: the file is empty: expected a header line with the column names"
+        );
     }
 
     #[test]

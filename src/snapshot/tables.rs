@@ -55,7 +55,10 @@ pub const APPLICATION_ACCESS_POLICIES: TableSpec = TableSpec {
 };
 pub const MANAGEMENT_SCOPES: TableSpec = TableSpec {
     name: "management_scopes",
-    required: &[&["Name"], &["RecipientFilter", "RecipientRestrictionFilter"]],
+    required: &[
+        &["Name"],
+        &["RecipientFilter", "RecipientRestrictionFilter"],
+    ],
 };
 pub const MANAGEMENT_ROLE_ASSIGNMENTS: TableSpec = TableSpec {
     name: "management_role_assignments",

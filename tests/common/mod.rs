@@ -49,34 +49,48 @@ fn q(s: &str) -> String {
 
 impl Tenant {
     pub fn new(mailboxes: u32) -> Tenant {
-        Tenant { mailboxes, ..Tenant::default() }
+        Tenant {
+            mailboxes,
+            ..Tenant::default()
+        }
     }
 
     pub fn app_id(&self, name: &str) -> String {
-        let i = self.apps.iter().position(|a| a == name).expect("app declared") as u32;
+        let i = self
+            .apps
+            .iter()
+            .position(|a| a == name)
+            .expect("app declared") as u32;
         guid(0xA, i)
     }
 
     pub fn object_id(&self, name: &str) -> String {
-        let i = self.apps.iter().position(|a| a == name).expect("app declared") as u32;
+        let i = self
+            .apps
+            .iter()
+            .position(|a| a == name)
+            .expect("app declared") as u32;
         guid(0xB, i)
     }
 
     /// A mailbox column with a value per mailbox (`""` for blank).
     pub fn column(mut self, name: &str, values: &[&str]) -> Tenant {
         assert_eq!(values.len(), self.mailboxes as usize);
-        self.extra.push((name.into(), values.iter().map(|v| v.to_string()).collect()));
+        self.extra
+            .push((name.into(), values.iter().map(|v| v.to_string()).collect()));
         self
     }
 
     /// A group; members are mailbox aliases `mN` or other group names.
     pub fn group(mut self, name: &str, members: &[&str]) -> Tenant {
-        self.groups.push((name.into(), members.iter().map(|m| m.to_string()).collect()));
+        self.groups
+            .push((name.into(), members.iter().map(|m| m.to_string()).collect()));
         self
     }
 
     pub fn au(mut self, name: &str, members: &[&str]) -> Tenant {
-        self.aus.push((name.into(), members.iter().map(|m| m.to_string()).collect()));
+        self.aus
+            .push((name.into(), members.iter().map(|m| m.to_string()).collect()));
         self
     }
 
@@ -91,15 +105,31 @@ impl Tenant {
     }
 
     /// A raw grant row: client app, ResourceDisplayName, AppRoleId, Permission.
-    pub fn grant_row(mut self, app: &str, resource: &str, role_id: &str, permission: &str) -> Tenant {
-        let row = format!("{},,{},{},{}", self.app_id(app), q(resource), role_id, q(permission));
+    pub fn grant_row(
+        mut self,
+        app: &str,
+        resource: &str,
+        role_id: &str,
+        permission: &str,
+    ) -> Tenant {
+        let row = format!(
+            "{},,{},{},{}",
+            self.app_id(app),
+            q(resource),
+            role_id,
+            q(permission)
+        );
         self.grants.push(row);
         self
     }
 
     /// A grant naming the client by PrincipalId only.
     pub fn grant_by_principal(mut self, app: &str, permission: &str) -> Tenant {
-        let row = format!(",{},Microsoft Graph,,{}", self.object_id(app), q(permission));
+        let row = format!(
+            ",{},Microsoft Graph,,{}",
+            self.object_id(app),
+            q(permission)
+        );
         self.grants.push(row);
         self
     }
@@ -110,10 +140,17 @@ impl Tenant {
     }
 
     pub fn policy_row(mut self, app: &str, right: &str, scope: &str, valid: &str) -> Tenant {
-        let app_id = if app == "*" { "*".to_string() } else { self.app_id(app) };
+        let app_id = if app == "*" {
+            "*".to_string()
+        } else {
+            self.app_id(app)
+        };
         let scope_id = self.identity(scope);
         let n = self.policies.len();
-        self.policies.push(format!("policy{n},{app_id},{right},,{},{valid}", q(&scope_id)));
+        self.policies.push(format!(
+            "policy{n},{app_id},{right},,{},{valid}",
+            q(&scope_id)
+        ));
         self
     }
 
@@ -137,15 +174,34 @@ impl Tenant {
         self.assign_raw(&format!("{app}:{role}"), role, &who, scope, "")
     }
 
-    pub fn assign_raw(mut self, name: &str, role: &str, app: &str, scope: Scope, enabled: &str) -> Tenant {
+    pub fn assign_raw(
+        mut self,
+        name: &str,
+        role: &str,
+        app: &str,
+        scope: Scope,
+        enabled: &str,
+    ) -> Tenant {
         let (custom, au, group) = match scope {
             Scope::Org => ("", "", ""),
             Scope::Custom(s) => (s, "", ""),
             Scope::Au(s) => ("", s, ""),
             Scope::Group(s) => ("", "", s),
         };
-        let group = if group.is_empty() { String::new() } else { self.identity(group) };
-        self.assignments.push(format!("{},{},{},{},{},{},{enabled}", q(name), q(role), q(app), q(custom), q(au), q(&group)));
+        let group = if group.is_empty() {
+            String::new()
+        } else {
+            self.identity(group)
+        };
+        self.assignments.push(format!(
+            "{},{},{},{},{},{},{enabled}",
+            q(name),
+            q(role),
+            q(app),
+            q(custom),
+            q(au),
+            q(&group)
+        ));
         self
     }
 
@@ -162,7 +218,13 @@ impl Tenant {
         }
         m.push('\n');
         for i in 0..self.mailboxes {
-            write!(m, "{},m{i}@contoso.com,m{i},m{i},{},SMTP:m{i}@contoso.com;smtp:alias{i}@contoso.com", guid(1, i), q(&format!("CN=m{i},{ORG}"))).unwrap();
+            write!(
+                m,
+                "{},m{i}@contoso.com,m{i},m{i},{},SMTP:m{i}@contoso.com;smtp:alias{i}@contoso.com",
+                guid(1, i),
+                q(&format!("CN=m{i},{ORG}"))
+            )
+            .unwrap();
             for (_, values) in &self.extra {
                 write!(m, ",{}", q(&values[i as usize])).unwrap();
             }
@@ -170,12 +232,25 @@ impl Tenant {
         }
         std::fs::write(dir.join("mailboxes.csv"), m).unwrap();
 
-        let mut g = String::from("DistinguishedName,ExternalDirectoryObjectId,PrimarySmtpAddress,Name\n");
+        let mut g =
+            String::from("DistinguishedName,ExternalDirectoryObjectId,PrimarySmtpAddress,Name\n");
         let mut gm = String::from("Group,Member\n");
         for (i, (name, members)) in self.groups.iter().enumerate() {
-            writeln!(g, "{},{},{}@contoso.com,{}", q(&group_dn(name)), guid(2, i as u32), name.to_lowercase(), q(name)).unwrap();
+            writeln!(
+                g,
+                "{},{},{}@contoso.com,{}",
+                q(&group_dn(name)),
+                guid(2, i as u32),
+                name.to_lowercase(),
+                q(name)
+            )
+            .unwrap();
             for member in members {
-                let id = if self.groups.iter().any(|(n, _)| n == member) { group_dn(member) } else { format!("{member}@contoso.com") };
+                let id = if self.groups.iter().any(|(n, _)| n == member) {
+                    group_dn(member)
+                } else {
+                    format!("{member}@contoso.com")
+                };
                 writeln!(gm, "{},{}", q(&group_dn(name)), q(&id)).unwrap();
             }
         }
@@ -185,9 +260,20 @@ impl Tenant {
         let mut au = String::from("Id,DisplayName,DistinguishedName\n");
         let mut aum = String::from("AdministrativeUnit,Member\n");
         for (i, (name, members)) in self.aus.iter().enumerate() {
-            writeln!(au, "{},{},{}", guid(3, i as u32), q(name), q(&format!("CN={name},CN=AdministrativeUnits,{ORG}"))).unwrap();
+            writeln!(
+                au,
+                "{},{},{}",
+                guid(3, i as u32),
+                q(name),
+                q(&format!("CN={name},CN=AdministrativeUnits,{ORG}"))
+            )
+            .unwrap();
             for member in members {
-                let id = if self.groups.iter().any(|(n, _)| n == member) { group_dn(member) } else { format!("{member}@contoso.com") };
+                let id = if self.groups.iter().any(|(n, _)| n == member) {
+                    group_dn(member)
+                } else {
+                    format!("{member}@contoso.com")
+                };
                 writeln!(aum, "{},{}", q(name), q(&id)).unwrap();
             }
         }
@@ -196,12 +282,40 @@ impl Tenant {
 
         let mut sp = String::from("AppId,ObjectId,DisplayName\n");
         for (i, name) in self.apps.iter().enumerate() {
-            writeln!(sp, "{},{},{}", guid(0xA, i as u32), guid(0xB, i as u32), q(name)).unwrap();
+            writeln!(
+                sp,
+                "{},{},{}",
+                guid(0xA, i as u32),
+                guid(0xB, i as u32),
+                q(name)
+            )
+            .unwrap();
         }
         std::fs::write(dir.join("service_principals.csv"), sp).unwrap();
-        std::fs::write(dir.join("app_role_assignments.csv"), format!("AppId,PrincipalId,ResourceDisplayName,AppRoleId,Permission\n{}\n", self.grants.join("\n"))).unwrap();
-        std::fs::write(dir.join("application_access_policies.csv"), format!("Identity,AppId,AccessRight,ScopeIdentityRaw,ScopeIdentity,IsValid\n{}\n", self.policies.join("\n"))).unwrap();
-        std::fs::write(dir.join("management_scopes.csv"), format!("Name,RecipientFilter,Exclusive\n{}\n", self.scopes.join("\n"))).unwrap();
+        std::fs::write(
+            dir.join("app_role_assignments.csv"),
+            format!(
+                "AppId,PrincipalId,ResourceDisplayName,AppRoleId,Permission\n{}\n",
+                self.grants.join("\n")
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("application_access_policies.csv"),
+            format!(
+                "Identity,AppId,AccessRight,ScopeIdentityRaw,ScopeIdentity,IsValid\n{}\n",
+                self.policies.join("\n")
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("management_scopes.csv"),
+            format!(
+                "Name,RecipientFilter,Exclusive\n{}\n",
+                self.scopes.join("\n")
+            ),
+        )
+        .unwrap();
         std::fs::write(
             dir.join("management_role_assignments.csv"),
             format!("Name,Role,App,CustomResourceScope,RecipientAdministrativeUnitScope,RecipientGroupScope,Enabled\n{}\n", self.assignments.join("\n")),
@@ -212,12 +326,17 @@ impl Tenant {
     pub fn try_analyze(&self) -> exomatrix::Result<Outcome> {
         let dir = tempfile::tempdir().unwrap();
         self.write(dir.path());
-        let options = AnalysisOptions { policy: PolicyOptions { aap_nesting: self.nesting } };
+        let options = AnalysisOptions {
+            policy: PolicyOptions {
+                aap_nesting: self.nesting,
+            },
+        };
         Analysis::run(dir.path(), options).map(|analysis| Outcome { analysis })
     }
 
     pub fn analyze(&self) -> Outcome {
-        self.try_analyze().unwrap_or_else(|e| panic!("analysis failed: {e}"))
+        self.try_analyze()
+            .unwrap_or_else(|e| panic!("analysis failed: {e}"))
     }
 }
 
@@ -229,7 +348,9 @@ pub struct Outcome {
 impl Outcome {
     fn app(&self, name: &str) -> u32 {
         let apps = &self.analysis.model.apps.apps;
-        apps.iter().position(|a| a.display_name.as_deref() == Some(name)).unwrap_or_else(|| panic!("no app {name}")) as u32
+        apps.iter()
+            .position(|a| a.display_name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no app {name}")) as u32
     }
 
     /// (mailbox alias, via) of every granted cell of an app and permission.
@@ -245,11 +366,18 @@ impl Outcome {
 
     /// Mailbox aliases an app reaches with a permission.
     pub fn reach(&self, app: &str, permission: &str) -> Vec<String> {
-        self.cells(app, permission).into_iter().map(|(m, _)| m).collect()
+        self.cells(app, permission)
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect()
     }
 
     pub fn findings(&self, kind: &str) -> Vec<&Finding> {
-        self.analysis.findings.iter().filter(|f| f.kind == kind).collect()
+        self.analysis
+            .findings
+            .iter()
+            .filter(|f| f.kind == kind)
+            .collect()
     }
 }
 

@@ -1,0 +1,478 @@
+//! The command line as a user meets it: exit codes, stdout, stderr and the files
+//! left behind, on the sample tenant and on one broken copy of it per failure mode.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_exomatrix");
+
+fn sample_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// A temporary working directory holding a copy of the sample tenant as `snap/`.
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("snap");
+        std::fs::create_dir(&snap).unwrap();
+        for entry in std::fs::read_dir(sample_dir()).unwrap() {
+            let entry = entry.unwrap();
+            if entry.path().extension().is_some_and(|e| e == "csv") {
+                std::fs::copy(entry.path(), snap.join(entry.file_name())).unwrap();
+            }
+        }
+        Fixture { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn read(&self, rel: &str) -> String {
+        String::from_utf8(std::fs::read(self.path(rel)).unwrap()).unwrap()
+    }
+
+    fn write(&self, rel: &str, text: impl AsRef<[u8]>) {
+        std::fs::write(self.path(rel), text).unwrap();
+    }
+
+    /// Replaces exactly one occurrence of `from` in a file.
+    fn edit(&self, rel: &str, from: &str, to: &str) {
+        let text = self.read(rel);
+        assert_eq!(
+            text.matches(from).count(),
+            1,
+            "{from:?} must occur once in {rel}"
+        );
+        self.write(rel, text.replace(from, to));
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    }
+
+    fn analyze(&self) -> Output {
+        self.run(&["analyze", "snap", "-o", "out"])
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Runs analyze on the fixture and expects exit 2, exactly `message` on stderr, and no output.
+fn assert_fails(f: &Fixture, message: &str) {
+    let o = f.analyze();
+    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(&o));
+    assert_eq!(stderr(&o), format!("error: {message}\n"));
+    assert!(stdout(&o).is_empty());
+    assert!(
+        !f.path("out").exists(),
+        "no output directory may be left behind"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers,
+        ["snap"],
+        "no temporary directory may be left behind"
+    );
+}
+
+#[test]
+fn analyze_sample_tenant_writes_the_dataset_and_prints_a_summary() {
+    let f = Fixture::new();
+    let o = f.analyze();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    for line in [
+        "  mailboxes       38",
+        "  apps            13",
+        "  granted cells   420 (entra only 237, rbac only 176, both 7)",
+        "  findings        19 (16 warnings, 3 info)",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+    assert!(out.contains("  time            "), "{out}");
+    assert!(stderr(&o).starts_with("warnings:\n"), "{}", stderr(&o));
+    let mut files: Vec<String> = std::fs::read_dir(f.path("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "access.parquet",
+            "apps.parquet",
+            "findings.parquet",
+            "grants.parquet",
+            "mailboxes.parquet",
+            "manifest.json",
+            "permissions.parquet",
+            "views.sql"
+        ]
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&f.read("out/manifest.json")).unwrap();
+    assert_eq!(manifest["counts"]["cells"], 420);
+    assert_eq!(manifest["inputs"].as_array().unwrap().len(), 10);
+    let sha = manifest["inputs"][0]["sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+}
+
+#[cfg(unix)]
+#[test]
+fn dataset_files_are_readable_only_by_the_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    assert_eq!(f.analyze().status.code(), Some(0));
+    assert_eq!(
+        std::fs::metadata(f.path("out"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o700
+    );
+    for entry in std::fs::read_dir(f.path("out")).unwrap() {
+        let mode = entry.unwrap().metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
+
+#[test]
+fn quiet_prints_nothing() {
+    let f = Fixture::new();
+    let o = f.run(&["analyze", "snap", "-o", "out", "--quiet"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty() && o.stderr.is_empty());
+}
+
+#[test]
+fn existing_output_is_refused_without_force_and_replaced_with_it() {
+    let f = Fixture::new();
+    std::fs::create_dir(f.path("out")).unwrap();
+    f.write("out/keep.txt", "previous");
+    let o = f.analyze();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o), format!("error: output directory {} already exists and is not empty; pass --force to replace it, or choose another -o\n", "out"));
+    assert_eq!(f.read("out/keep.txt"), "previous");
+
+    let o = f.run(&["analyze", "snap", "-o", "out", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!f.path("out/keep.txt").exists());
+    assert!(f.path("out/access.parquet").exists());
+}
+
+#[test]
+fn empty_existing_output_directory_is_used() {
+    let f = Fixture::new();
+    std::fs::create_dir(f.path("out")).unwrap();
+    assert_eq!(f.analyze().status.code(), Some(0));
+    assert!(f.path("out/access.parquet").exists());
+}
+
+#[test]
+fn aap_nesting_direct_changes_the_nested_cells() {
+    let f = Fixture::new();
+    let o = f.run(&["analyze", "snap", "-o", "out", "--aap-nesting", "direct"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        stdout(&o).contains("granted cells   419 "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("AAP nesting     1 cells"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+// ---- bad input: exit 2, a message that says what, where and how, and no output ----
+
+#[test]
+fn snapshot_directory_that_does_not_exist() {
+    let f = Fixture::new();
+    std::fs::remove_dir_all(f.path("snap")).unwrap();
+    let o = f.analyze();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: snapshot snap: no such directory; give the folder the export script wrote\n"
+    );
+    assert!(!f.path("out").exists());
+}
+
+#[test]
+fn snapshot_without_mailboxes_table() {
+    let f = Fixture::new();
+    std::fs::remove_file(f.path("snap/mailboxes.csv")).unwrap();
+    assert_fails(&f, "snapshot snap: holds no mailboxes table (mailboxes.csv or mailboxes.parquet); it is required");
+}
+
+#[test]
+fn unterminated_quote_in_a_scope_filter() {
+    let f = Fixture::new();
+    f.edit(
+        "snap/management_scopes.csv",
+        "\"CustomAttribute1 -eq '012332'\"",
+        "\"CustomAttribute1 -eq '012332\"",
+    );
+    assert_fails(
+        &f,
+        "snap/management_scopes.csv, line 2, column RecipientFilter: recipient filter of management scope 'Canadian employees' is invalid
+  CustomAttribute1 -eq '012332
+                       ^^^^^^^
+  unterminated quoted value
+  hint: close the value with '; to put a ' inside it, double it ('')",
+    );
+}
+
+#[test]
+fn unknown_filter_property_names_close_matches() {
+    let f = Fixture::new();
+    f.edit(
+        "snap/management_scopes.csv",
+        "\"CustomAttribute1 -eq '012332'\"",
+        "\"CustomAtribute1 -eq '012332'\"",
+    );
+    assert_fails(
+        &f,
+        "snap/management_scopes.csv, line 2, column RecipientFilter: recipient filter of management scope 'Canadian employees' is invalid
+  CustomAtribute1 -eq '012332'
+  ^^^^^^^^^^^^^^^
+  unknown property 'CustomAtribute1': the mailboxes table (snap/mailboxes.csv) has no such column
+  hint: did you mean CustomAttribute1?",
+    );
+}
+
+#[test]
+fn unknown_filter_operator() {
+    let f = Fixture::new();
+    f.edit(
+        "snap/management_scopes.csv",
+        "\"Alias -eq 'B'\"",
+        "\"Alias -contains 'B'\"",
+    );
+    assert_fails(
+        &f,
+        "snap/management_scopes.csv, line 3, column RecipientFilter: recipient filter of management scope 'Example One B' is invalid
+  Alias -contains 'B'
+        ^^^^^^^^^
+  unknown operator '-contains'
+  hint: to test part of a value use -like with * wildcards, e.g. -like '*text*'",
+    );
+}
+
+#[test]
+fn empty_filter() {
+    let f = Fixture::new();
+    f.edit("snap/management_scopes.csv", "\"Alias -eq 'B'\"", "\"\"");
+    assert_fails(
+        &f,
+        "snap/management_scopes.csv, line 3, column RecipientFilter: recipient filter of management scope 'Example One B' is invalid
+  
+  ^
+  the filter is empty
+  hint: write at least one comparison, e.g. Department -eq 'Sales'",
+    );
+}
+
+#[test]
+fn access_right_other_than_restrict_or_deny() {
+    let f = Fixture::new();
+    f.edit(
+        "snap/application_access_policies.csv",
+        "\"DenyAccess\",\"\",\"Board-Members\"",
+        "\"Deny\",\"\",\"Board-Members\"",
+    );
+    assert_fails(
+        &f,
+        "snap/application_access_policies.csv, line 6, column AccessRight: AccessRight 'Deny' is not RestrictAccess or DenyAccess; export the policy's AccessRight as Get-ApplicationAccessPolicy prints it",
+    );
+}
+
+#[test]
+fn type_name_cell_instead_of_values() {
+    let f = Fixture::new();
+    f.edit(
+        "snap/mailboxes.csv",
+        "\"SMTP:b@contoso.com;smtp:b@contoso.onmicrosoft.com;X500:/o=ExchangeLabs/ou=Exchange Administrative Group/cn=Recipients/cn=b\"",
+        "\"System.Object[]\"",
+    );
+    assert_fails(
+        &f,
+        "snap/mailboxes.csv, line 6, column EmailAddresses: the cell holds the .NET type name 'System.Object[]' instead of values: the export lost this multi-valued property; join its values with ';' (e.g. @{n='EmailAddresses';e={$_.EmailAddresses -join ';'}})",
+    );
+}
+
+#[test]
+fn missing_required_column() {
+    let f = Fixture::new();
+    f.edit(
+        "snap/group_members.csv",
+        "\"Group\",\"Member\"",
+        "\"Group\",\"Members\"",
+    );
+    assert_fails(
+        &f,
+        "snap/group_members.csv: missing required column Member; the header has: Group, Members. Export the table with that property (see scripts/Export-ExomatrixSnapshot.ps1)",
+    );
+}
+
+#[test]
+fn wrong_column_count() {
+    let f = Fixture::new();
+    f.edit(
+        "snap/service_principals.csv",
+        "\"Room Booking Canada\"",
+        "Room Booking, Canada",
+    );
+    assert_fails(
+        &f,
+        "snap/service_principals.csv, line 3: expected 3 fields as in the header, found 4: a value probably holds an unquoted comma; quote every field (Export-Csv does)",
+    );
+}
+
+#[test]
+fn truncated_file() {
+    let f = Fixture::new();
+    let text = f.read("snap/groups.csv");
+    f.write("snap/groups.csv", &text[..text.len() - 60]);
+    let o = f.analyze();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).starts_with(
+            "error: snap/groups.csv, line 12: expected 7 fields as in the header, found "
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).ends_with(
+            ": the file may be truncated, or a line break inside a value was not quoted\n"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!f.path("out").exists());
+}
+
+#[test]
+fn non_utf8_bytes() {
+    let f = Fixture::new();
+    let mut bytes = f.read("snap/service_principals.csv").into_bytes();
+    let at = bytes.windows(8).position(|w| w == b"Notifier").unwrap();
+    bytes[at + 6] = 0xE9; // a Latin-1 'é', as a non-UTF-8 export would write it
+    f.write("snap/service_principals.csv", bytes);
+    assert_fails(
+        &f,
+        "snap/service_principals.csv, line 10, column DisplayName: value is not UTF-8 (invalid byte 0xE9 after 6 valid bytes); re-export with -Encoding utf8",
+    );
+}
+
+#[test]
+fn duplicate_mailbox_ids() {
+    let f = Fixture::new();
+    let text = f.read("snap/mailboxes.csv");
+    let line4 = text.split("\r\n").nth(3).unwrap().to_string();
+    f.write("snap/mailboxes.csv", format!("{text}{line4}\r\n"));
+    let id = &line4[1..37];
+    assert_fails(
+        &f,
+        &format!("snap/mailboxes.csv, line 41, column ExternalDirectoryObjectId: duplicate mailbox {id}: line 4 has the same ExternalDirectoryObjectId; remove one of the rows"),
+    );
+}
+
+#[test]
+fn identity_that_resolves_to_two_objects() {
+    let f = Fixture::new();
+    // Give the group Executives the alias-style name of the mailbox 'ceo'.
+    f.edit(
+        "snap/groups.csv",
+        "\"Executives\",\"Executives\"",
+        "\"ceo\",\"Executives\"",
+    );
+    f.edit(
+        "snap/group_members.csv",
+        "\"executives@contoso.com\",\"85520f70-4782-54ec-915e-ae86b7036fd7\"",
+        "\"ceo\",\"85520f70-4782-54ec-915e-ae86b7036fd7\"",
+    );
+    assert_fails(
+        &f,
+        "snap/group_members.csv, line 19, column Group: identity 'ceo' is ambiguous: its alias or name matches both mailbox ceo@contoso.com and group 'ceo'; use the object's GUID or distinguished name",
+    );
+}
+
+#[test]
+fn invalid_guid() {
+    let f = Fixture::new();
+    f.edit(
+        "snap/service_principals.csv",
+        "\"71487acd-ec93-476d-bd0e-6c8b31831053\"",
+        "\"71487acd-ec93-476d-bd0e-6c8b3183105\"",
+    );
+    assert_fails(
+        &f,
+        "snap/service_principals.csv, line 3, column AppId: '71487acd-ec93-476d-bd0e-6c8b3183105' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+    );
+}
+
+#[test]
+fn output_under_a_file_fails_cleanly() {
+    let f = Fixture::new();
+    f.write("blocker", "a file");
+    let o = f.run(&["analyze", "snap", "-o", "blocker/out"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
+    assert_eq!(f.read("blocker"), "a file");
+}
+
+#[test]
+fn help_matches_the_golden_file() {
+    for (args, golden) in [
+        (vec!["--help"], "help.txt"),
+        (vec!["analyze", "--help"], "analyze-help.txt"),
+    ] {
+        let o = Command::new(BIN).args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(golden);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &o.stdout).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap_or_default();
+        assert_eq!(
+            stdout(&o),
+            expected,
+            "run with UPDATE_GOLDEN=1 to accept a deliberate change"
+        );
+    }
+}
+
+#[test]
+fn unknown_arguments_exit_2() {
+    let o = Command::new(BIN)
+        .args(["analyze", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+}
