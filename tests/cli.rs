@@ -476,3 +476,44 @@ fn unknown_arguments_exit_2() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn access_parquet_holds_exactly_the_evaluated_cells_in_sorted_order() {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{UInt32Type, UInt8Type};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    let f = Fixture::new();
+    assert_eq!(f.analyze().status.code(), Some(0));
+    let file = std::fs::File::open(f.path("out/access.parquet")).unwrap();
+    let mut rows = Vec::new();
+    for batch in ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+    {
+        let batch = batch.unwrap();
+        let app = batch.column(0).as_primitive::<UInt32Type>();
+        let perm = batch.column(1).as_primitive::<UInt8Type>();
+        let mailbox = batch.column(2).as_primitive::<UInt32Type>();
+        let via = batch.column(3).as_primitive::<UInt8Type>();
+        for i in 0..batch.num_rows() {
+            rows.push((app.value(i), perm.value(i), mailbox.value(i), via.value(i)));
+        }
+    }
+    let analysis = exomatrix::Analysis::run(&sample_dir(), Default::default()).unwrap();
+    let mut expected = Vec::new();
+    for g in &analysis.matrix.grants {
+        exomatrix::matrix::write::for_each_cell(g, |m, via| {
+            expected.push((g.app, g.permission, m, via))
+        });
+    }
+    assert_eq!(rows.len(), 420);
+    assert!(
+        rows.windows(2)
+            .all(|w| (w[0].0, w[0].1, w[0].2) < (w[1].0, w[1].1, w[1].2)),
+        "sorted and unique"
+    );
+    assert_eq!(rows, expected);
+    assert!(rows.iter().all(|r| (1..=3).contains(&r.3)));
+}
