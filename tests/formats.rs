@@ -215,3 +215,53 @@ fn raw_powershell_7_export_with_array_list_is_rejected_with_advice() {
         .to_string();
     assert!(err.ends_with("mailboxes.csv, line 2, column ExtensionCustomAttribute1: the cell holds the .NET type name 'System.Collections.ArrayList' instead of values: the export lost this multi-valued property; join its values with ';' (e.g. @{n='ExtensionCustomAttribute1';e={$_.ExtensionCustomAttribute1 -join ';'}})"), "{err}");
 }
+
+#[test]
+fn snapshot_shaped_like_the_export_script_output_loads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/export-script");
+    let a = analyze(&dir);
+    let mut reach: Vec<(String, &str, String)> = Vec::new();
+    for g in &a.matrix.grants {
+        let app = a.model.apps.apps[g.app as usize].label().to_string();
+        let permission = exomatrix::policy::permissions::info(g.permission).name;
+        for_each_cell(g, |m, _| {
+            reach.push((
+                app.clone(),
+                permission,
+                a.directory.mailbox_addresses[m as usize].clone(),
+            ))
+        });
+    }
+    let reach: Vec<(&str, &str, &str)> = reach
+        .iter()
+        .map(|(a, p, m)| (a.as_str(), *p, m.as_str()))
+        .collect();
+    assert_eq!(
+        reach,
+        [
+            // apps are indexed in AppId order: the archiver's id sorts first
+            ("Fabrikam Archiver", "Mail.Read", "adele@fabrikam.com"),
+            ("Fabrikam Archiver", "Mail.Read", "conf-1@fabrikam.com"),
+            (
+                "Canada Calendar Sync",
+                "Calendars.ReadWrite",
+                "alex@fabrikam.com"
+            ),
+            (
+                "Canada Calendar Sync",
+                "Calendars.ReadWrite",
+                "conf-1@fabrikam.com"
+            ),
+        ]
+    );
+    assert_eq!(
+        a.findings
+            .count(exomatrix::findings::kind::ASSIGNMENT_DISABLED),
+        1
+    );
+    assert_eq!(
+        a.findings
+            .count(exomatrix::findings::kind::IGNORED_ENTRA_GRANTS),
+        1
+    );
+}
