@@ -9,7 +9,7 @@ pub use resolve::{parse_guid, Resolution, Resolver, Tier};
 
 use crate::error::{Error, Location, Result};
 use crate::findings::{kind, Findings};
-use crate::snapshot::{Snapshot, Table};
+use crate::snapshot::{Col, Snapshot, Table};
 
 /// A recipient an identity can name: a mailbox or a group, by index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -219,26 +219,42 @@ fn add_mailboxes(table: &Table, r: &mut Resolver<Recipient>) -> Result<(Vec<Stri
         if let Some(v) = upn.and_then(|c| c.get(row)) {
             r.add(Tier::Address, v, m);
         }
-        for p in proxies
-            .and_then(|c| c.get(row))
-            .into_iter()
-            .flat_map(split_multi)
-        {
-            if p.len() > 5 && p[..5].eq_ignore_ascii_case("smtp:") {
-                r.add(Tier::Address, p, m);
-            }
-        }
-        for v in [alias, name]
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.get(row))
-        {
-            r.add(Tier::Name, v, m);
-        }
+        add_proxies_and_names(r, m, row, proxies, [alias, name]);
         ids.push(id);
         addresses.push(address.to_string());
     }
     Ok((ids, addresses))
+}
+
+/// Registers a recipient's `smtp:` proxies (address tier) and alias and name (name tier).
+fn add_proxies_and_names(
+    r: &mut Resolver<Recipient>,
+    recipient: Recipient,
+    row: usize,
+    proxies: Option<Col<'_>>,
+    names: [Option<Col<'_>>; 2],
+) {
+    for p in proxies
+        .and_then(|c| c.get(row))
+        .into_iter()
+        .flat_map(split_multi)
+    {
+        if smtp_proxy(p).is_some() {
+            r.add(Tier::Address, p, recipient);
+        }
+    }
+    for v in names.into_iter().flatten().filter_map(|c| c.get(row)) {
+        r.add(Tier::Name, v, recipient);
+    }
+}
+
+/// The address of an `smtp:` proxy (prefix in any case), without the prefix.
+pub fn smtp_proxy(value: &str) -> Option<&str> {
+    value
+        .get(..5)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("smtp:"))
+        .map(|_| &value[5..])
+        .filter(|address| !address.is_empty())
 }
 
 /// Splits a `;`-joined multi-valued cell into trimmed, non-empty values.
@@ -291,22 +307,7 @@ fn add_groups(table: &Table, r: &mut Resolver<Recipient>) -> Result<Vec<Group>> 
         if let Some(v) = smtp.and_then(|c| c.get(row)) {
             r.add(Tier::Address, v, g);
         }
-        for p in proxies
-            .and_then(|c| c.get(row))
-            .into_iter()
-            .flat_map(split_multi)
-        {
-            if p.len() > 5 && p[..5].eq_ignore_ascii_case("smtp:") {
-                r.add(Tier::Address, p, g);
-            }
-        }
-        for v in [alias, name]
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.get(row))
-        {
-            r.add(Tier::Name, v, g);
-        }
+        add_proxies_and_names(r, g, row, proxies, [alias, name]);
         let label = [name, display, smtp]
             .into_iter()
             .flatten()
@@ -522,4 +523,28 @@ fn add_au_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_proxy_table() {
+        for (value, expected) in [
+            ("smtp:a@b.com", Some("a@b.com")),
+            ("SMTP:a@b.com", Some("a@b.com")),
+            ("x500:/o=x", None),
+            ("smtp:", None),
+            ("sm€p:a@b.com", None), // multi-byte character inside the prefix must not panic
+            ("ü", None),
+        ] {
+            assert_eq!(smtp_proxy(value), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn split_multi_trims_and_drops_empty_values() {
+        assert_eq!(split_multi(" a ; ;b;").collect::<Vec<_>>(), ["a", "b"]);
+    }
 }

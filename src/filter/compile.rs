@@ -15,7 +15,7 @@ use roaring::{MultiOps, RoaringBitmap};
 use super::ast::{Comparison, Expr, Op, Span, Value};
 use super::error::FilterError;
 use super::parser::parse;
-use crate::directory::{split_multi, Directory, Recipient};
+use crate::directory::{smtp_proxy, split_multi, Directory, Recipient};
 use crate::findings::kind;
 use crate::snapshot::Table;
 
@@ -404,8 +404,8 @@ impl<'a> FilterContext<'a> {
                         .into_iter()
                         .flat_map(split_multi)
                     {
-                        if p.len() > 5 && p[..5].eq_ignore_ascii_case("smtp:") {
-                            map.entry(p[5..].to_lowercase())
+                        if let Some(address) = smtp_proxy(p) {
+                            map.entry(address.to_lowercase())
                                 .or_default()
                                 .insert(row as u32);
                         }
