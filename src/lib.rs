@@ -15,6 +15,7 @@ pub mod directory;
 pub mod error;
 pub mod filter;
 pub mod findings;
+pub mod generate;
 pub mod matrix;
 pub mod policy;
 pub mod snapshot;

@@ -5,8 +5,6 @@
 //! index (lower-cased value → mailboxes, plus the set of blank mailboxes), built
 //! once on first use and shared by every filter of the analysis.
 
-use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use arrow_array::Array;
@@ -14,6 +12,7 @@ use roaring::{MultiOps, RoaringBitmap};
 
 use super::ast::{Comparison, Expr, Op, Span, Value};
 use super::error::FilterError;
+use super::index::{IdSet, ValueIndex};
 use super::parser::parse;
 use crate::directory::{smtp_proxy, split_multi, Directory, Recipient};
 use crate::findings::kind;
@@ -84,73 +83,6 @@ pub struct Compiled {
     pub notes: Vec<Note>,
 }
 
-/// Inverted index of one property: sorted distinct lower-cased values and their mailboxes.
-#[derive(Debug, Default)]
-pub struct ValueIndex {
-    values: Vec<String>,
-    bitmaps: Vec<RoaringBitmap>,
-    /// Mailboxes with no value.
-    blank: RoaringBitmap,
-}
-
-impl ValueIndex {
-    fn from_map(map: HashMap<String, RoaringBitmap>, all: &RoaringBitmap) -> ValueIndex {
-        let mut pairs: Vec<_> = map.into_iter().collect();
-        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let (values, bitmaps): (Vec<String>, Vec<RoaringBitmap>) = pairs.into_iter().unzip();
-        let blank = all - bitmaps.iter().union();
-        ValueIndex {
-            values,
-            bitmaps,
-            blank,
-        }
-    }
-
-    fn get(&self, value: &str) -> Option<&RoaringBitmap> {
-        self.values
-            .binary_search_by(|v| v.as_str().cmp(value))
-            .ok()
-            .map(|i| &self.bitmaps[i])
-    }
-
-    fn eq(&self, value: &str) -> RoaringBitmap {
-        self.get(value).cloned().unwrap_or_default()
-    }
-
-    fn like(&self, pattern: &str) -> RoaringBitmap {
-        match pattern.find('*') {
-            None => self.eq(pattern),
-            Some(star) if star == pattern.len() - 1 => {
-                let prefix = &pattern[..star];
-                let from = self.values.partition_point(|v| v.as_str() < prefix);
-                self.values[from..]
-                    .iter()
-                    .take_while(|v| v.starts_with(prefix))
-                    .zip(&self.bitmaps[from..])
-                    .map(|(_, b)| b)
-                    .union()
-            }
-            Some(_) => self
-                .values
-                .iter()
-                .zip(&self.bitmaps)
-                .filter(|(v, _)| wildcard_match(pattern, v))
-                .map(|(_, b)| b)
-                .union(),
-        }
-    }
-
-    fn ordering(&self, op: Op, literal: &str) -> RoaringBitmap {
-        let literal = Typed::parse(literal);
-        self.values
-            .iter()
-            .zip(&self.bitmaps)
-            .filter(|(v, _)| ordering_holds(op, compare_typed(&Typed::parse(v), &literal)))
-            .map(|(_, b)| b)
-            .union()
-    }
-}
-
 /// Everything filters are compiled against; indexes are built once and shared.
 pub struct FilterContext<'a> {
     mailboxes: &'a Table,
@@ -159,6 +91,95 @@ pub struct FilterContext<'a> {
     primary_smtp: OnceLock<ValueIndex>,
     member_of_group: OnceLock<ValueIndex>,
     admin_units: OnceLock<ValueIndex>,
+}
+
+/// A leaf resolved against its index: which value ids it accepts.
+struct LeafSet<'i> {
+    index: &'i ValueIndex,
+    ids: IdSet,
+    /// The leaf tests blankness (`-eq $null`) instead of values.
+    blank: bool,
+    /// The leaf is the negation of the above (`-ne`, `-notlike`, `-ne $null`).
+    negate: bool,
+    /// Estimated number of matching rows.
+    estimate: u64,
+}
+
+/// A plan with every leaf resolved, ready to evaluate.
+enum Prepared<'i> {
+    And(Vec<Prepared<'i>>),
+    Or(Vec<Prepared<'i>>),
+    Not(Box<Prepared<'i>>),
+    Leaf(LeafSet<'i>),
+}
+
+impl Prepared<'_> {
+    fn estimate(&self, n: u64) -> u64 {
+        match self {
+            Prepared::And(items) => items.iter().map(|p| p.estimate(n)).min().unwrap_or(n),
+            Prepared::Or(items) => items.iter().map(|p| p.estimate(n)).sum::<u64>().min(n),
+            Prepared::Not(inner) => n - inner.estimate(n).min(n),
+            Prepared::Leaf(l) => l.estimate,
+        }
+    }
+
+    /// Whether one row matches: the naive evaluation, used on small candidate sets.
+    fn matches(&self, row: u32) -> bool {
+        match self {
+            Prepared::And(items) => items.iter().all(|p| p.matches(row)),
+            Prepared::Or(items) => items.iter().any(|p| p.matches(row)),
+            Prepared::Not(inner) => !inner.matches(row),
+            Prepared::Leaf(l) => {
+                let ids = l.index.ids_of_row(row);
+                let base = if l.blank {
+                    ids.is_empty()
+                } else {
+                    ids.iter().any(|&id| l.ids.contains(id))
+                };
+                base != l.negate
+            }
+        }
+    }
+
+    fn bitmap(&self, all: &RoaringBitmap) -> RoaringBitmap {
+        let n = all.len();
+        match self {
+            Prepared::And(items) => {
+                // The most selective child gives the candidates; the others narrow
+                // them, row by row once the candidates are few.
+                let mut order: Vec<&Prepared> = items.iter().collect();
+                order.sort_by_key(|p| p.estimate(n));
+                let mut acc = order[0].bitmap(all);
+                for p in &order[1..] {
+                    if acc.is_empty() {
+                        break;
+                    }
+                    if acc.len().saturating_mul(8) <= p.estimate(n).max(n / 64) {
+                        acc.retain(|row| p.matches(row));
+                    } else if let Prepared::Not(inner) = p {
+                        acc -= inner.bitmap(all);
+                    } else {
+                        acc &= p.bitmap(all);
+                    }
+                }
+                acc
+            }
+            Prepared::Or(items) => items.iter().map(|p| p.bitmap(all)).union(),
+            Prepared::Not(inner) => all - inner.bitmap(all),
+            Prepared::Leaf(l) => {
+                let base = if l.blank {
+                    l.index.blank().clone()
+                } else {
+                    l.index.rows_of(&l.ids)
+                };
+                if l.negate {
+                    all - base
+                } else {
+                    base
+                }
+            }
+        }
+    }
 }
 
 impl<'a> FilterContext<'a> {
@@ -301,40 +322,27 @@ impl<'a> FilterContext<'a> {
 
     /// Evaluates a plan to the set of matching mailboxes.
     pub fn eval(&self, plan: &Plan) -> RoaringBitmap {
+        self.prepare(plan).bitmap(&self.dir.all)
+    }
+
+    /// Evaluates a plan for one mailbox, row by row: the reference the bitmap
+    /// evaluation must agree with.
+    pub fn eval_row(&self, plan: &Plan, row: u32) -> bool {
+        self.prepare(plan).matches(row)
+    }
+
+    fn prepare(&self, plan: &Plan) -> Prepared<'_> {
         match plan {
-            Plan::And(items) => {
-                // Positive terms first narrow the set; negated terms subtract.
-                let (negated, positive): (Vec<&Plan>, Vec<&Plan>) =
-                    items.iter().partition(|p| matches!(p, Plan::Not(_)));
-                let mut acc = match positive.split_first() {
-                    Some((first, _)) => self.eval(first),
-                    None => self.dir.all.clone(),
-                };
-                for p in positive.iter().skip(1) {
-                    if acc.is_empty() {
-                        return acc;
-                    }
-                    acc &= self.eval(p);
-                }
-                for p in negated {
-                    if acc.is_empty() {
-                        return acc;
-                    }
-                    if let Plan::Not(inner) = p {
-                        acc -= self.eval(inner);
-                    }
-                }
-                acc
-            }
-            Plan::Or(items) => items.iter().map(|p| self.eval(p)).union(),
-            Plan::Not(inner) => &self.dir.all - self.eval(inner),
-            Plan::Leaf(leaf) => self.eval_leaf(leaf),
+            Plan::And(items) => Prepared::And(items.iter().map(|p| self.prepare(p)).collect()),
+            Plan::Or(items) => Prepared::Or(items.iter().map(|p| self.prepare(p)).collect()),
+            Plan::Not(inner) => Prepared::Not(Box::new(self.prepare(inner))),
+            Plan::Leaf(leaf) => Prepared::Leaf(self.prepare_leaf(leaf)),
         }
     }
 
-    fn eval_leaf(&self, leaf: &Leaf) -> RoaringBitmap {
+    fn prepare_leaf(&self, leaf: &Leaf) -> LeafSet<'_> {
         let index = self.value_index(leaf.property);
-        let all = &self.dir.all;
+        let n = index.row_count() as u64;
         let email = matches!(
             leaf.property,
             Property::Column {
@@ -342,95 +350,108 @@ impl<'a> FilterContext<'a> {
                 ..
             }
         );
-        let eq = |v: &str| {
-            if email && !v.contains(':') {
-                index.eq(v) | index.eq(&format!("smtp:{v}"))
-            } else {
-                index.eq(v)
+        let negate = matches!(leaf.op, Op::Ne | Op::NotLike);
+        let (ids, blank) = match (leaf.op, leaf.value.as_deref()) {
+            (Op::Eq | Op::Ne, None) => (IdSet::Few(Vec::new()), true),
+            (Op::Eq | Op::Ne, Some(v)) => {
+                let mut ids: Vec<u32> = index.id_of(v).into_iter().collect();
+                if email && !v.contains(':') {
+                    ids.extend(index.id_of(&format!("smtp:{v}")));
+                    ids.sort_unstable();
+                }
+                (IdSet::Few(ids), false)
             }
+            (Op::Like | Op::NotLike, Some(p)) => match p.find('*') {
+                None => (IdSet::Few(index.id_of(p).into_iter().collect()), false),
+                Some(star) if star == p.len() - 1 => {
+                    let (from, to) = index.prefix_range(&p[..star]);
+                    (IdSet::Range(from, to), false)
+                }
+                Some(_) => (index.matching_ids(|v| wildcard_match(p, v)), false),
+            },
+            (op, Some(v)) => (index.ordering_ids(op, v), false),
+            (_, None) => (IdSet::Few(Vec::new()), false), // refused when planning
         };
-        match (leaf.op, leaf.value.as_deref()) {
-            (Op::Eq, None) => index.blank.clone(),
-            (Op::Ne, None) => all - &index.blank,
-            (Op::Eq, Some(v)) => eq(v),
-            (Op::Ne, Some(v)) => all - eq(v),
-            (Op::Like, Some(p)) => index.like(p),
-            (Op::NotLike, Some(p)) => all - index.like(p),
-            (op, Some(v)) => index.ordering(op, v),
-            (_, None) => RoaringBitmap::new(), // refused when planning
+        let base = if blank {
+            index.blank().len()
+        } else {
+            ids.iter(index.value_count())
+                .map(|id| index.postings_len(id))
+                .sum::<u64>()
+                .min(n)
+        };
+        LeafSet {
+            index,
+            ids,
+            blank,
+            negate,
+            estimate: if negate { n - base } else { base },
         }
     }
 
     /// The inverted index of a property, built on first use.
     pub fn value_index(&self, property: Property) -> &ValueIndex {
-        let all = &self.dir.all;
+        let n = self.dir.count as usize;
         match property {
             Property::Column { index, multi, .. } => self.columns[index].get_or_init(|| {
                 let column = &self.mailboxes.columns[index];
-                let mut map: HashMap<String, RoaringBitmap> = HashMap::new();
-                let mut add = |v: &str, row: u32| {
-                    let key = v.to_lowercase();
-                    match map.get_mut(&key) {
-                        Some(b) => {
-                            b.insert(row);
-                        }
-                        None => {
-                            map.insert(key, std::iter::once(row).collect());
-                        }
-                    }
-                };
-                for row in 0..column.len() {
+                ValueIndex::build(n, |row, out| {
                     if column.is_null(row) {
-                        continue;
+                        return;
                     }
                     let cell = column.value(row).trim();
                     if multi {
-                        split_multi(cell).for_each(|v| add(v, row as u32));
+                        out.extend(split_multi(cell));
                     } else if !cell.is_empty() {
-                        add(cell, row as u32);
+                        out.push(cell);
                     }
-                }
-                ValueIndex::from_map(map, all)
+                })
             }),
             Property::PrimarySmtpAddress => self.primary_smtp.get_or_init(|| {
-                let mut map: HashMap<String, RoaringBitmap> = HashMap::new();
                 let proxies = self.mailboxes.column(&["EmailAddresses"]);
-                for (row, address) in self.dir.mailbox_addresses.iter().enumerate() {
-                    map.entry(address.to_lowercase())
-                        .or_default()
-                        .insert(row as u32);
-                    for p in proxies
-                        .and_then(|c| c.get(row))
-                        .into_iter()
-                        .flat_map(split_multi)
-                    {
-                        if let Some(address) = smtp_proxy(p) {
-                            map.entry(address.to_lowercase())
-                                .or_default()
-                                .insert(row as u32);
-                        }
-                    }
-                }
-                ValueIndex::from_map(map, all)
+                let addresses = &self.dir.mailbox_addresses;
+                ValueIndex::build(n, |row, out| {
+                    out.push(addresses[row].as_str());
+                    out.extend(
+                        proxies
+                            .and_then(|c| c.get(row))
+                            .into_iter()
+                            .flat_map(split_multi)
+                            .filter_map(smtp_proxy),
+                    );
+                })
             }),
             Property::MemberOfGroup => self.member_of_group.get_or_init(|| {
-                let mut map: HashMap<String, RoaringBitmap> = HashMap::new();
-                for g in &self.dir.groups {
-                    *map.entry(g.dn.to_lowercase()).or_default() |= &g.direct_mailboxes;
-                }
-                ValueIndex::from_map(map, all)
+                let groups = &self.dir.groups;
+                let of_row = memberships(n, groups.iter().map(|g| &g.direct_mailboxes));
+                ValueIndex::build(n, |row, out| {
+                    out.extend(of_row[row].iter().map(|&g| groups[g as usize].dn.as_str()))
+                })
             }),
             Property::AdministrativeUnits => self.admin_units.get_or_init(|| {
-                let mut map: HashMap<String, RoaringBitmap> = HashMap::new();
-                for au in &self.dir.admin_units {
-                    if let Some(dn) = &au.dn {
-                        *map.entry(dn.to_lowercase()).or_default() |= &au.members;
-                    }
-                }
-                ValueIndex::from_map(map, all)
+                let units = &self.dir.admin_units;
+                let of_row = memberships(n, units.iter().map(|u| &u.members));
+                ValueIndex::build(n, |row, out| {
+                    out.extend(
+                        of_row[row]
+                            .iter()
+                            .filter_map(|&u| units[u as usize].dn.as_deref()),
+                    )
+                })
             }),
         }
     }
+}
+
+/// For every mailbox, the indices of the sets (groups, units) that hold it.
+fn memberships<'b>(n: usize, sets: impl Iterator<Item = &'b RoaringBitmap>) -> Vec<Vec<u32>> {
+    let mut of_row: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (i, set) in sets.enumerate() {
+        for m in set {
+            of_row[m as usize].push(i as u32);
+        }
+    }
+    of_row
 }
 
 /// Whole-value match where `*` stands for any run of characters (both sides lower-cased).
@@ -451,44 +472,6 @@ pub fn wildcard_match(pattern: &str, value: &str) -> bool {
         }
     }
     rest.len() >= last.len() && rest.ends_with(last)
-}
-
-/// A value read as a number, a date, or text, for ordering comparisons.
-#[derive(Debug)]
-struct Typed<'a> {
-    number: Option<f64>,
-    date: Option<i64>,
-    text: &'a str,
-}
-
-impl<'a> Typed<'a> {
-    fn parse(text: &'a str) -> Typed<'a> {
-        Typed {
-            number: parse_number(text),
-            date: parse_date(text),
-            text,
-        }
-    }
-}
-
-fn compare_typed(value: &Typed, literal: &Typed) -> Ordering {
-    if let (Some(a), Some(b)) = (value.number, literal.number) {
-        return a.partial_cmp(&b).unwrap_or(Ordering::Equal);
-    }
-    if let (Some(a), Some(b)) = (value.date, literal.date) {
-        return a.cmp(&b);
-    }
-    value.text.cmp(literal.text)
-}
-
-fn ordering_holds(op: Op, ord: Ordering) -> bool {
-    match op {
-        Op::Lt => ord == Ordering::Less,
-        Op::Gt => ord == Ordering::Greater,
-        Op::Le => ord != Ordering::Greater,
-        Op::Ge => ord != Ordering::Less,
-        _ => false,
-    }
 }
 
 /// `[+-]digits[.digits]`
@@ -651,12 +634,18 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
         f(&ctx)
     }
 
+    /// The rows a filter selects; the bitmap must agree with row-by-row evaluation.
     fn matches(ctx: &FilterContext<'_>, filter: &str) -> Vec<u32> {
-        ctx.compile(filter)
-            .unwrap_or_else(|e| panic!("{filter}: {}", e.render(filter)))
-            .bitmap
-            .iter()
-            .collect()
+        let c = ctx
+            .compile(filter)
+            .unwrap_or_else(|e| panic!("{filter}: {}", e.render(filter)));
+        let naive: Vec<u32> = (0..4).filter(|&r| ctx.eval_row(&c.plan, r)).collect();
+        let rows: Vec<u32> = c.bitmap.iter().collect();
+        assert_eq!(
+            rows, naive,
+            "bitmap and row-by-row evaluation disagree on {filter}"
+        );
+        rows
     }
 
     #[test]

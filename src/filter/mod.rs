@@ -18,6 +18,7 @@
 pub mod ast;
 pub mod compile;
 pub mod error;
+pub mod index;
 pub mod lexer;
 pub mod parser;
 

@@ -1,0 +1,370 @@
+//! Inverted indexes over mailbox properties, in compressed-sparse-row form.
+//!
+//! Each property gets its distinct lower-cased values, sorted, with the rows that
+//! hold each value (`value → rows`), and for every row the value ids it holds
+//! (`row → values`). The first turns a set of values into a bitmap; the second
+//! tests single rows cheaply, which `-and` uses once its candidate set is small.
+//! Building borrows the table's strings and lower-cases only distinct values, so
+//! a million rows cost a hash lookup each, not an allocation each.
+
+use std::cmp::Ordering;
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+use rustc_hash::FxHashMap;
+
+use super::ast::Op;
+
+/// Value id marker for "no such value".
+const NONE: u32 = u32::MAX;
+
+/// The index of one property over all mailboxes.
+#[derive(Debug, Default)]
+pub struct ValueIndex {
+    /// Distinct lower-cased values, sorted.
+    values: Vec<Box<str>>,
+    /// Rows of value `i`: `rows[offsets[i]..offsets[i + 1]]`, ascending.
+    offsets: Vec<u32>,
+    rows: Vec<u32>,
+    /// Value ids of row `r`: `row_ids[row_offsets[r]..row_offsets[r + 1]]`.
+    row_offsets: Vec<u32>,
+    row_ids: Vec<u32>,
+    blank: OnceLock<RoaringBitmap>,
+    numbers: OnceLock<Vec<Option<f64>>>,
+    dates: OnceLock<Vec<Option<i64>>>,
+}
+
+impl ValueIndex {
+    /// Builds an index of `n` rows; `values_of(row, out)` pushes the row's values
+    /// (already trimmed and non-empty) onto `out`.
+    pub fn build<'s>(n: usize, mut values_of: impl FnMut(usize, &mut Vec<&'s str>)) -> ValueIndex {
+        // Pass 1: distinct raw values (borrowed) and each row's raw ids.
+        let mut raw_ids: FxHashMap<&'s str, u32> = FxHashMap::default();
+        let mut raw_values: Vec<&'s str> = Vec::new();
+        let mut row_offsets = Vec::with_capacity(n + 1);
+        let mut row_ids = Vec::with_capacity(n);
+        let mut scratch = Vec::new();
+        row_offsets.push(0u32);
+        for row in 0..n {
+            scratch.clear();
+            values_of(row, &mut scratch);
+            for &v in &scratch {
+                let id = *raw_ids.entry(v).or_insert_with(|| {
+                    raw_values.push(v);
+                    (raw_values.len() - 1) as u32
+                });
+                row_ids.push(id);
+            }
+            row_offsets.push(row_ids.len() as u32);
+        }
+
+        // Pass 2: lower-case the distinct values, merge case variants, sort.
+        let lowered: Vec<String> = raw_values.par_iter().map(|v| v.to_lowercase()).collect();
+        let mut order: Vec<u32> = (0..lowered.len() as u32).collect();
+        order.par_sort_unstable_by(|&a, &b| lowered[a as usize].cmp(&lowered[b as usize]));
+        let mut raw_to_final = vec![0u32; lowered.len()];
+        let mut values: Vec<Box<str>> = Vec::new();
+        for &raw in &order {
+            let text = &lowered[raw as usize];
+            if values.last().is_none_or(|last| **last != **text) {
+                values.push(text.as_str().into());
+            }
+            raw_to_final[raw as usize] = (values.len() - 1) as u32;
+        }
+        for id in &mut row_ids {
+            *id = raw_to_final[*id as usize];
+        }
+        // A row holding two case variants of one value holds it once.
+        dedup_row_ids(&row_offsets, &mut row_ids);
+        let row_offsets = compact_offsets(row_offsets, &row_ids);
+        let row_ids: Vec<u32> = row_ids.into_iter().filter(|&id| id != NONE).collect();
+
+        // Pass 3: value → rows by counting sort; rows come out ascending.
+        let mut offsets = vec![0u32; values.len() + 1];
+        for &id in &row_ids {
+            offsets[id as usize + 1] += 1;
+        }
+        for i in 0..values.len() {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut next = offsets.clone();
+        let mut rows = vec![0u32; row_ids.len()];
+        for row in 0..n {
+            for &id in &row_ids[row_offsets[row] as usize..row_offsets[row + 1] as usize] {
+                rows[next[id as usize] as usize] = row as u32;
+                next[id as usize] += 1;
+            }
+        }
+        ValueIndex {
+            values,
+            offsets,
+            rows,
+            row_offsets,
+            row_ids,
+            ..ValueIndex::default()
+        }
+    }
+
+    /// Number of rows indexed.
+    pub fn row_count(&self) -> usize {
+        self.row_offsets.len() - 1
+    }
+
+    /// Number of distinct values.
+    pub fn value_count(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The id of a lower-cased value.
+    pub fn id_of(&self, lower: &str) -> Option<u32> {
+        self.values
+            .binary_search_by(|v| (**v).cmp(lower))
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    /// The ids of values starting with a lower-cased prefix, as a range.
+    pub fn prefix_range(&self, prefix: &str) -> (u32, u32) {
+        let from = self.values.partition_point(|v| &**v < prefix);
+        let to = from + self.values[from..].partition_point(|v| v.starts_with(prefix));
+        (from as u32, to as u32)
+    }
+
+    pub fn value(&self, id: u32) -> &str {
+        &self.values[id as usize]
+    }
+
+    /// How many rows hold value `id`.
+    pub fn postings_len(&self, id: u32) -> u64 {
+        u64::from(self.offsets[id as usize + 1] - self.offsets[id as usize])
+    }
+
+    /// The value ids a row holds.
+    pub fn ids_of_row(&self, row: u32) -> &[u32] {
+        &self.row_ids
+            [self.row_offsets[row as usize] as usize..self.row_offsets[row as usize + 1] as usize]
+    }
+
+    /// Rows with no value.
+    pub fn blank(&self) -> &RoaringBitmap {
+        self.blank.get_or_init(|| {
+            RoaringBitmap::from_sorted_iter(
+                (0..self.row_count() as u32).filter(|&r| self.ids_of_row(r).is_empty()),
+            )
+            .expect("ascending")
+        })
+    }
+
+    /// Rows holding any of the given values.
+    pub fn rows_of(&self, ids: &IdSet) -> RoaringBitmap {
+        let slice = |id: u32| {
+            &self.rows[self.offsets[id as usize] as usize..self.offsets[id as usize + 1] as usize]
+        };
+        match ids {
+            IdSet::Few(v) if v.is_empty() => RoaringBitmap::new(),
+            IdSet::Few(v) if v.len() == 1 => {
+                RoaringBitmap::from_sorted_iter(slice(v[0]).iter().copied()).expect("ascending")
+            }
+            _ => {
+                let total: u64 = ids
+                    .iter(self.values.len())
+                    .map(|id| self.postings_len(id))
+                    .sum();
+                let n = self.row_count();
+                if total as usize > n / 32 {
+                    // Dense: mark rows in a bitset, then build the bitmap from its bytes.
+                    let mut bits = vec![0u8; n.div_ceil(8)];
+                    for id in ids.iter(self.values.len()) {
+                        for &r in slice(id) {
+                            bits[r as usize / 8] |= 1 << (r % 8);
+                        }
+                    }
+                    RoaringBitmap::from_lsb0_bytes(0, &bits)
+                } else {
+                    let mut rows: Vec<u32> = Vec::with_capacity(total as usize);
+                    for id in ids.iter(self.values.len()) {
+                        rows.extend_from_slice(slice(id));
+                    }
+                    rows.sort_unstable();
+                    rows.dedup();
+                    RoaringBitmap::from_sorted_iter(rows).expect("ascending")
+                }
+            }
+        }
+    }
+
+    /// The value ids satisfying an ordering comparison with `literal` (lower-cased).
+    pub fn ordering_ids(&self, op: Op, literal: &str) -> IdSet {
+        let lit_number = super::compile::parse_number(literal);
+        let lit_date = super::compile::parse_date(literal);
+        let numbers = lit_number.map(|_| self.numbers());
+        let dates = lit_date.map(|_| self.dates());
+        let mut bits = vec![0u64; self.values.len().div_ceil(64)];
+        for (id, value) in self.values.iter().enumerate() {
+            let number = numbers.and_then(|n| n[id]);
+            let date = dates.and_then(|d| d[id]);
+            let ord = match (number, lit_number, date, lit_date) {
+                (Some(a), Some(b), _, _) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+                (_, _, Some(a), Some(b)) => a.cmp(&b),
+                _ => (**value).cmp(literal),
+            };
+            if ordering_holds(op, ord) {
+                bits[id / 64] |= 1 << (id % 64);
+            }
+        }
+        IdSet::Bits(bits)
+    }
+
+    /// The value ids whose text satisfies `pred`.
+    pub fn matching_ids(&self, pred: impl Fn(&str) -> bool) -> IdSet {
+        let mut bits = vec![0u64; self.values.len().div_ceil(64)];
+        for (id, value) in self.values.iter().enumerate() {
+            if pred(value) {
+                bits[id / 64] |= 1 << (id % 64);
+            }
+        }
+        IdSet::Bits(bits)
+    }
+
+    fn numbers(&self) -> &[Option<f64>] {
+        self.numbers.get_or_init(|| {
+            self.values
+                .par_iter()
+                .map(|v| super::compile::parse_number(v))
+                .collect()
+        })
+    }
+
+    fn dates(&self) -> &[Option<i64>] {
+        self.dates.get_or_init(|| {
+            self.values
+                .par_iter()
+                .map(|v| super::compile::parse_date(v))
+                .collect()
+        })
+    }
+}
+
+/// Removes repeated ids within each row (marking them `NONE`).
+fn dedup_row_ids(row_offsets: &[u32], row_ids: &mut [u32]) {
+    for w in row_offsets.windows(2) {
+        let ids = &mut row_ids[w[0] as usize..w[1] as usize];
+        if ids.len() > 1 {
+            ids.sort_unstable();
+            for i in 1..ids.len() {
+                if ids[i] == ids[i - 1] {
+                    ids[i - 1] = NONE;
+                }
+            }
+        }
+    }
+}
+
+/// Recomputes row offsets after `NONE` entries are dropped.
+fn compact_offsets(mut row_offsets: Vec<u32>, row_ids: &[u32]) -> Vec<u32> {
+    if !row_ids.contains(&NONE) {
+        return row_offsets;
+    }
+    let mut kept = 0u32;
+    let mut start = 0usize;
+    for offset in row_offsets.iter_mut().skip(1) {
+        let end = *offset as usize;
+        kept += row_ids[start..end].iter().filter(|&&id| id != NONE).count() as u32;
+        start = end;
+        *offset = kept;
+    }
+    row_offsets
+}
+
+pub(crate) fn ordering_holds(op: Op, ord: Ordering) -> bool {
+    match op {
+        Op::Lt => ord == Ordering::Less,
+        Op::Gt => ord == Ordering::Greater,
+        Op::Le => ord != Ordering::Greater,
+        Op::Ge => ord != Ordering::Less,
+        _ => false,
+    }
+}
+
+/// A set of value ids of one index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdSet {
+    /// A few ids, sorted.
+    Few(Vec<u32>),
+    /// A contiguous range `from..to` (a `-like 'prefix*'`).
+    Range(u32, u32),
+    /// A bitset over all ids.
+    Bits(Vec<u64>),
+}
+
+impl IdSet {
+    pub fn contains(&self, id: u32) -> bool {
+        match self {
+            IdSet::Few(v) => v.contains(&id),
+            IdSet::Range(a, b) => (*a..*b).contains(&id),
+            IdSet::Bits(bits) => bits[id as usize / 64] & (1 << (id % 64)) != 0,
+        }
+    }
+
+    /// The ids in the set, ascending; `n` is the number of values of the index.
+    pub fn iter(&self, n: usize) -> Box<dyn Iterator<Item = u32> + '_> {
+        match self {
+            IdSet::Few(v) => Box::new(v.iter().copied()),
+            IdSet::Range(a, b) => Box::new(*a..*b),
+            IdSet::Bits(bits) => Box::new(
+                (0..n as u32).filter(move |&id| bits[id as usize / 64] & (1 << (id % 64)) != 0),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(rows: &[&[&'static str]]) -> ValueIndex {
+        ValueIndex::build(rows.len(), |r, out| out.extend_from_slice(rows[r]))
+    }
+
+    #[test]
+    fn values_are_lower_cased_merged_and_sorted() {
+        let i = index(&[&["Sales"], &["sales", "SALES"], &[], &["HR"]]);
+        assert_eq!(
+            i.values.iter().map(|v| &**v).collect::<Vec<_>>(),
+            ["hr", "sales"]
+        );
+        assert_eq!(i.ids_of_row(1), [1]);
+        assert!(i.ids_of_row(2).is_empty());
+        assert_eq!(
+            i.rows_of(&IdSet::Few(vec![1])).iter().collect::<Vec<_>>(),
+            [0, 1]
+        );
+        assert_eq!(i.blank().iter().collect::<Vec<_>>(), [2]);
+    }
+
+    #[test]
+    fn rows_of_many_values_sparse_and_dense_agree() {
+        let data: Vec<Vec<&'static str>> = (0..1000)
+            .map(|r| vec![["a", "b", "c", "d"][r % 4]])
+            .collect();
+        let rows: Vec<&[&str]> = data.iter().map(|v| v.as_slice()).collect();
+        let i = index(&rows);
+        let dense = i.rows_of(&IdSet::Range(0, 3));
+        assert_eq!(dense.len(), 750);
+        let sparse = i.rows_of(&IdSet::Few(vec![0, 3]));
+        assert_eq!(sparse.len(), 500);
+        assert!(sparse.iter().all(|r| r % 4 == 0 || r % 4 == 3));
+    }
+
+    #[test]
+    fn prefix_range_covers_exactly_the_prefixed_values() {
+        let i = index(&[&["ab"], &["abc"], &["abd"], &["b"], &["a"]]);
+        let (from, to) = i.prefix_range("ab");
+        assert_eq!(
+            (from..to).map(|id| i.value(id)).collect::<Vec<_>>(),
+            ["ab", "abc", "abd"]
+        );
+        assert_eq!(i.prefix_range("zz"), (5, 5));
+    }
+}
