@@ -504,9 +504,7 @@ fn access_parquet_holds_exactly_the_evaluated_cells_in_sorted_order() {
     let analysis = exomatrix::Analysis::run(&sample_dir(), Default::default()).unwrap();
     let mut expected = Vec::new();
     for g in &analysis.matrix.grants {
-        exomatrix::matrix::write::for_each_cell(g, |m, via| {
-            expected.push((g.app, g.permission, m, via))
-        });
+        g.for_each_cell(|m, via| expected.push((g.app, g.permission, m, via)));
     }
     assert_eq!(rows.len(), 420);
     assert!(

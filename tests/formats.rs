@@ -8,7 +8,6 @@ use std::sync::Arc;
 use arrow_array::builder::{BooleanBuilder, ListBuilder, StringBuilder};
 use arrow_array::{ArrayRef, RecordBatch};
 use exomatrix::analysis::{Analysis, AnalysisOptions};
-use exomatrix::matrix::write::for_each_cell;
 use exomatrix::snapshot::csv::parse_csv;
 use exomatrix::snapshot::tables::ALL_TABLES;
 use parquet::arrow::ArrowWriter;
@@ -22,7 +21,7 @@ fn cells(a: &Analysis) -> Vec<(String, u8, String, u8)> {
     let mut out = Vec::new();
     for g in &a.matrix.grants {
         let app = &a.model.apps.apps[g.app as usize].app_id;
-        for_each_cell(g, |m, via| {
+        g.for_each_cell(|m, via| {
             out.push((
                 app.clone(),
                 g.permission,
@@ -224,7 +223,7 @@ fn snapshot_shaped_like_the_export_script_output_loads() {
     for g in &a.matrix.grants {
         let app = a.model.apps.apps[g.app as usize].label().to_string();
         let permission = exomatrix::policy::permissions::info(g.permission).name;
-        for_each_cell(g, |m, _| {
+        g.for_each_cell(|m, _| {
             reach.push((
                 app.clone(),
                 permission,

@@ -3,9 +3,11 @@
 
 pub mod resolve;
 
+use rayon::prelude::*;
 use roaring::RoaringBitmap;
+use rustc_hash::FxHashMap;
 
-pub use resolve::{parse_guid, Resolution, Resolver, Tier};
+pub use resolve::{format_guid, parse_guid, parse_guid_u128, Resolution, Resolver, Tier};
 
 use crate::error::{Error, Location, Result};
 use crate::findings::{kind, Findings};
@@ -24,6 +26,8 @@ pub struct Group {
     pub dn: String,
     /// A readable name: Name, DisplayName, address or DN, the first present.
     pub label: String,
+    /// ExternalDirectoryObjectId and Guid, as numbers.
+    pub guids: Vec<u128>,
     pub direct_mailboxes: RoaringBitmap,
     pub direct_groups: Vec<u32>,
 }
@@ -59,15 +63,28 @@ pub struct Directory {
 impl Directory {
     /// Builds the directory from the snapshot; unresolved references become findings.
     pub fn build(snapshot: &Snapshot, findings: &mut Findings) -> Result<Directory> {
-        let mut recipients = Resolver::default();
-        let (mailbox_ids, mailbox_addresses) = add_mailboxes(&snapshot.mailboxes, &mut recipients)?;
-        let count = u32::try_from(mailbox_ids.len()).map_err(|_| {
+        let (ids, mailbox_addresses) = read_mailboxes(&snapshot.mailboxes)?;
+        let count = u32::try_from(ids.len()).map_err(|_| {
             Error::data(
                 Location::file(&snapshot.mailboxes.file),
                 "more than 4,294,967,295 mailboxes",
             )
         })?;
-        let groups = add_groups(&snapshot.groups, &mut recipients)?;
+        let groups = read_groups(&snapshot.groups)?;
+        // Each identity tier is built on its own thread, then merged.
+        let recipients = [
+            Tier::Guid,
+            Tier::DistinguishedName,
+            Tier::Address,
+            Tier::Name,
+        ]
+        .into_par_iter()
+        .map(|tier| tier_keys(tier, snapshot, &ids, &mailbox_addresses, &groups))
+        .reduce(Resolver::default, |mut a, b| {
+            a.merge(b);
+            a
+        });
+        let mailbox_ids = ids.par_iter().map(|&g| format_guid(g)).collect();
         let mut dir = Directory {
             count,
             all: (0..count).collect(),
@@ -161,17 +178,14 @@ impl Directory {
     }
 }
 
-fn required_guid(table: &Table, column: &[&str], row: usize) -> Result<String> {
-    let col = table
-        .column(column)
-        .expect("required column checked at load");
+fn required_guid(col: Col<'_>, row: usize) -> Result<u128> {
     let raw = col.get(row).ok_or_else(|| {
         Error::data(
             col.location(row),
             format!("{} is blank; every row needs it", col.name()),
         )
     })?;
-    parse_guid(raw).ok_or_else(|| {
+    parse_guid_u128(raw).ok_or_else(|| {
         Error::data(
             col.location(row),
             format!("'{raw}' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"),
@@ -179,24 +193,24 @@ fn required_guid(table: &Table, column: &[&str], row: usize) -> Result<String> {
     })
 }
 
-fn add_mailboxes(table: &Table, r: &mut Resolver<Recipient>) -> Result<(Vec<String>, Vec<String>)> {
+/// Validates the mailboxes: ExternalDirectoryObjectId a unique GUID, an address present.
+fn read_mailboxes(table: &Table) -> Result<(Vec<u128>, Vec<String>)> {
+    let id_col = table
+        .column(&["ExternalDirectoryObjectId"])
+        .expect("required");
     let smtp = table.column(&["PrimarySmtpAddress"]).expect("required");
-    let guid = table.column(&["Guid"]);
-    let dn = table.column(&["DistinguishedName"]);
-    let upn = table.column(&["UserPrincipalName"]);
-    let proxies = table.column(&["EmailAddresses"]);
-    let alias = table.column(&["Alias"]);
-    let name = table.column(&["Name"]);
     let mut ids = Vec::with_capacity(table.len());
     let mut addresses = Vec::with_capacity(table.len());
-    let mut first_row = std::collections::HashMap::with_capacity(table.len());
+    let mut first_row: FxHashMap<u128, usize> = FxHashMap::default();
+    first_row.reserve(table.len());
     for row in 0..table.len() {
-        let id = required_guid(table, &["ExternalDirectoryObjectId"], row)?;
-        if let Some(previous) = first_row.insert(id.clone(), row) {
+        let id = required_guid(id_col, row)?;
+        if let Some(previous) = first_row.insert(id, row) {
             return Err(Error::data(
-                table.location(row, Some("ExternalDirectoryObjectId")),
+                id_col.location(row),
                 format!(
-                    "duplicate mailbox {id}: line {} has the same ExternalDirectoryObjectId; remove one of the rows",
+                    "duplicate mailbox {}: line {} has the same ExternalDirectoryObjectId; remove one of the rows",
+                    format_guid(id),
                     table.lines[previous]
                 ),
             ));
@@ -207,45 +221,90 @@ fn add_mailboxes(table: &Table, r: &mut Resolver<Recipient>) -> Result<(Vec<Stri
                 "PrimarySmtpAddress is blank; every mailbox needs one",
             )
         })?;
-        let m = Recipient::Mailbox(row as u32);
-        r.add(Tier::Guid, &id, m);
-        if let Some(g) = guid.and_then(|c| c.get(row)) {
-            r.add(Tier::Guid, g, m);
-        }
-        if let Some(v) = dn.and_then(|c| c.get(row)) {
-            r.add(Tier::DistinguishedName, v, m);
-        }
-        r.add(Tier::Address, address, m);
-        if let Some(v) = upn.and_then(|c| c.get(row)) {
-            r.add(Tier::Address, v, m);
-        }
-        add_proxies_and_names(r, m, row, proxies, [alias, name]);
         ids.push(id);
         addresses.push(address.to_string());
     }
     Ok((ids, addresses))
 }
 
-/// Registers a recipient's `smtp:` proxies (address tier) and alias and name (name tier).
-fn add_proxies_and_names(
-    r: &mut Resolver<Recipient>,
-    recipient: Recipient,
-    row: usize,
-    proxies: Option<Col<'_>>,
-    names: [Option<Col<'_>>; 2],
-) {
-    for p in proxies
-        .and_then(|c| c.get(row))
-        .into_iter()
-        .flat_map(split_multi)
-    {
-        if smtp_proxy(p).is_some() {
-            r.add(Tier::Address, p, recipient);
+/// The keys of one identity tier for every mailbox and group.
+fn tier_keys(
+    tier: Tier,
+    snapshot: &Snapshot,
+    ids: &[u128],
+    addresses: &[String],
+    groups: &[Group],
+) -> Resolver<Recipient> {
+    let mut r = Resolver::default();
+    let (mb, gt) = (&snapshot.mailboxes, &snapshot.groups);
+    let mailbox = |row: usize| Recipient::Mailbox(row as u32);
+    let group = |row: usize| Recipient::Group(row as u32);
+    match tier {
+        Tier::Guid => {
+            for (row, &id) in ids.iter().enumerate() {
+                r.add_guid(id, mailbox(row));
+            }
+            if let Some(c) = mb.column(&["Guid"]) {
+                (0..mb.len()).for_each(|row| {
+                    c.get(row)
+                        .into_iter()
+                        .for_each(|v| r.add(tier, v, mailbox(row)))
+                });
+            }
+            for (row, g) in groups.iter().enumerate() {
+                g.guids.iter().for_each(|&id| r.add_guid(id, group(row)));
+            }
+        }
+        Tier::DistinguishedName => {
+            if let Some(c) = mb.column(&["DistinguishedName"]) {
+                (0..mb.len()).for_each(|row| {
+                    c.get(row)
+                        .into_iter()
+                        .for_each(|v| r.add(tier, v, mailbox(row)))
+                });
+            }
+            for (row, g) in groups.iter().enumerate() {
+                r.add(tier, &g.dn, group(row));
+            }
+        }
+        Tier::Address => {
+            for (row, address) in addresses.iter().enumerate() {
+                r.add(tier, address, mailbox(row));
+            }
+            for (table, object) in [(mb, &mailbox as &dyn Fn(usize) -> Recipient), (gt, &group)] {
+                let cols = [
+                    table.column(&["UserPrincipalName"]),
+                    table.column(&["PrimarySmtpAddress"]),
+                ];
+                let proxies = table.column(&["EmailAddresses"]);
+                for row in 0..table.len() {
+                    for v in cols.iter().flatten().filter_map(|c| c.get(row)) {
+                        r.add(tier, v, object(row));
+                    }
+                    for p in proxies
+                        .and_then(|c| c.get(row))
+                        .into_iter()
+                        .flat_map(split_multi)
+                    {
+                        if smtp_proxy(p).is_some() {
+                            r.add(tier, p, object(row));
+                        }
+                    }
+                }
+            }
+        }
+        Tier::Name => {
+            for (table, object) in [(mb, &mailbox as &dyn Fn(usize) -> Recipient), (gt, &group)] {
+                let cols = [table.column(&["Alias"]), table.column(&["Name"])];
+                for row in 0..table.len() {
+                    for v in cols.iter().flatten().filter_map(|c| c.get(row)) {
+                        r.add(tier, v, object(row));
+                    }
+                }
+            }
         }
     }
-    for v in names.into_iter().flatten().filter_map(|c| c.get(row)) {
-        r.add(Tier::Name, v, recipient);
-    }
+    r
 }
 
 /// The address of an `smtp:` proxy (prefix in any case), without the prefix.
@@ -262,17 +321,20 @@ pub fn split_multi(cell: &str) -> impl Iterator<Item = &str> {
     cell.split(';').map(str::trim).filter(|v| !v.is_empty())
 }
 
-fn add_groups(table: &Table, r: &mut Resolver<Recipient>) -> Result<Vec<Group>> {
+/// Validates the groups: a unique DistinguishedName, well-formed GUIDs.
+fn read_groups(table: &Table) -> Result<Vec<Group>> {
     let dn = table.column(&["DistinguishedName"]).expect("required");
-    let ext = table.column(&["ExternalDirectoryObjectId"]);
-    let guid = table.column(&["Guid"]);
-    let smtp = table.column(&["PrimarySmtpAddress"]);
-    let proxies = table.column(&["EmailAddresses"]);
-    let alias = table.column(&["Alias"]);
-    let name = table.column(&["Name"]);
-    let display = table.column(&["DisplayName"]);
+    let guid_cols = [
+        table.column(&["ExternalDirectoryObjectId"]),
+        table.column(&["Guid"]),
+    ];
+    let label_cols = [
+        table.column(&["Name"]),
+        table.column(&["DisplayName"]),
+        table.column(&["PrimarySmtpAddress"]),
+    ];
     let mut groups = Vec::with_capacity(table.len());
-    let mut seen = std::collections::HashMap::new();
+    let mut seen: FxHashMap<String, usize> = FxHashMap::default();
     for row in 0..table.len() {
         let dn_value = dn.get(row).ok_or_else(|| {
             Error::data(
@@ -289,27 +351,14 @@ fn add_groups(table: &Table, r: &mut Resolver<Recipient>) -> Result<Vec<Group>> 
                 ),
             ));
         }
-        let g = Recipient::Group(row as u32);
-        for col in [ext, guid].into_iter().flatten() {
-            if let Some(v) = col.get(row) {
-                let id = parse_guid(v).ok_or_else(|| {
-                    Error::data(
-                        col.location(row),
-                        format!(
-                            "'{v}' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
-                        ),
-                    )
-                })?;
-                r.add(Tier::Guid, &id, g);
+        let mut guids = Vec::new();
+        for col in guid_cols.into_iter().flatten() {
+            if col.get(row).is_some() {
+                guids.push(required_guid(col, row)?);
             }
         }
-        r.add(Tier::DistinguishedName, dn_value, g);
-        if let Some(v) = smtp.and_then(|c| c.get(row)) {
-            r.add(Tier::Address, v, g);
-        }
-        add_proxies_and_names(r, g, row, proxies, [alias, name]);
-        let label = [name, display, smtp]
-            .into_iter()
+        let label = label_cols
+            .iter()
             .flatten()
             .find_map(|c| c.get(row))
             .unwrap_or(dn_value)
@@ -317,6 +366,7 @@ fn add_groups(table: &Table, r: &mut Resolver<Recipient>) -> Result<Vec<Group>> 
         groups.push(Group {
             dn: dn_value.to_string(),
             label,
+            guids,
             ..Group::default()
         });
     }
@@ -460,9 +510,10 @@ fn add_admin_units(table: &Table, r: &mut Resolver<u32>) -> Result<Vec<AdminUnit
     let display = table.column(&["DisplayName"]);
     let mut units = Vec::with_capacity(table.len());
     for row in 0..table.len() {
-        let id = required_guid(table, &["Id"], row)?;
+        let id = required_guid(table.column(&["Id"]).expect("required"), row)?;
         let i = row as u32;
-        r.add(Tier::Guid, &id, i);
+        r.add_guid(id, i);
+        let id = format_guid(id);
         let dn_value = dn.and_then(|c| c.get(row)).map(str::to_string);
         if let Some(v) = &dn_value {
             r.add(Tier::DistinguishedName, v, i);

@@ -5,7 +5,7 @@
 //! `smtp:` proxy), (4) Alias or Name. The first tier with a match decides; two
 //! different objects in that tier make the identity ambiguous.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// The identity tiers, in the order they are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,29 +35,87 @@ pub enum Resolution<T> {
     Ambiguous { tier: Tier, first: T, second: T },
 }
 
-/// Maps identity keys to objects, per tier.
+/// The objects one key names: almost always one.
+#[derive(Debug, Clone)]
+enum Entry<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Copy + PartialEq> Entry<T> {
+    fn push(&mut self, object: T) {
+        match self {
+            Entry::One(first) if *first != object => *self = Entry::Many(vec![*first, object]),
+            Entry::Many(all) if !all.contains(&object) => all.push(object),
+            _ => {}
+        }
+    }
+
+    fn merge(&mut self, other: Entry<T>) {
+        match other {
+            Entry::One(o) => self.push(o),
+            Entry::Many(all) => all.into_iter().for_each(|o| self.push(o)),
+        }
+    }
+}
+
+/// Maps identity keys to objects, per tier. GUIDs are kept as numbers and other
+/// keys lower-cased, so lookups need no normalisation beyond that.
 #[derive(Debug, Clone)]
 pub struct Resolver<T> {
-    tiers: [HashMap<String, Vec<T>>; 4],
+    guids: FxHashMap<u128, Entry<T>>,
+    /// Distinguished name, address and name tiers.
+    text: [FxHashMap<Box<str>, Entry<T>>; 3],
 }
 
 impl<T> Default for Resolver<T> {
     fn default() -> Self {
         Resolver {
-            tiers: Default::default(),
+            guids: FxHashMap::default(),
+            text: Default::default(),
         }
     }
 }
 
 impl<T: Copy + PartialEq> Resolver<T> {
-    /// Registers `key` for `object` in `tier`; blank keys are skipped.
+    /// Registers `key` for `object` in `tier`; blank keys and malformed GUIDs are skipped.
     pub fn add(&mut self, tier: Tier, key: &str, object: T) {
-        let Some(key) = normalize(tier, key) else {
-            return;
-        };
-        let entry = self.tiers[tier as usize].entry(key).or_default();
-        if !entry.contains(&object) {
-            entry.push(object);
+        match tier {
+            Tier::Guid => {
+                if let Some(g) = parse_guid_u128(key) {
+                    self.add_guid(g, object);
+                }
+            }
+            _ => {
+                if let Some(key) = normalize(tier, key) {
+                    match self.text[tier as usize - 1].entry(key.into_boxed_str()) {
+                        std::collections::hash_map::Entry::Occupied(mut e) => {
+                            e.get_mut().push(object)
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(Entry::One(object));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Registers a GUID already parsed.
+    pub fn add_guid(&mut self, guid: u128, object: T) {
+        match self.guids.entry(guid) {
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(object),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(Entry::One(object));
+            }
+        }
+    }
+
+    /// Adds every key of `other` (built in parallel for other tiers) to this resolver.
+    pub fn merge(&mut self, other: Resolver<T>) {
+        merge_map(&mut self.guids, other.guids);
+        for (mine, theirs) in self.text.iter_mut().zip(other.text) {
+            merge_map(mine, theirs);
         }
     }
 
@@ -69,29 +127,42 @@ impl<T: Copy + PartialEq> Resolver<T> {
             Tier::Address,
             Tier::Name,
         ] {
-            let Some(key) = normalize(tier, identity) else {
-                continue;
+            let entry = match tier {
+                Tier::Guid => parse_guid_u128(identity).and_then(|g| self.guids.get(&g)),
+                _ => normalize(tier, identity)
+                    .and_then(|k| self.text[tier as usize - 1].get(k.as_str())),
             };
-            match self.tiers[tier as usize].get(&key).map(Vec::as_slice) {
-                Some([one]) => return Resolution::Found(*one),
-                Some([first, second, ..]) => {
+            match entry {
+                Some(Entry::One(one)) => return Resolution::Found(*one),
+                Some(Entry::Many(all)) => {
                     return Resolution::Ambiguous {
                         tier,
-                        first: *first,
-                        second: *second,
+                        first: all[0],
+                        second: all[1],
                     }
                 }
-                _ => {}
+                None => {}
             }
         }
         Resolution::NotFound
     }
+}
 
-    /// The objects registered under `key` in one tier.
-    pub fn lookup(&self, tier: Tier, key: &str) -> &[T] {
-        normalize(tier, key)
-            .and_then(|k| self.tiers[tier as usize].get(&k))
-            .map_or(&[], Vec::as_slice)
+fn merge_map<K: std::hash::Hash + Eq, T: Copy + PartialEq>(
+    mine: &mut FxHashMap<K, Entry<T>>,
+    theirs: FxHashMap<K, Entry<T>>,
+) {
+    if mine.is_empty() {
+        *mine = theirs;
+        return;
+    }
+    for (k, v) in theirs {
+        match mine.entry(k) {
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(v),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+        }
     }
 }
 
@@ -103,18 +174,15 @@ fn normalize(tier: Tier, key: &str) -> Option<String> {
     match tier {
         Tier::Guid => parse_guid(key),
         Tier::Address => {
-            let lower = key.to_lowercase();
-            Some(match lower.strip_prefix("smtp:") {
-                Some(rest) => rest.to_string(),
-                None => lower,
-            })
+            let address = super::smtp_proxy(key).unwrap_or(key);
+            Some(address.to_lowercase())
         }
         Tier::DistinguishedName | Tier::Name => Some(key.to_lowercase()),
     }
 }
 
-/// Parses a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, braces allowed) to lower case.
-pub fn parse_guid(text: &str) -> Option<String> {
+/// Parses a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, braces allowed) to a number.
+pub fn parse_guid_u128(text: &str) -> Option<u128> {
     let t = text.trim();
     let t = t
         .strip_prefix('{')
@@ -124,16 +192,41 @@ pub fn parse_guid(text: &str) -> Option<String> {
     if bytes.len() != 36 {
         return None;
     }
+    let mut value = 0u128;
     for (i, &b) in bytes.iter().enumerate() {
-        let ok = match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        };
-        if !ok {
-            return None;
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if b != b'-' {
+                return None;
+            }
+            continue;
         }
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        value = value << 4 | u128::from(digit);
     }
-    Some(t.to_ascii_lowercase())
+    Some(value)
+}
+
+/// Formats a GUID number in the canonical lower-case form.
+pub fn format_guid(g: u128) -> String {
+    let h = format!("{g:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// Parses a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, braces allowed) to lower case.
+pub fn parse_guid(text: &str) -> Option<String> {
+    parse_guid_u128(text).map(format_guid)
 }
 
 #[cfg(test)]

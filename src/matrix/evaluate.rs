@@ -41,6 +41,34 @@ impl Grant {
         &self.via_entra | &self.via_rbac
     }
 
+    /// Calls `f(mailbox, via)` for every cell, in mailbox order.
+    pub fn for_each_cell(&self, mut f: impl FnMut(u32, u8)) {
+        let mut e = self.via_entra.iter().peekable();
+        let mut r = self.via_rbac.iter().peekable();
+        loop {
+            match (e.peek().copied(), r.peek().copied()) {
+                (Some(a), Some(b)) if a == b => {
+                    f(a, VIA_ENTRA | VIA_RBAC);
+                    e.next();
+                    r.next();
+                }
+                (Some(a), Some(b)) if a < b => {
+                    f(a, VIA_ENTRA);
+                    e.next();
+                }
+                (Some(a), None) => {
+                    f(a, VIA_ENTRA);
+                    e.next();
+                }
+                (_, Some(b)) => {
+                    f(b, VIA_RBAC);
+                    r.next();
+                }
+                (None, None) => break,
+            }
+        }
+    }
+
     /// Provenance of one mailbox: 0 (no access), 1 entra, 2 rbac, 3 both.
     pub fn via(&self, mailbox: u32) -> u8 {
         u8::from(self.via_entra.contains(mailbox)) * VIA_ENTRA

@@ -1,5 +1,6 @@
 //! The effective access matrix: evaluation and the Parquet dataset.
 
+pub mod access;
 pub mod evaluate;
 pub mod write;
 

@@ -12,20 +12,14 @@ use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::{
     ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array, UInt64Array, UInt8Array,
 };
-use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
-use parquet::basic::Encoding;
-use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::evaluate::{Grant, VIA_ENTRA, VIA_RBAC};
+use super::access::{write_access, AccessLayout, AccessOptions};
 use crate::analysis::Analysis;
 use crate::error::{Error, Result};
 use crate::policy::permissions::{self, CATALOGUE};
-
-/// Rows per record batch of the access file.
-const BATCH_ROWS: usize = 1 << 20;
 
 /// What was written.
 #[derive(Debug, Clone)]
@@ -101,14 +95,14 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     Ok(cwd.join(path))
 }
 
-fn create_private_dir(path: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(path: &Path) -> Result<()> {
     let mut builder = fs::DirBuilder::new();
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(path).map_err(|e| Error::io(path, e))
 }
 
-fn create_private_file(path: &Path) -> Result<File> {
+pub(crate) fn create_private_file(path: &Path) -> Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -138,7 +132,7 @@ fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-fn parquet_error(path: &Path, e: impl std::fmt::Display) -> Error {
+pub(crate) fn parquet_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Parquet {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -152,13 +146,13 @@ fn write_files(
     started: Instant,
     command_line: &[String],
 ) -> Result<u64> {
-    let cells = write_access(analysis, &dir.join("access.parquet"))?;
+    let (cells, layout) = write_access(&analysis.matrix.grants, dir, AccessOptions::default())?;
     write_table(&dir.join("permissions.parquet"), permissions_batch())?;
     write_table(&dir.join("apps.parquet"), apps_batch(analysis))?;
     write_table(&dir.join("mailboxes.parquet"), mailboxes_batch(analysis))?;
     write_table(&dir.join("grants.parquet"), grants_batch(analysis))?;
     write_table(&dir.join("findings.parquet"), findings_batch(analysis))?;
-    write_text(&dir.join("views.sql"), &views_sql(final_dir))?;
+    write_text(&dir.join("views.sql"), &views_sql(final_dir, layout))?;
     let manifest = manifest(analysis, cells, started.elapsed(), command_line)?;
     write_text(&dir.join("manifest.json"), &manifest)?;
     Ok(cells)
@@ -178,118 +172,6 @@ fn write_table(path: &Path, batch: RecordBatch) -> Result<()> {
     writer.write(&batch).map_err(|e| parquet_error(path, e))?;
     let file = writer.into_inner().map_err(|e| parquet_error(path, e))?;
     file.sync_all().map_err(|e| Error::io(path, e))
-}
-
-/// Streams every granted cell, sorted by app, permission, mailbox, in batches.
-fn write_access(analysis: &Analysis, path: &Path) -> Result<u64> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("app_idx", DataType::UInt32, false),
-        Field::new("permission_id", DataType::UInt8, false),
-        Field::new("mailbox_idx", DataType::UInt32, false),
-        Field::new("via", DataType::UInt8, false),
-    ]));
-    let props = WriterProperties::builder()
-        .set_dictionary_enabled(false)
-        .set_encoding(Encoding::DELTA_BINARY_PACKED)
-        .build();
-    let file = create_private_file(path)?;
-    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
-        .map_err(|e| parquet_error(path, e))?;
-    let mut batch = CellBatch::with_capacity(BATCH_ROWS);
-    let mut cells = 0u64;
-    for grant in &analysis.matrix.grants {
-        for_each_cell(grant, |mailbox, via| {
-            batch.push(grant.app, grant.permission, mailbox, via);
-        });
-        while batch.len() >= BATCH_ROWS {
-            cells += batch.len() as u64;
-            writer
-                .write(&batch.take(&schema))
-                .map_err(|e| parquet_error(path, e))?;
-        }
-    }
-    if batch.len() > 0 {
-        cells += batch.len() as u64;
-        writer
-            .write(&batch.take(&schema))
-            .map_err(|e| parquet_error(path, e))?;
-    }
-    let file = writer.into_inner().map_err(|e| parquet_error(path, e))?;
-    file.sync_all().map_err(|e| Error::io(path, e))?;
-    Ok(cells)
-}
-
-/// Calls `f(mailbox, via)` for every cell of a grant, in mailbox order.
-pub fn for_each_cell(grant: &Grant, mut f: impl FnMut(u32, u8)) {
-    let mut e = grant.via_entra.iter().peekable();
-    let mut r = grant.via_rbac.iter().peekable();
-    loop {
-        match (e.peek().copied(), r.peek().copied()) {
-            (Some(a), Some(b)) if a == b => {
-                f(a, VIA_ENTRA | VIA_RBAC);
-                e.next();
-                r.next();
-            }
-            (Some(a), Some(b)) if a < b => {
-                f(a, VIA_ENTRA);
-                e.next();
-            }
-            (Some(a), None) => {
-                f(a, VIA_ENTRA);
-                e.next();
-            }
-            (_, Some(b)) => {
-                f(b, VIA_RBAC);
-                r.next();
-            }
-            (None, None) => break,
-        }
-    }
-}
-
-struct CellBatch {
-    app: Vec<u32>,
-    permission: Vec<u8>,
-    mailbox: Vec<u32>,
-    via: Vec<u8>,
-}
-
-impl CellBatch {
-    fn with_capacity(n: usize) -> CellBatch {
-        CellBatch {
-            app: Vec::with_capacity(n),
-            permission: Vec::with_capacity(n),
-            mailbox: Vec::with_capacity(n),
-            via: Vec::with_capacity(n),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.app.len()
-    }
-
-    fn push(&mut self, app: u32, permission: u8, mailbox: u32, via: u8) {
-        self.app.push(app);
-        self.permission.push(permission);
-        self.mailbox.push(mailbox);
-        self.via.push(via);
-    }
-
-    /// Takes up to `BATCH_ROWS` rows off the front as a record batch.
-    fn take(&mut self, schema: &Arc<Schema>) -> RecordBatch {
-        let n = self.len().min(BATCH_ROWS);
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from(self.app.drain(..n).collect::<Vec<_>>())),
-            Arc::new(UInt8Array::from(
-                self.permission.drain(..n).collect::<Vec<_>>(),
-            )),
-            Arc::new(UInt32Array::from(
-                self.mailbox.drain(..n).collect::<Vec<_>>(),
-            )),
-            Arc::new(UInt8Array::from(self.via.drain(..n).collect::<Vec<_>>())),
-        ];
-        RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema")
-    }
 }
 
 fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
@@ -525,17 +407,17 @@ fn findings_batch(a: &Analysis) -> RecordBatch {
 }
 
 /// DuckDB views over the dataset; paths are absolute, so rewrite them if the dataset moves.
-fn views_sql(dir: &Path) -> String {
+fn views_sql(dir: &Path, layout: AccessLayout) -> String {
     let path = |file: &str| dir.join(file).display().to_string().replace('\'', "''");
     let mut sql = String::from("-- exomatrix dataset views for DuckDB: duckdb -init views.sql\n-- Paths are absolute; if the dataset moves, run: exomatrix analyze again or edit them.\n");
-    for table in [
-        "access",
-        "permissions",
-        "apps",
-        "mailboxes",
-        "grants",
-        "findings",
-    ] {
+    let access = match layout {
+        AccessLayout::Single => path("access.parquet"),
+        AccessLayout::Parts(_) => path("access/part-*.parquet"),
+    };
+    sql.push_str(&format!(
+        "CREATE OR REPLACE VIEW access AS SELECT * FROM read_parquet('{access}');\n"
+    ));
+    for table in ["permissions", "apps", "mailboxes", "grants", "findings"] {
         sql.push_str(&format!(
             "CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{}');\n",
             path(&format!("{table}.parquet"))

@@ -360,7 +360,7 @@ impl Outcome {
             return Vec::new();
         };
         let mut out = Vec::new();
-        exomatrix::matrix::write::for_each_cell(g, |m, via| out.push((format!("m{m}"), via)));
+        g.for_each_cell(|m, via| out.push((format!("m{m}"), via)));
         out
     }
 
