@@ -3,6 +3,8 @@
 
 pub mod resolve;
 
+use std::sync::OnceLock;
+
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use rustc_hash::FxHashMap;
@@ -56,7 +58,13 @@ pub struct Directory {
     pub admin_units: Vec<AdminUnit>,
     /// True when the snapshot has an administrative_unit_members table.
     pub has_au_members: bool,
-    pub recipients: Resolver<Recipient>,
+    /// Identity tiers of mailboxes and groups, each built on first use: exports
+    /// that name members by GUID and DN never pay for the address and name tiers.
+    tiers: [OnceLock<Resolver<Recipient>>; 4],
+    /// What the tiers are built from (the column arrays are shared, not copied).
+    mailbox_table: Table,
+    group_table: Table,
+    mailbox_guids: Vec<u128>,
     pub au_resolver: Resolver<u32>,
 }
 
@@ -71,19 +79,6 @@ impl Directory {
             )
         })?;
         let groups = read_groups(&snapshot.groups)?;
-        // Each identity tier is built on its own thread, then merged.
-        let recipients = [
-            Tier::Guid,
-            Tier::DistinguishedName,
-            Tier::Address,
-            Tier::Name,
-        ]
-        .into_par_iter()
-        .map(|tier| tier_keys(tier, snapshot, &ids, &mailbox_addresses, &groups))
-        .reduce(Resolver::default, |mut a, b| {
-            a.merge(b);
-            a
-        });
         let mailbox_ids = ids.par_iter().map(|&g| format_guid(g)).collect();
         let mut dir = Directory {
             count,
@@ -93,7 +88,10 @@ impl Directory {
             groups,
             admin_units: Vec::new(),
             has_au_members: !snapshot.administrative_unit_members.names.is_empty(),
-            recipients,
+            tiers: Default::default(),
+            mailbox_table: snapshot.mailboxes.clone(),
+            group_table: snapshot.groups.clone(),
+            mailbox_guids: ids,
             au_resolver: Resolver::default(),
         };
         add_group_members(&mut dir, &snapshot.group_members, findings)?;
@@ -109,7 +107,7 @@ impl Directory {
         identity: &str,
         location: &Location,
     ) -> Result<Option<Recipient>> {
-        match self.recipients.resolve(identity) {
+        match self.resolve(identity) {
             Resolution::Found(r) => Ok(Some(r)),
             Resolution::NotFound => Ok(None),
             Resolution::Ambiguous { tier, first, second } => Err(Error::data(
@@ -122,6 +120,27 @@ impl Directory {
                 ),
             )),
         }
+    }
+
+    /// Resolves a mailbox or group identity through the tiers, building each on first use.
+    pub fn resolve(&self, identity: &str) -> Resolution<Recipient> {
+        Tier::ALL
+            .into_iter()
+            .find_map(|tier| self.tier(tier).resolve_tier(tier, identity))
+            .unwrap_or(Resolution::NotFound)
+    }
+
+    fn tier(&self, tier: Tier) -> &Resolver<Recipient> {
+        self.tiers[tier as usize].get_or_init(|| {
+            tier_keys(
+                tier,
+                &self.mailbox_table,
+                &self.group_table,
+                &self.mailbox_guids,
+                &self.mailbox_addresses,
+                &self.groups,
+            )
+        })
     }
 
     /// Resolves an administrative unit identity (Id, DistinguishedName or DisplayName).
@@ -230,13 +249,13 @@ fn read_mailboxes(table: &Table) -> Result<(Vec<u128>, Vec<String>)> {
 /// The keys of one identity tier for every mailbox and group.
 fn tier_keys(
     tier: Tier,
-    snapshot: &Snapshot,
+    mb: &Table,
+    gt: &Table,
     ids: &[u128],
     addresses: &[String],
     groups: &[Group],
 ) -> Resolver<Recipient> {
     let mut r = Resolver::default();
-    let (mb, gt) = (&snapshot.mailboxes, &snapshot.groups);
     let mailbox = |row: usize| Recipient::Mailbox(row as u32);
     let group = |row: usize| Recipient::Group(row as u32);
     match tier {
@@ -377,7 +396,75 @@ fn add_group_members(dir: &mut Directory, table: &Table, findings: &mut Findings
     if table.is_empty() {
         return Ok(());
     }
-    let edges = resolve_group_members(dir, table, findings)?;
+    let group_col = table.column(&["Group"]).expect("required");
+    let member_col = table.column(&["Member"]).expect("required");
+    let edges = resolve_rows(table.len(), findings, |rows, out| {
+        // Exports list a group's members together: remember the last group.
+        let mut last: Option<(&str, Option<u32>)> = None;
+        for row in rows {
+            let (Some(group_id), Some(member_id)) = (group_col.get(row), member_col.get(row))
+            else {
+                out.finding(
+                    kind::UNRESOLVED_IDENTITY,
+                    "group_members",
+                    "row with a blank Group or Member is skipped".into(),
+                    table.location(row, None),
+                );
+                continue;
+            };
+            let group = match last {
+                Some((id, group)) if id == group_id => group,
+                _ => {
+                    let group = match dir.resolve_recipient(group_id, &group_col.location(row))? {
+                        Some(Recipient::Group(g)) => Some(g),
+                        Some(other) => {
+                            out.finding(
+                                kind::NOT_A_GROUP,
+                                group_id,
+                                format!(
+                                    "names {}, not a group; the membership row is skipped",
+                                    dir.describe(other)
+                                ),
+                                group_col.location(row),
+                            );
+                            None
+                        }
+                        None => {
+                            out.finding(
+                                kind::UNRESOLVED_IDENTITY,
+                                group_id,
+                                "group not found in groups; the membership row is skipped".into(),
+                                group_col.location(row),
+                            );
+                            None
+                        }
+                    };
+                    last = Some((group_id, group));
+                    if group.is_none() {
+                        continue;
+                    }
+                    group
+                }
+            };
+            let Some(group) = group else {
+                // The same unresolved group as the row before: reported once.
+                continue;
+            };
+            match dir.resolve_recipient(member_id, &member_col.location(row))? {
+                Some(member) => out.edges.push((group, member)),
+                None => out.finding(
+                    kind::UNRESOLVED_IDENTITY,
+                    member_id,
+                    format!(
+                        "member of group '{}' not found among mailboxes or groups; it is left out",
+                        dir.groups[group as usize].label
+                    ),
+                    member_col.location(row),
+                ),
+            }
+        }
+        Ok(())
+    })?;
     for (group, member) in edges {
         let group = &mut dir.groups[group as usize];
         match member {
@@ -394,61 +481,45 @@ fn add_group_members(dir: &mut Directory, table: &Table, findings: &mut Findings
     Ok(())
 }
 
-/// Resolves every membership row to a (group, member) edge; unresolved rows are findings.
-fn resolve_group_members(
-    dir: &Directory,
-    table: &Table,
+/// What one chunk of membership rows resolved to.
+struct Resolved<T> {
+    edges: Vec<T>,
+    findings: Vec<(&'static str, String, String, Location)>,
+}
+
+impl<T> Resolved<T> {
+    fn finding(&mut self, kind: &'static str, object: &str, message: String, source: Location) {
+        self.findings
+            .push((kind, object.to_string(), message, source));
+    }
+}
+
+/// Resolves rows `0..n` in parallel chunks with `f`; edges and findings come back
+/// in row order, and the first error in row order wins.
+fn resolve_rows<T: Send>(
+    n: usize,
     findings: &mut Findings,
-) -> Result<Vec<(u32, Recipient)>> {
-    let mut edges = Vec::with_capacity(table.len());
-    let group_col = table.column(&["Group"]).expect("required");
-    let member_col = table.column(&["Member"]).expect("required");
-    for row in 0..table.len() {
-        let (Some(group_id), Some(member_id)) = (group_col.get(row), member_col.get(row)) else {
-            findings.warn(
-                kind::UNRESOLVED_IDENTITY,
-                "group_members",
-                "row with a blank Group or Member is skipped",
-                Some(table.location(row, None)),
-            );
-            continue;
-        };
-        let group = match dir.resolve_recipient(group_id, &group_col.location(row))? {
-            Some(Recipient::Group(g)) => g,
-            Some(other) => {
-                findings.warn(
-                    kind::NOT_A_GROUP,
-                    group_id,
-                    format!(
-                        "names {}, not a group; the membership row is skipped",
-                        dir.describe(other)
-                    ),
-                    Some(group_col.location(row)),
-                );
-                continue;
-            }
-            None => {
-                findings.warn(
-                    kind::UNRESOLVED_IDENTITY,
-                    group_id,
-                    "group not found in groups; the membership row is skipped",
-                    Some(group_col.location(row)),
-                );
-                continue;
-            }
-        };
-        match dir.resolve_recipient(member_id, &member_col.location(row))? {
-            Some(member) => edges.push((group, member)),
-            None => findings.warn(
-                kind::UNRESOLVED_IDENTITY,
-                member_id,
-                format!(
-                    "member of group '{}' not found among mailboxes or groups; it is left out",
-                    dir.groups[group as usize].label
-                ),
-                Some(member_col.location(row)),
-            ),
+    f: impl Fn(std::ops::Range<usize>, &mut Resolved<T>) -> Result<()> + Sync,
+) -> Result<Vec<T>> {
+    const CHUNK: usize = 16_384;
+    let chunks: Vec<(Resolved<T>, Result<()>)> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let mut out = Resolved {
+                edges: Vec::new(),
+                findings: Vec::new(),
+            };
+            let result = f(c * CHUNK..((c + 1) * CHUNK).min(n), &mut out);
+            (out, result)
+        })
+        .collect();
+    let mut edges = Vec::with_capacity(n);
+    for (out, result) in chunks {
+        for (kind, object, message, source) in out.findings {
+            findings.warn(kind, object, message, Some(source));
         }
+        result?;
+        edges.extend(out.edges);
     }
     Ok(edges)
 }
@@ -538,40 +609,53 @@ fn add_au_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -
     }
     let au_col = table.column(&["AdministrativeUnit"]).expect("required");
     let member_col = table.column(&["Member"]).expect("required");
-    for row in 0..table.len() {
-        let (Some(au_id), Some(member_id)) = (au_col.get(row), member_col.get(row)) else {
-            findings.warn(
-                kind::UNRESOLVED_IDENTITY,
-                "administrative_unit_members",
-                "row with a blank AdministrativeUnit or Member is skipped",
-                Some(table.location(row, None)),
-            );
-            continue;
-        };
-        let Some(au) = dir.resolve_admin_unit(au_id, &au_col.location(row))? else {
-            findings.warn(kind::UNRESOLVED_IDENTITY, au_id, "administrative unit not found in administrative_units; the membership row is skipped", Some(au_col.location(row)));
-            continue;
-        };
-        match dir.resolve_recipient(member_id, &member_col.location(row))? {
-            Some(Recipient::Mailbox(m)) => {
-                dir.admin_units[au as usize].members.insert(m);
-            }
-            Some(Recipient::Group(g)) => findings.warn(
-                kind::GROUP_IN_ADMINISTRATIVE_UNIT,
-                dir.groups[g as usize].label.clone(),
-                format!(
-                    "group is a member of administrative unit '{}'; Entra does not expand groups in administrative units, so its members are not in the unit's scope",
-                    dir.admin_units[au as usize].label
+    let edges = resolve_rows(table.len(), findings, |rows, out| {
+        let mut last: Option<(&str, Option<u32>)> = None;
+        for row in rows {
+            let (Some(au_id), Some(member_id)) = (au_col.get(row), member_col.get(row)) else {
+                out.finding(
+                    kind::UNRESOLVED_IDENTITY,
+                    "administrative_unit_members",
+                    "row with a blank AdministrativeUnit or Member is skipped".into(),
+                    table.location(row, None),
+                );
+                continue;
+            };
+            let au = match last {
+                Some((id, au)) if id == au_id => au,
+                _ => {
+                    let au = dir.resolve_admin_unit(au_id, &au_col.location(row))?;
+                    if au.is_none() {
+                        out.finding(kind::UNRESOLVED_IDENTITY, au_id, "administrative unit not found in administrative_units; the membership row is skipped".into(), au_col.location(row));
+                    }
+                    last = Some((au_id, au));
+                    au
+                }
+            };
+            let Some(au) = au else {
+                continue;
+            };
+            let label = &dir.admin_units[au as usize].label;
+            match dir.resolve_recipient(member_id, &member_col.location(row))? {
+                Some(Recipient::Mailbox(m)) => out.edges.push((au, m)),
+                Some(Recipient::Group(g)) => out.finding(
+                    kind::GROUP_IN_ADMINISTRATIVE_UNIT,
+                    &dir.groups[g as usize].label,
+                    format!("group is a member of administrative unit '{label}'; Entra does not expand groups in administrative units, so its members are not in the unit's scope"),
+                    member_col.location(row),
                 ),
-                Some(member_col.location(row)),
-            ),
-            None => findings.warn(
-                kind::UNRESOLVED_IDENTITY,
-                member_id,
-                format!("member of administrative unit '{}' not found among mailboxes or groups; it is left out", dir.admin_units[au as usize].label),
-                Some(member_col.location(row)),
-            ),
+                None => out.finding(
+                    kind::UNRESOLVED_IDENTITY,
+                    member_id,
+                    format!("member of administrative unit '{label}' not found among mailboxes or groups; it is left out"),
+                    member_col.location(row),
+                ),
+            }
         }
+        Ok(())
+    })?;
+    for (au, m) in edges {
+        dir.admin_units[au as usize].members.insert(m);
     }
     Ok(())
 }

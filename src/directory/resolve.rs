@@ -17,6 +17,14 @@ pub enum Tier {
 }
 
 impl Tier {
+    /// The tiers in the order they are tried.
+    pub const ALL: [Tier; 4] = [
+        Tier::Guid,
+        Tier::DistinguishedName,
+        Tier::Address,
+        Tier::Name,
+    ];
+
     pub fn describe(self) -> &'static str {
         match self {
             Tier::Guid => "GUID",
@@ -121,30 +129,28 @@ impl<T: Copy + PartialEq> Resolver<T> {
 
     /// Resolves an identity through the tiers.
     pub fn resolve(&self, identity: &str) -> Resolution<T> {
-        for tier in [
-            Tier::Guid,
-            Tier::DistinguishedName,
-            Tier::Address,
-            Tier::Name,
-        ] {
-            let entry = match tier {
-                Tier::Guid => parse_guid_u128(identity).and_then(|g| self.guids.get(&g)),
-                _ => normalize(tier, identity)
-                    .and_then(|k| self.text[tier as usize - 1].get(k.as_str())),
-            };
-            match entry {
-                Some(Entry::One(one)) => return Resolution::Found(*one),
-                Some(Entry::Many(all)) => {
-                    return Resolution::Ambiguous {
-                        tier,
-                        first: all[0],
-                        second: all[1],
-                    }
-                }
-                None => {}
+        Tier::ALL
+            .into_iter()
+            .find_map(|tier| self.resolve_tier(tier, identity))
+            .unwrap_or(Resolution::NotFound)
+    }
+
+    /// Looks an identity up in one tier only: `None` when that tier has no match.
+    pub fn resolve_tier(&self, tier: Tier, identity: &str) -> Option<Resolution<T>> {
+        let entry = match tier {
+            Tier::Guid => parse_guid_u128(identity).and_then(|g| self.guids.get(&g)),
+            _ => {
+                normalize(tier, identity).and_then(|k| self.text[tier as usize - 1].get(k.as_str()))
             }
-        }
-        Resolution::NotFound
+        }?;
+        Some(match entry {
+            Entry::One(one) => Resolution::Found(*one),
+            Entry::Many(all) => Resolution::Ambiguous {
+                tier,
+                first: all[0],
+                second: all[1],
+            },
+        })
     }
 }
 

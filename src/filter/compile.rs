@@ -258,7 +258,7 @@ impl<'a> FilterContext<'a> {
             if let Some(v) = &value {
                 if !v.contains('=') {
                     let original = c.value.text().unwrap_or_default();
-                    let suggestion = match self.dir.recipients.resolve(&original) {
+                    let suggestion = match self.dir.resolve(&original) {
                         crate::directory::Resolution::Found(Recipient::Group(g)) => {
                             let g = &self.dir.groups[g as usize];
                             format!("; did you mean the DN of group '{}': '{}'?", g.label, g.dn)

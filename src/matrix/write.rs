@@ -3,7 +3,7 @@
 //! failure leaves either the previous dataset or nothing. Files are owner-only.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,8 +13,6 @@ use arrow_array::{
     ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array, UInt64Array, UInt8Array,
 };
 use parquet::arrow::ArrowWriter;
-use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use super::access::{write_access, AccessLayout, AccessOptions};
 use crate::analysis::Analysis;
@@ -437,39 +435,15 @@ JOIN mailboxes m ON m.mailbox_idx = x.mailbox_idx;
     sql
 }
 
-fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
-}
-
 fn manifest(a: &Analysis, cells: u64, write: Duration, command_line: &[String]) -> Result<String> {
-    let hashes: Vec<Result<String>> = a
-        .snapshot
-        .files
-        .par_iter()
-        .map(|f| sha256_file(&f.path))
-        .collect();
     let mut inputs = Vec::new();
-    for (f, hash) in a.snapshot.files.iter().zip(hashes) {
+    for f in &a.snapshot.files {
         inputs.push(serde_json::json!({
             "table": f.table,
             "file": f.path.file_name().map(|n| n.to_string_lossy().into_owned()),
             "bytes": f.bytes,
             "rows": f.rows,
-            "sha256": hash?,
+            "sha256": f.sha256,
         }));
     }
     let t = &a.timings;

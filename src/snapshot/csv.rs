@@ -8,6 +8,9 @@
 use std::path::Path;
 
 use arrow_array::builder::StringBuilder;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, StringArray};
+use rayon::prelude::*;
 
 use super::tables::{SourceFormat, Table, TableSpec};
 use crate::error::{Error, Location, Result};
@@ -24,7 +27,15 @@ pub(crate) fn display_name(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// Bytes per chunk when a file is parsed in parallel.
+const CHUNK_BYTES: usize = 4 << 20;
+
 /// Parses CSV bytes; `file` is the name used in messages.
+///
+/// Large files are cut at record boundaries into chunks parsed in parallel. A cut
+/// is a line end outside quotes, found from the parity of the quotes before it.
+/// Should a chunk fail, the whole file is parsed again in one piece, so errors
+/// and their line numbers never depend on where the cuts fell.
 pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
     let mut body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut first_line = 1u64;
@@ -36,33 +47,70 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
         body = &body[end..];
         first_line = 2;
     }
+    let (names, header_end, header_line) = parse_header(body, file, first_line)?;
+    let data = &body[header_end..];
+    let data_line = header_line + body[..header_end].iter().filter(|&&b| b == b'\n').count() as u64;
 
-    let mut lines_at = LineCounter::new(body, first_line);
+    let chunks = split_records(data, data_line, CHUNK_BYTES);
+    let parsed: Vec<Result<ChunkOut>> = if chunks.len() == 1 {
+        vec![parse_chunk(data, data_line, &names, file)]
+    } else {
+        chunks
+            .par_iter()
+            .map(|(range, line)| parse_chunk(&data[range.clone()], *line, &names, file))
+            .collect()
+    };
+    let outs = match parsed.into_iter().collect::<Result<Vec<ChunkOut>>>() {
+        Ok(outs) => outs,
+        Err(e) if chunks.len() == 1 => return Err(e),
+        Err(_) => vec![parse_chunk(data, data_line, &names, file)?],
+    };
+
+    let mut lines = Vec::with_capacity(outs.iter().map(|o| o.lines.len()).sum());
+    outs.iter().for_each(|o| lines.extend_from_slice(&o.lines));
+    let columns = (0..names.len())
+        .map(|c| {
+            if outs.len() == 1 {
+                return outs[0].columns[c].clone();
+            }
+            let parts: Vec<&dyn Array> = outs.iter().map(|o| &o.columns[c] as &dyn Array).collect();
+            arrow_select::concat::concat(&parts)
+                .expect("string columns concatenate")
+                .as_string::<i32>()
+                .clone()
+        })
+        .collect();
+    Ok(Table {
+        spec,
+        file: file.to_string(),
+        format: SourceFormat::Csv,
+        names,
+        columns,
+        lines,
+    })
+}
+
+/// Reads the header record: column names, where the data starts, and its line.
+fn parse_header(body: &[u8], file: &str, first_line: u64) -> Result<(Vec<String>, usize, u64)> {
+    let end = record_end(body, 0, false).unwrap_or(body.len());
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(body);
+        .from_reader(&body[..end]);
     let mut record = csv::ByteRecord::new();
-
-    let read = |reader: &mut csv::Reader<&[u8]>, record: &mut csv::ByteRecord| {
-        reader.read_byte_record(record).map_err(|e| {
-            let line = e
-                .position()
-                .map_or(first_line, |p| p.line() + first_line - 1);
-            Error::data(
-                Location::at(file, line, None),
-                format!("not valid CSV: {e}"),
-            )
-        })
-    };
-
-    if !read(&mut reader, &mut record)? {
+    let found = reader.read_byte_record(&mut record).map_err(|e| {
+        Error::data(
+            Location::at(file, first_line, None),
+            format!("not valid CSV: {e}"),
+        )
+    })?;
+    if !found {
         return Err(Error::data(
             Location::file(file),
             "the file is empty: expected a header line with the column names",
         ));
     }
-    let header_line = lines_at.line(&record);
+    let header_line = LineCounter::new(body, first_line).line(&record);
     let mut names = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
         let name = std::str::from_utf8(field).map_err(|e| {
@@ -82,10 +130,105 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
             "the header line is blank: expected the column names",
         ));
     }
+    Ok((names, end, header_line))
+}
 
-    let mut builders: Vec<StringBuilder> = names.iter().map(|_| StringBuilder::new()).collect();
+/// The index just past the first line end at or after `from` that lies outside
+/// quotes, given whether `from` is inside quotes.
+fn record_end(data: &[u8], from: usize, mut quoted: bool) -> Option<usize> {
+    for (i, &b) in data[from..].iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => return Some(from + i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Cuts `data` into chunks of whole records of about `chunk_bytes` each; each
+/// comes with the line number it starts on.
+fn split_records(
+    data: &[u8],
+    first_line: u64,
+    chunk_bytes: usize,
+) -> Vec<(std::ops::Range<usize>, u64)> {
+    let n = data.len().div_ceil(chunk_bytes.max(1)).max(1);
+    let nominal: Vec<usize> = (0..n).map(|k| k * data.len() / n).collect();
+    // Quotes in each nominal segment, counted in parallel: their running parity
+    // says whether a segment starts inside a quoted value.
+    let quotes: Vec<u64> = (0..n)
+        .into_par_iter()
+        .map(|k| {
+            let end = nominal.get(k + 1).copied().unwrap_or(data.len());
+            data[nominal[k]..end].iter().filter(|&&b| b == b'"').count() as u64
+        })
+        .collect();
+    let mut ranges = Vec::with_capacity(n);
+    let (mut before, mut start) = (0u64, 0usize);
+    for k in 1..n {
+        before += quotes[k - 1];
+        match record_end(data, nominal[k], before % 2 == 1) {
+            Some(cut) if cut > start => {
+                ranges.push(start..cut);
+                start = cut;
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    ranges.push(start..data.len());
+    let ends: Vec<u64> = ranges
+        .par_iter()
+        .map(|r| data[r.clone()].iter().filter(|&&b| b == b'\n').count() as u64)
+        .collect();
+    let mut line = first_line;
+    ranges
+        .into_iter()
+        .zip(ends)
+        .map(|(r, ends)| {
+            let chunk = (r, line);
+            line += ends;
+            chunk
+        })
+        .collect()
+}
+
+/// The columns and line numbers of one chunk of records.
+struct ChunkOut {
+    columns: Vec<StringArray>,
+    lines: Vec<u64>,
+}
+
+/// Parses the records of one chunk; `first_line` is the line it starts on.
+fn parse_chunk(chunk: &[u8], first_line: u64, names: &[String], file: &str) -> Result<ChunkOut> {
+    let mut lines_at = LineCounter::new(chunk, first_line);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(chunk);
+    let mut record = csv::ByteRecord::new();
+    let bytes_per_row = 1 + chunk.len() / 256;
+    let mut builders: Vec<StringBuilder> = names
+        .iter()
+        .map(|_| {
+            StringBuilder::with_capacity(1024, chunk.len() / names.len().max(1) + bytes_per_row)
+        })
+        .collect();
     let mut lines = Vec::new();
-    while read(&mut reader, &mut record)? {
+    loop {
+        let found = reader.read_byte_record(&mut record).map_err(|e| {
+            let line = e
+                .position()
+                .map_or(first_line, |p| p.line() + first_line - 1);
+            Error::data(
+                Location::at(file, line, None),
+                format!("not valid CSV: {e}"),
+            )
+        })?;
+        if !found {
+            break;
+        }
         let line = lines_at.line(&record);
         if record.len() == 1 && record.get(0).is_some_and(|f| f.is_empty()) {
             continue; // a blank line
@@ -134,12 +277,7 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
         }
         lines.push(line);
     }
-
-    Ok(Table {
-        spec,
-        file: file.to_string(),
-        format: SourceFormat::Csv,
-        names,
+    Ok(ChunkOut {
         columns: builders.iter_mut().map(StringBuilder::finish).collect(),
         lines,
     })
@@ -187,6 +325,9 @@ impl<'a> LineCounter<'a> {
 
 /// True when a cell holds a .NET collection type name rather than data.
 pub fn is_type_name(text: &str) -> bool {
+    if text.len() < 13 || !matches!(text.as_bytes()[0], b'S' | b'D' | b'M' | b' ') {
+        return false;
+    }
     let t = text.trim();
     if t.contains(' ') || t.contains(';') {
         return false;
@@ -229,6 +370,82 @@ mod tests {
         assert!(
             err.starts_with("mailboxes.csv, line 3: expected 2 fields"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn chunks_cut_only_at_line_ends_outside_quotes() {
+        let data = b"\"a\",\"x\ny\"\n\"b\",\"2\"\r\n\"c\",\"p\nq\nr\"\n\"d\",\"4\"\n";
+        let text = std::str::from_utf8(data).unwrap();
+        for chunk_bytes in 1..data.len() + 2 {
+            let chunks = split_records(data, 2, chunk_bytes);
+            let pieces: Vec<&str> = chunks.iter().map(|(r, _)| &text[r.clone()]).collect();
+            assert_eq!(
+                pieces.concat(),
+                text,
+                "chunks cover the data ({chunk_bytes})"
+            );
+            for (range, line) in &chunks {
+                let starts_record = range.start == 0 || data[range.start - 1] == b'\n';
+                assert!(
+                    starts_record,
+                    "cut inside a line at {} ({chunk_bytes})",
+                    range.start
+                );
+                assert_eq!(*line, 2 + text[..range.start].matches('\n').count() as u64);
+                assert!(
+                    !pieces.iter().any(|p| p.starts_with("y\"")
+                        || p.starts_with("q")
+                        || p.starts_with("r\"")),
+                    "cut inside quotes"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn parallel_chunks_give_the_same_table_and_lines_as_one_piece() {
+        let mut text = String::from("\"Id\",\"Note\"\r\n");
+        for i in 0..40_000 {
+            if i % 1000 == 7 {
+                text.push_str(&format!("\"{i}\",\"two\r\nlines, \"\"quoted\"\"\"\r\n"));
+            } else {
+                text.push_str(&format!("\"{i}\",\"note {i}\"\r\n"));
+            }
+        }
+        let t = parse(text.as_bytes()).unwrap(); // below CHUNK_BYTES: one piece, the reference
+        assert_eq!(t.len(), 40_000);
+        let body = &text.as_bytes()[text.find('\n').unwrap() + 1..];
+        let chunks = split_records(body, 2, 64 * 1024);
+        assert!(chunks.len() > 4);
+        let outs: Vec<ChunkOut> = chunks
+            .iter()
+            .map(|(r, line)| {
+                parse_chunk(
+                    &body[r.clone()],
+                    *line,
+                    &["Id".to_string(), "Note".to_string()],
+                    "x.csv",
+                )
+                .unwrap()
+            })
+            .collect();
+        let lines: Vec<u64> = outs.iter().flat_map(|o| o.lines.clone()).collect();
+        let first_difference = lines.iter().zip(&t.lines).position(|(a, b)| a != b);
+        assert_eq!((lines.len(), first_difference), (t.lines.len(), None));
+        let notes: Vec<String> = outs
+            .iter()
+            .flat_map(|o| {
+                (0..o.lines.len())
+                    .map(|i| o.columns[1].value(i).to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(notes[7], "two\r\nlines, \"quoted\"");
+        assert_eq!(
+            t.lines[8],
+            2 + 8 + 1,
+            "a quoted line break moves later rows down a line"
         );
     }
 

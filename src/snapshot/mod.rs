@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 pub use tables::{Col, SourceFormat, Table, TableSpec};
 
+use rayon::prelude::*;
+
 use crate::error::{Error, Result};
 
 /// One input file as read, for the manifest.
@@ -17,6 +19,8 @@ pub struct InputFile {
     pub table: &'static str,
     pub bytes: u64,
     pub rows: usize,
+    /// SHA-256 of the file's bytes, lower-case hex: proves which export was read.
+    pub sha256: String,
 }
 
 /// Every table of a snapshot, loaded; absent optional tables are empty.
@@ -53,24 +57,21 @@ impl Snapshot {
                 message: "not a directory; a snapshot is a folder of <table>.csv or <table>.parquet files".to_string(),
             });
         }
+        // Tables load in parallel; errors are reported in table order.
+        let loaded: Vec<Result<Option<(Table, InputFile)>>> = tables::ALL_TABLES
+            .par_iter()
+            .map(|&spec| match locate(dir, spec)? {
+                Some((path, format)) => load_table(&path, spec, format).map(Some),
+                None => Ok(None),
+            })
+            .collect();
         let mut files = Vec::new();
         let mut tables = Vec::with_capacity(tables::ALL_TABLES.len());
-        for spec in tables::ALL_TABLES {
-            let table = match locate(dir, spec)? {
-                Some((path, format)) => {
-                    let bytes = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
-                    let table = match format {
-                        SourceFormat::Csv => csv::read_csv(&path, spec)?,
-                        SourceFormat::Parquet => parquet::read_parquet(&path, spec)?,
-                    };
-                    table.check_required()?;
-                    files.push(InputFile {
-                        path,
-                        table: spec.name,
-                        bytes,
-                        rows: table.len(),
-                    });
-                    table
+        for (spec, result) in tables::ALL_TABLES.into_iter().zip(loaded) {
+            match result? {
+                Some((table, file)) => {
+                    files.push(file);
+                    tables.push(table);
                 }
                 None if spec.name == tables::MAILBOXES.name => {
                     return Err(Error::Snapshot {
@@ -78,9 +79,8 @@ impl Snapshot {
                         message: "holds no mailboxes table (mailboxes.csv or mailboxes.parquet); it is required".to_string(),
                     })
                 }
-                None => Table::empty(spec),
-            };
-            tables.push(table);
+                None => tables.push(Table::empty(spec)),
+            }
         }
         let mut it = tables.into_iter();
         let mut next = || it.next().expect("one table per spec");
@@ -99,6 +99,46 @@ impl Snapshot {
             files,
         })
     }
+}
+
+/// Reads one table file, checks its required columns, and hashes its bytes.
+fn load_table(path: &Path, spec: TableSpec, format: SourceFormat) -> Result<(Table, InputFile)> {
+    let (table, sha256, bytes) = match format {
+        SourceFormat::Csv => {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            let (sha256, table) = rayon::join(
+                || sha256_hex(&bytes),
+                || csv::parse_csv(&bytes, &csv::display_name(path), spec),
+            );
+            (table?, sha256, bytes.len() as u64)
+        }
+        SourceFormat::Parquet => {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            (
+                parquet::read_parquet(path, spec)?,
+                sha256_hex(&bytes),
+                bytes.len() as u64,
+            )
+        }
+    };
+    table.check_required()?;
+    let file = InputFile {
+        path: path.to_path_buf(),
+        table: spec.name,
+        bytes,
+        rows: table.len(),
+        sha256,
+    };
+    Ok((table, file))
+}
+
+/// SHA-256 of `bytes` as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Finds `<name>.csv` or `<name>.parquet` (file names matched case-insensitively).
