@@ -11,6 +11,19 @@ use crate::matrix::{self, Matrix};
 use crate::policy::{rbac, Model, PolicyOptions};
 use crate::snapshot::Snapshot;
 
+/// Told when each stage of an analysis starts, for a progress display.
+pub trait Progress: Sync {
+    /// A stage starts; `detail` says how much it has to do.
+    fn stage(&self, name: &'static str, detail: String);
+}
+
+/// No progress display.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn stage(&self, _: &'static str, _: String) {}
+}
+
 /// Options of an analysis.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AnalysisOptions {
@@ -42,10 +55,20 @@ pub struct Analysis {
 impl Analysis {
     /// Loads a snapshot directory and evaluates the whole matrix.
     pub fn run(snapshot_dir: &Path, options: AnalysisOptions) -> Result<Analysis> {
+        Self::run_with(snapshot_dir, options, &Quiet)
+    }
+
+    /// As [`Analysis::run`], telling `progress` as each stage starts.
+    pub fn run_with(
+        snapshot_dir: &Path,
+        options: AnalysisOptions,
+        progress: &dyn Progress,
+    ) -> Result<Analysis> {
+        progress.stage("load", snapshot_dir.display().to_string());
         let t = Instant::now();
         let snapshot = Snapshot::load(snapshot_dir)?;
         let load = t.elapsed();
-        Self::from_snapshot(snapshot, options, load)
+        Self::from_snapshot(snapshot, options, load, progress)
     }
 
     /// Evaluates an already loaded snapshot.
@@ -53,6 +76,7 @@ impl Analysis {
         snapshot: Snapshot,
         options: AnalysisOptions,
         load: Duration,
+        progress: &dyn Progress,
     ) -> Result<Analysis> {
         let mut findings = Findings::default();
         let mut timings = Timings {
@@ -60,10 +84,22 @@ impl Analysis {
             ..Timings::default()
         };
 
+        progress.stage(
+            "directory",
+            format!(
+                "{} mailboxes, {} group memberships",
+                snapshot.mailboxes.len(),
+                snapshot.group_members.len()
+            ),
+        );
         let t = Instant::now();
         let directory = Directory::build(&snapshot, &mut findings)?;
         timings.directory = t.elapsed();
 
+        progress.stage(
+            "scopes",
+            format!("{} recipient filters", snapshot.management_scopes.len()),
+        );
         let t = Instant::now();
         let ctx = FilterContext::new(&snapshot.mailboxes, &directory);
         let scopes = rbac::read_scopes(&snapshot.management_scopes, &ctx, &mut findings)?;
@@ -75,6 +111,7 @@ impl Analysis {
             Model::build_with_scopes(&snapshot, &directory, scopes, options.policy, &mut findings)?;
         timings.policy = t.elapsed();
 
+        progress.stage("evaluate", format!("{} apps", model.apps.apps.len()));
         let t = Instant::now();
         let matrix = matrix::evaluate(&model, &directory);
         matrix::evaluate::report(&model, &directory, &matrix, &mut findings);

@@ -20,6 +20,6 @@ pub mod matrix;
 pub mod policy;
 pub mod snapshot;
 
-pub use analysis::{Analysis, AnalysisOptions};
+pub use analysis::{Analysis, AnalysisOptions, Progress};
 pub use error::{Error, Location, Result};
 pub use findings::{Finding, Findings, Severity};

@@ -1,13 +1,14 @@
 //! `exomatrix analyze SNAPSHOT -o OUT`: the main job.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::ExitStatus;
-use crate::analysis::{Analysis, AnalysisOptions};
+use crate::analysis::{Analysis, AnalysisOptions, Progress};
 use crate::findings::Severity;
 use crate::matrix::write::{check_output, write_dataset};
 use crate::policy::{Nesting, PolicyOptions};
@@ -72,14 +73,74 @@ impl From<AnalyzeArgs> for Config {
     }
 }
 
+/// A spinner on stderr naming the running stage; drawn only on a terminal.
+struct Spinner {
+    bar: Option<ProgressBar>,
+    stages: std::sync::atomic::AtomicUsize,
+}
+
+impl Spinner {
+    fn new(enabled: bool) -> Spinner {
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    .expect("valid template"),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Spinner {
+            bar,
+            stages: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Progress for Spinner {
+    fn stage(&self, name: &'static str, detail: String) {
+        let n = self
+            .stages
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if let Some(bar) = &self.bar {
+            bar.set_message(format!("[{n}/6] {name}: {detail}"));
+        }
+    }
+}
+
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let config = Config::from(args);
     let started = Instant::now();
     // Refuse an occupied output before spending time on the analysis.
     check_output(&config.output, config.force)?;
-    let analysis = Analysis::run(&config.snapshot, config.options)?;
+    let spinner = Spinner::new(!config.quiet);
+    let analysis = Analysis::run_with(&config.snapshot, config.options, &spinner);
+    let analysis = match analysis {
+        Ok(a) => a,
+        Err(e) => {
+            spinner.finish();
+            return Err(e.into());
+        }
+    };
     let command_line: Vec<String> = std::env::args().collect();
-    let written = write_dataset(&analysis, &config.output, config.force, &command_line)?;
+    spinner.stage(
+        "write",
+        format!(
+            "{} grants into {}",
+            analysis.matrix.grants.len(),
+            config.output.display()
+        ),
+    );
+    let written = write_dataset(&analysis, &config.output, config.force, &command_line);
+    spinner.finish();
+    let written = written?;
     if !config.quiet {
         let mut out = std::io::stdout().lock();
         print_summary(&mut out, &analysis, &written, started.elapsed())?;
@@ -102,7 +163,8 @@ fn print_summary(
     }
     let warnings = a.findings.count_severity(Severity::Warning);
     let t = &a.timings;
-    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    let input_bytes: u64 = a.snapshot.files.iter().map(|f| f.bytes).sum();
+    let per_second = |amount: f64, d: std::time::Duration| amount / d.as_secs_f64().max(1e-9);
     writeln!(
         out,
         "exomatrix analyze: {} -> {}",
@@ -138,16 +200,40 @@ fn print_summary(
         a.findings.len(),
         a.findings.len() - warnings
     )?;
+    writeln!(out, "  time            {} total", duration(total))?;
     writeln!(
         out,
-        "  time            {:.1} ms (load {:.1}, directory {:.1}, scopes {:.1}, policy {:.1}, evaluate {:.1}, write {:.1})",
-        ms(total),
-        ms(t.load),
-        ms(t.directory),
-        ms(t.compile),
-        ms(t.policy),
-        ms(t.evaluate),
-        ms(written.write_time)
+        "    load          {:>9}  {} files, {:.0} MB/s",
+        duration(t.load),
+        a.snapshot.files.len(),
+        per_second(input_bytes as f64 / 1e6, t.load)
+    )?;
+    writeln!(
+        out,
+        "    directory     {:>9}  {} group, {} unit memberships",
+        duration(t.directory),
+        a.snapshot.group_members.len(),
+        a.snapshot.administrative_unit_members.len()
+    )?;
+    writeln!(
+        out,
+        "    scopes        {:>9}  {} recipient filters",
+        duration(t.compile),
+        a.model.scopes.len()
+    )?;
+    writeln!(out, "    policy        {:>9}", duration(t.policy))?;
+    writeln!(
+        out,
+        "    evaluate      {:>9}  {} bitmaps",
+        duration(t.evaluate),
+        a.matrix.grants.len()
+    )?;
+    writeln!(
+        out,
+        "    write         {:>9}  access {} at {:.1} M cells/s",
+        duration(written.write_time),
+        duration(written.access_time),
+        per_second(written.cells as f64 / 1e6, written.access_time)
     )?;
     let shown: Vec<_> = a
         .findings
@@ -170,4 +256,14 @@ fn print_summary(
         }
     }
     Ok(())
+}
+
+/// A duration for people: milliseconds below ten seconds, seconds above.
+fn duration(d: std::time::Duration) -> String {
+    let ms = d.as_secs_f64() * 1e3;
+    if ms < 10_000.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{:.2} s", ms / 1e3)
+    }
 }

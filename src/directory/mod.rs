@@ -256,6 +256,7 @@ fn tier_keys(
     groups: &[Group],
 ) -> Resolver<Recipient> {
     let mut r = Resolver::default();
+    r.reserve(tier, mb.len() + gt.len());
     let mailbox = |row: usize| Recipient::Mailbox(row as u32);
     let group = |row: usize| Recipient::Group(row as u32);
     match tier {

@@ -86,6 +86,14 @@ impl<T> Default for Resolver<T> {
 }
 
 impl<T: Copy + PartialEq> Resolver<T> {
+    /// Makes room for `n` more keys in `tier`, so a large tier is not rehashed as it grows.
+    pub fn reserve(&mut self, tier: Tier, n: usize) {
+        match tier {
+            Tier::Guid => self.guids.reserve(n),
+            _ => self.text[tier as usize - 1].reserve(n),
+        }
+    }
+
     /// Registers `key` for `object` in `tier`; blank keys and malformed GUIDs are skipped.
     pub fn add(&mut self, tier: Tier, key: &str, object: T) {
         match tier {

@@ -8,6 +8,7 @@
 use std::sync::OnceLock;
 
 use arrow_array::Array;
+use rayon::prelude::*;
 use roaring::{MultiOps, RoaringBitmap};
 
 use super::ast::{Comparison, Expr, Op, Span, Value};
@@ -55,6 +56,17 @@ pub enum Plan {
     Leaf(Leaf),
 }
 
+impl Plan {
+    /// Calls `f` on every leaf.
+    pub fn visit_leaves(&self, f: &mut impl FnMut(&Leaf)) {
+        match self {
+            Plan::And(items) | Plan::Or(items) => items.iter().for_each(|p| p.visit_leaves(f)),
+            Plan::Not(inner) => inner.visit_leaves(f),
+            Plan::Leaf(leaf) => f(leaf),
+        }
+    }
+}
+
 /// One comparison with its property resolved and its value lower-cased.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Leaf {
@@ -87,15 +99,15 @@ pub struct Compiled {
 pub struct FilterContext<'a> {
     mailboxes: &'a Table,
     dir: &'a Directory,
-    columns: Vec<OnceLock<ValueIndex>>,
-    primary_smtp: OnceLock<ValueIndex>,
-    member_of_group: OnceLock<ValueIndex>,
-    admin_units: OnceLock<ValueIndex>,
+    columns: Vec<OnceLock<ValueIndex<'a>>>,
+    primary_smtp: OnceLock<ValueIndex<'a>>,
+    member_of_group: OnceLock<ValueIndex<'a>>,
+    admin_units: OnceLock<ValueIndex<'a>>,
 }
 
 /// A leaf resolved against its index: which value ids it accepts.
 struct LeafSet<'i> {
-    index: &'i ValueIndex,
+    index: &'i ValueIndex<'i>,
     ids: IdSet,
     /// The leaf tests blankness (`-eq $null`) instead of values.
     blank: bool,
@@ -134,7 +146,7 @@ impl Prepared<'_> {
                 let base = if l.blank {
                     ids.is_empty()
                 } else {
-                    ids.iter().any(|&id| l.ids.contains(id))
+                    ids.iter().any(|&id| l.index.contains(&l.ids, id))
                 };
                 base != l.negate
             }
@@ -213,6 +225,56 @@ impl<'a> FilterContext<'a> {
             bitmap,
             notes,
         })
+    }
+
+    /// Compiles many filters: all are parsed and planned first, then every index
+    /// they need is built once, in parallel, and only then are they evaluated, so
+    /// no thread waits on an index another thread is building.
+    pub fn compile_all(&self, filters: &[&str]) -> Vec<Result<Compiled, FilterError>> {
+        let planned: Vec<Result<(Plan, Vec<Note>), FilterError>> = filters
+            .par_iter()
+            .map(|text| {
+                let parsed = parse(text)?;
+                let mut notes: Vec<Note> = parsed
+                    .lints
+                    .into_iter()
+                    .map(|l| Note {
+                        kind: kind::FILTER_LINT,
+                        message: l.message,
+                        span: l.span,
+                    })
+                    .collect();
+                let plan = self.plan(&parsed.expr, &mut notes)?;
+                Ok((plan, notes))
+            })
+            .collect();
+        let mut needed: Vec<(Property, bool)> = Vec::new();
+        for (plan, _) in planned.iter().flatten() {
+            plan.visit_leaves(&mut |leaf| {
+                let key = (leaf.property, leaf.op.is_ordering());
+                if !needed.contains(&key) {
+                    needed.push(key);
+                }
+            });
+        }
+        needed.par_iter().for_each(|&(property, ordering)| {
+            let index = self.value_index(property);
+            if ordering {
+                index.prepare_typed_keys();
+            }
+        });
+        planned
+            .into_par_iter()
+            .map(|p| {
+                let (plan, notes) = p?;
+                let bitmap = self.eval(&plan);
+                Ok(Compiled {
+                    plan,
+                    bitmap,
+                    notes,
+                })
+            })
+            .collect()
     }
 
     /// Resolves every property of an expression and checks operator/value pairs.
@@ -375,10 +437,7 @@ impl<'a> FilterContext<'a> {
         let base = if blank {
             index.blank().len()
         } else {
-            ids.iter(index.value_count())
-                .map(|id| index.postings_len(id))
-                .sum::<u64>()
-                .min(n)
+            index.estimate_rows(&ids)
         };
         LeafSet {
             index,
@@ -390,7 +449,7 @@ impl<'a> FilterContext<'a> {
     }
 
     /// The inverted index of a property, built on first use.
-    pub fn value_index(&self, property: Property) -> &ValueIndex {
+    pub fn value_index(&self, property: Property) -> &ValueIndex<'a> {
         let n = self.dir.count as usize;
         match property {
             Property::Column { index, multi, .. } => self.columns[index].get_or_init(|| {
@@ -805,13 +864,13 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
                 index: 3,
                 multi: false,
                 email_addresses: false,
-            }) as *const ValueIndex;
+            }) as *const ValueIndex<'_>;
             matches(ctx, "Department -like 's*'");
             let second = ctx.value_index(Property::Column {
                 index: 3,
                 multi: false,
                 email_addresses: false,
-            }) as *const ValueIndex;
+            }) as *const ValueIndex<'_>;
             assert_eq!(first, second);
         });
     }

@@ -7,6 +7,7 @@
 //! Building borrows the table's strings and lower-cases only distinct values, so
 //! a million rows cost a hash lookup each, not an allocation each.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::OnceLock;
 
@@ -21,9 +22,10 @@ const NONE: u32 = u32::MAX;
 
 /// The index of one property over all mailboxes.
 #[derive(Debug, Default)]
-pub struct ValueIndex {
-    /// Distinct lower-cased values, sorted.
-    values: Vec<Box<str>>,
+pub struct ValueIndex<'s> {
+    /// Distinct lower-cased values, sorted; borrowed from the table when the
+    /// text is lower-case already.
+    values: Vec<Cow<'s, str>>,
     /// Rows of value `i`: `rows[offsets[i]..offsets[i + 1]]`, ascending.
     offsets: Vec<u32>,
     rows: Vec<u32>,
@@ -35,12 +37,24 @@ pub struct ValueIndex {
     dates: OnceLock<Vec<Option<i64>>>,
 }
 
-impl ValueIndex {
+impl<'s> ValueIndex<'s> {
     /// Builds an index of `n` rows; `values_of(row, out)` pushes the row's values
     /// (already trimmed and non-empty) onto `out`.
-    pub fn build<'s>(n: usize, mut values_of: impl FnMut(usize, &mut Vec<&'s str>)) -> ValueIndex {
-        // Pass 1: distinct raw values (borrowed) and each row's raw ids.
+    pub fn build(n: usize, mut values_of: impl FnMut(usize, &mut Vec<&'s str>)) -> ValueIndex<'s> {
+        // Pass 1: distinct raw values (borrowed) and each row's raw ids. A sample
+        // of rows says whether the column is mostly distinct, to size the map once.
+        let mut sample = Vec::new();
+        let sampled: std::collections::HashSet<&str> = (0..n.min(2048))
+            .flat_map(|row| {
+                sample.clear();
+                values_of(row, &mut sample);
+                sample.clone()
+            })
+            .collect();
         let mut raw_ids: FxHashMap<&'s str, u32> = FxHashMap::default();
+        if sampled.len() * 2 > n.min(2048) {
+            raw_ids.reserve(n);
+        }
         let mut raw_values: Vec<&'s str> = Vec::new();
         let mut row_offsets = Vec::with_capacity(n + 1);
         let mut row_ids = Vec::with_capacity(n);
@@ -60,18 +74,19 @@ impl ValueIndex {
         }
 
         // Pass 2: lower-case the distinct values, merge case variants, sort.
-        let lowered: Vec<String> = raw_values.par_iter().map(|v| v.to_lowercase()).collect();
+        let lowered: Vec<Cow<'s, str>> = raw_values.par_iter().map(|&v| lower(v)).collect();
         let mut order: Vec<u32> = (0..lowered.len() as u32).collect();
         order.par_sort_unstable_by(|&a, &b| lowered[a as usize].cmp(&lowered[b as usize]));
         let mut raw_to_final = vec![0u32; lowered.len()];
-        let mut values: Vec<Box<str>> = Vec::new();
+        let mut values: Vec<Cow<'s, str>> = Vec::with_capacity(lowered.len());
         for &raw in &order {
             let text = &lowered[raw as usize];
             if values.last().is_none_or(|last| **last != **text) {
-                values.push(text.as_str().into());
+                values.push(text.clone());
             }
             raw_to_final[raw as usize] = (values.len() - 1) as u32;
         }
+        drop(lowered);
         for id in &mut row_ids {
             *id = raw_to_final[*id as usize];
         }
@@ -167,15 +182,12 @@ impl ValueIndex {
                 RoaringBitmap::from_sorted_iter(slice(v[0]).iter().copied()).expect("ascending")
             }
             _ => {
-                let total: u64 = ids
-                    .iter(self.values.len())
-                    .map(|id| self.postings_len(id))
-                    .sum();
+                let total: u64 = self.ids(ids).map(|id| self.postings_len(id)).sum();
                 let n = self.row_count();
                 if total as usize > n / 32 {
                     // Dense: mark rows in a bitset, then build the bitmap from its bytes.
                     let mut bits = vec![0u8; n.div_ceil(8)];
-                    for id in ids.iter(self.values.len()) {
+                    for id in self.ids(ids) {
                         for &r in slice(id) {
                             bits[r as usize / 8] |= 1 << (r % 8);
                         }
@@ -183,7 +195,7 @@ impl ValueIndex {
                     RoaringBitmap::from_lsb0_bytes(0, &bits)
                 } else {
                     let mut rows: Vec<u32> = Vec::with_capacity(total as usize);
-                    for id in ids.iter(self.values.len()) {
+                    for id in self.ids(ids) {
                         rows.extend_from_slice(slice(id));
                     }
                     rows.sort_unstable();
@@ -194,26 +206,35 @@ impl ValueIndex {
         }
     }
 
-    /// The value ids satisfying an ordering comparison with `literal` (lower-cased).
+    /// The value ids satisfying an ordering comparison with `literal`
+    /// (lower-cased): numeric when both sides are numbers, by date when both are
+    /// dates, else by text. Tested per id on demand, never materialised.
     pub fn ordering_ids(&self, op: Op, literal: &str) -> IdSet {
-        let lit_number = super::compile::parse_number(literal);
-        let lit_date = super::compile::parse_date(literal);
-        let numbers = lit_number.map(|_| self.numbers());
-        let dates = lit_date.map(|_| self.dates());
-        let mut bits = vec![0u64; self.values.len().div_ceil(64)];
-        for (id, value) in self.values.iter().enumerate() {
-            let number = numbers.and_then(|n| n[id]);
-            let date = dates.and_then(|d| d[id]);
-            let ord = match (number, lit_number, date, lit_date) {
-                (Some(a), Some(b), _, _) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
-                (_, _, Some(a), Some(b)) => a.cmp(&b),
-                _ => (**value).cmp(literal),
-            };
-            if ordering_holds(op, ord) {
-                bits[id / 64] |= 1 << (id % 64);
-            }
+        let number = super::compile::parse_number(literal);
+        let date = super::compile::parse_date(literal);
+        if number.is_some() || date.is_some() {
+            self.prepare_typed_keys();
         }
-        IdSet::Bits(bits)
+        IdSet::Ordering(Box::new(OrderingTest {
+            op,
+            literal: literal.to_string(),
+            number,
+            date,
+        }))
+    }
+
+    /// Whether value `id` satisfies an ordering test.
+    fn ordering_holds_for(&self, test: &OrderingTest, id: u32) -> bool {
+        let i = id as usize;
+        let ord = match (test.number, test.date) {
+            (Some(b), _) if self.numbers()[i].is_some() => self.numbers()[i]
+                .unwrap_or(0.0)
+                .partial_cmp(&b)
+                .unwrap_or(Ordering::Equal),
+            (_, Some(b)) if self.dates()[i].is_some() => self.dates()[i].unwrap_or(0).cmp(&b),
+            _ => (*self.values[i]).cmp(test.literal.as_str()),
+        };
+        ordering_holds(test.op, ord)
     }
 
     /// The value ids whose text satisfies `pred`.
@@ -225,6 +246,11 @@ impl ValueIndex {
             }
         }
         IdSet::Bits(bits)
+    }
+
+    /// Parses every value as a number and as a date now rather than on first use.
+    pub fn prepare_typed_keys(&self) {
+        rayon::join(|| self.numbers(), || self.dates());
     }
 
     fn numbers(&self) -> &[Option<f64>] {
@@ -287,8 +313,17 @@ pub(crate) fn ordering_holds(op: Op, ord: Ordering) -> bool {
     }
 }
 
+/// An ordering comparison, tested per value id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderingTest {
+    op: Op,
+    literal: String,
+    number: Option<f64>,
+    date: Option<i64>,
+}
+
 /// A set of value ids of one index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum IdSet {
     /// A few ids, sorted.
     Few(Vec<u32>),
@@ -296,34 +331,60 @@ pub enum IdSet {
     Range(u32, u32),
     /// A bitset over all ids.
     Bits(Vec<u64>),
+    /// The ids satisfying an ordering comparison.
+    Ordering(Box<OrderingTest>),
 }
 
-impl IdSet {
-    pub fn contains(&self, id: u32) -> bool {
-        match self {
+impl ValueIndex<'_> {
+    /// Whether the set holds value `id`.
+    pub fn contains(&self, ids: &IdSet, id: u32) -> bool {
+        match ids {
             IdSet::Few(v) => v.contains(&id),
             IdSet::Range(a, b) => (*a..*b).contains(&id),
             IdSet::Bits(bits) => bits[id as usize / 64] & (1 << (id % 64)) != 0,
+            IdSet::Ordering(test) => self.ordering_holds_for(test, id),
         }
     }
 
-    /// The ids in the set, ascending; `n` is the number of values of the index.
-    pub fn iter(&self, n: usize) -> Box<dyn Iterator<Item = u32> + '_> {
-        match self {
+    /// The ids in the set, ascending.
+    pub fn ids<'a>(&'a self, ids: &'a IdSet) -> Box<dyn Iterator<Item = u32> + 'a> {
+        let n = self.values.len() as u32;
+        match ids {
             IdSet::Few(v) => Box::new(v.iter().copied()),
             IdSet::Range(a, b) => Box::new(*a..*b),
-            IdSet::Bits(bits) => Box::new(
-                (0..n as u32).filter(move |&id| bits[id as usize / 64] & (1 << (id % 64)) != 0),
-            ),
+            _ => Box::new((0..n).filter(move |&id| self.contains(ids, id))),
         }
     }
+
+    /// Rows holding the set's values, estimated where counting would cost a scan.
+    pub fn estimate_rows(&self, ids: &IdSet) -> u64 {
+        match ids {
+            IdSet::Ordering(_) => self.row_count() as u64 / 3,
+            _ => self
+                .ids(ids)
+                .map(|id| self.postings_len(id))
+                .sum::<u64>()
+                .min(self.row_count() as u64),
+        }
+    }
+}
+
+/// A value lower-cased, borrowed when it already is.
+fn lower(v: &str) -> Cow<'_, str> {
+    if v.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+        let lowered = v.to_lowercase();
+        if lowered != v {
+            return Cow::Owned(lowered);
+        }
+    }
+    Cow::Borrowed(v)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn index(rows: &[&[&'static str]]) -> ValueIndex {
+    fn index(rows: &[&[&'static str]]) -> ValueIndex<'static> {
         ValueIndex::build(rows.len(), |r, out| out.extend_from_slice(rows[r]))
     }
 

@@ -15,6 +15,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Encoding;
 use parquet::file::metadata::SortingColumn;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use super::evaluate::{Grant, VIA_ENTRA, VIA_RBAC};
@@ -62,6 +63,9 @@ fn properties(batch_rows: usize) -> WriterProperties {
         .set_dictionary_enabled(false)
         .set_encoding(Encoding::DELTA_BINARY_PACKED)
         .set_statistics_enabled(EnabledStatistics::Chunk)
+        // Ranges of permission and provenance say nothing a reader can prune by.
+        .set_column_statistics_enabled(ColumnPath::from("permission_id"), EnabledStatistics::None)
+        .set_column_statistics_enabled(ColumnPath::from("via"), EnabledStatistics::None)
         .set_write_batch_size(1 << 16)
         .set_max_row_group_row_count(Some(batch_rows * 4))
         .set_sorting_columns(Some(

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use super::aap::bool_cell;
@@ -105,10 +104,11 @@ pub fn read_scopes(
             exclusive,
         ));
     }
-    let compiled: Vec<_> = rows
-        .par_iter()
-        .map(|(_, _, filter, _)| ctx.compile(filter))
+    let filters: Vec<&str> = rows
+        .iter()
+        .map(|(_, _, filter, _)| filter.as_str())
         .collect();
+    let compiled = ctx.compile_all(&filters);
     let mut scopes = Vec::with_capacity(rows.len());
     for ((row, name, filter, exclusive), result) in rows.into_iter().zip(compiled) {
         let source = filter_col.location(row);
