@@ -29,6 +29,10 @@ pub struct Profile {
     pub assignments: u32,
     pub policies: u32,
     pub entra_grants: u32,
+    /// Entra grants of mailbox permissions to apps with no policy: each reaches
+    /// every mailbox, so this sets most of the matrix's size (counted within
+    /// `entra_grants`).
+    pub tenant_wide: u32,
 }
 
 impl Profile {
@@ -42,6 +46,7 @@ impl Profile {
         assignments: 300,
         policies: 20,
         entra_grants: 600,
+        tenant_wide: 2,
     };
 
     /// The DESIGN §6 tenant: the largest documented scale.
@@ -54,6 +59,7 @@ impl Profile {
         assignments: 15_000,
         policies: 300,
         entra_grants: 30_000,
+        tenant_wide: 60,
     };
 }
 
@@ -807,7 +813,10 @@ fn write_apps(
     // App roles in the tenant: a few apps hold tenant-wide mailbox grants, a few
     // hundred are limited by application access policies, the rest use RBAC or
     // hold only directory permissions.
-    let tenant_wide = (n / 200).max(1);
+    let tenant_wide = (n / 200)
+        .max(1)
+        .max((p.tenant_wide as usize).div_ceil(GRAPH_MAILBOX_PERMISSIONS.len()))
+        .min(n);
     let aap_apps = (p.policies as usize * 4 / 5).clamp(1, n);
 
     let mut ww = TableWriter::create(
@@ -825,12 +834,13 @@ fn write_apps(
     )?;
     let graph = crate::policy::permissions::GRAPH_APP_ID;
     let exchange = crate::policy::permissions::EXCHANGE_APP_ID;
-    for g in 0..p.entra_grants as usize {
+    let total = p.entra_grants.max(p.tenant_wide) as usize;
+    for g in 0..total {
         let (app, permission, resource) = match g % 100 {
-            // Tenant-wide mailbox access: about one grant in 600.
-            0 if g % 600 == 0 => (
-                g / 600 % tenant_wide,
-                GRAPH_MAILBOX_PERMISSIONS[rng.skewed(4)],
+            // The first grants are the tenant-wide ones: distinct (app, permission) pairs.
+            _ if g < p.tenant_wide as usize => (
+                g % tenant_wide,
+                GRAPH_MAILBOX_PERMISSIONS[g / tenant_wide % GRAPH_MAILBOX_PERMISSIONS.len()],
                 graph,
             ),
             1..=8 => (
@@ -860,7 +870,7 @@ fn write_apps(
         ww.row(&[a, o, resource, resource_name, "", permission])?;
     }
     ww.finish()?;
-    rows.push(("app_role_assignments", p.entra_grants as u64));
+    rows.push(("app_role_assignments", total as u64));
 
     let mut pw = TableWriter::create(
         dir,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::builder::{BooleanBuilder, ListBuilder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use exomatrix::analysis::{Analysis, AnalysisOptions};
 use exomatrix::snapshot::csv::parse_csv;
 use exomatrix::snapshot::tables::ALL_TABLES;
@@ -150,7 +150,9 @@ fn parquet_snapshot_with_list_and_boolean_columns_gives_the_same_matrix() {
                     }
                     Arc::new(b.finish())
                 }
-                _ => Arc::new(array.clone()),
+                _ => Arc::new(StringArray::from_iter(
+                    (0..table.len()).map(|r| array.value(r)),
+                )),
             };
             columns.push((name.clone(), column));
         }

@@ -62,6 +62,10 @@ pub struct GenerateArgs {
     /// Number of Entra application-permission grants (most are not mailbox permissions).
     #[arg(long)]
     pub entra_grants: Option<u32>,
+    /// Number of tenant-wide Entra mailbox grants (each reaches every mailbox, so
+    /// this scales the matrix: large has 60, about 1M cells each).
+    #[arg(long)]
+    pub tenant_wide: Option<u32>,
 
     /// File format of the tables.
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
@@ -90,6 +94,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitStatus> {
         assignments: args.assignments.unwrap_or(base.assignments),
         policies: args.policies.unwrap_or(base.policies),
         entra_grants: args.entra_grants.unwrap_or(base.entra_grants),
+        tenant_wide: args.tenant_wide.unwrap_or(base.tenant_wide),
     };
     if profile.mailboxes == 0 {
         anyhow::bail!("--mailboxes must be at least 1: a snapshot needs mailboxes");

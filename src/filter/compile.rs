@@ -7,7 +7,6 @@
 
 use std::sync::OnceLock;
 
-use arrow_array::Array;
 use rayon::prelude::*;
 use roaring::{MultiOps, RoaringBitmap};
 
@@ -455,10 +454,10 @@ impl<'a> FilterContext<'a> {
             Property::Column { index, multi, .. } => self.columns[index].get_or_init(|| {
                 let column = &self.mailboxes.columns[index];
                 ValueIndex::build(n, |row, out| {
-                    if column.is_null(row) {
+                    let Some(cell) = column.value(row) else {
                         return;
-                    }
-                    let cell = column.value(row).trim();
+                    };
+                    let cell = cell.trim();
                     if multi {
                         out.extend(split_multi(cell));
                     } else if !cell.is_empty() {

@@ -8,11 +8,10 @@
 use std::path::Path;
 
 use arrow_array::builder::StringBuilder;
-use arrow_array::cast::AsArray;
-use arrow_array::{Array, StringArray};
+use arrow_array::StringArray;
 use rayon::prelude::*;
 
-use super::tables::{SourceFormat, Table, TableSpec};
+use super::tables::{Column, SourceFormat, Table, TableSpec};
 use crate::error::{Error, Location, Result};
 
 /// Reads one CSV table file.
@@ -67,19 +66,17 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
     };
 
     let mut lines = Vec::with_capacity(outs.iter().map(|o| o.lines.len()).sum());
-    outs.iter().for_each(|o| lines.extend_from_slice(&o.lines));
-    let columns = (0..names.len())
-        .map(|c| {
-            if outs.len() == 1 {
-                return outs[0].columns[c].clone();
-            }
-            let parts: Vec<&dyn Array> = outs.iter().map(|o| &o.columns[c] as &dyn Array).collect();
-            arrow_select::concat::concat(&parts)
-                .expect("string columns concatenate")
-                .as_string::<i32>()
-                .clone()
-        })
+    let mut chunks: Vec<Vec<StringArray>> = names
+        .iter()
+        .map(|_| Vec::with_capacity(outs.len()))
         .collect();
+    for out in outs {
+        lines.extend_from_slice(&out.lines);
+        for (c, array) in out.columns.into_iter().enumerate() {
+            chunks[c].push(array);
+        }
+    }
+    let columns = chunks.into_iter().map(Column::from_chunks).collect();
     Ok(Table {
         spec,
         file: file.to_string(),

@@ -6,7 +6,7 @@ pub mod tables;
 
 use std::path::{Path, PathBuf};
 
-pub use tables::{Col, SourceFormat, Table, TableSpec};
+pub use tables::{Col, Column, SourceFormat, Table, TableSpec};
 
 use rayon::prelude::*;
 

@@ -10,12 +10,12 @@ use std::path::Path;
 use arrow_array::builder::StringBuilder;
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
-use arrow_array::{Array, ArrayRef};
+use arrow_array::{Array, ArrayRef, StringArray};
 use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::csv::display_name;
-use super::tables::{SourceFormat, Table, TableSpec};
+use super::tables::{Column, SourceFormat, Table, TableSpec};
 use crate::error::{Error, Location, Result};
 
 /// Reads one Parquet table file.
@@ -30,6 +30,7 @@ pub fn read_parquet(path: &Path, spec: TableSpec) -> Result<Table> {
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let mut builders: Vec<StringBuilder> = names.iter().map(|_| StringBuilder::new()).collect();
+    let mut chunks: Vec<Vec<StringArray>> = names.iter().map(|_| Vec::new()).collect();
     let mut rows = 0u64;
     let reader = builder.build().map_err(|e| perr(&e))?;
     for batch in reader {
@@ -47,13 +48,16 @@ pub fn read_parquet(path: &Path, spec: TableSpec) -> Result<Table> {
             })?;
         }
         rows += batch.num_rows() as u64;
+        for (chunk, builder) in chunks.iter_mut().zip(&mut builders) {
+            chunk.push(builder.finish());
+        }
     }
     Ok(Table {
         spec,
         file: file_name,
         format: SourceFormat::Parquet,
         names,
-        columns: builders.iter_mut().map(StringBuilder::finish).collect(),
+        columns: chunks.into_iter().map(Column::from_chunks).collect(),
         // Row 1 is the header, as in CSV, so row numbers read the same in messages.
         lines: (2..rows + 2).collect(),
     })

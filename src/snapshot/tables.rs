@@ -90,6 +90,57 @@ pub enum SourceFormat {
     Parquet,
 }
 
+/// A text column, kept in the chunks it was parsed in (joining them would copy
+/// every byte once more for nothing).
+#[derive(Debug, Clone, Default)]
+pub struct Column {
+    chunks: Vec<StringArray>,
+    /// First row of each chunk.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl Column {
+    pub fn from_chunks(chunks: Vec<StringArray>) -> Column {
+        let mut starts = Vec::with_capacity(chunks.len());
+        let mut len = 0;
+        for c in &chunks {
+            starts.push(len);
+            len += c.len();
+        }
+        Column {
+            chunks,
+            starts,
+            len,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The raw text of a row; `None` when the cell is empty.
+    pub fn value(&self, row: usize) -> Option<&str> {
+        let c = if self.chunks.len() == 1 {
+            0
+        } else {
+            self.starts.partition_point(|&s| s <= row) - 1
+        };
+        let array = &self.chunks[c];
+        let i = row - self.starts[c];
+        (!array.is_null(i)).then(|| array.value(i))
+    }
+
+    /// The Arrow arrays holding the column.
+    pub fn chunks(&self) -> &[StringArray] {
+        &self.chunks
+    }
+}
+
 /// A loaded table: named Arrow string columns plus the source line of each row.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -99,7 +150,7 @@ pub struct Table {
     pub format: SourceFormat,
     /// Header names as written in the file.
     pub names: Vec<String>,
-    pub columns: Vec<StringArray>,
+    pub columns: Vec<Column>,
     /// Line (CSV) or row (Parquet, header = 1) of each data row.
     pub lines: Vec<u64>,
 }
@@ -180,11 +231,7 @@ pub struct Col<'a> {
 impl<'a> Col<'a> {
     /// The non-blank, trimmed value of a row.
     pub fn get(&self, row: usize) -> Option<&'a str> {
-        let array = &self.table.columns[self.index];
-        if array.is_null(row) {
-            return None;
-        }
-        let value = array.value(row).trim();
+        let value = self.table.columns[self.index].value(row)?.trim();
         (!value.is_empty()).then_some(value)
     }
 

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# End-to-end benchmark on the DESIGN §6 tenant (1M mailboxes, 10k apps).
+#
+#   scripts/bench.sh            generate the large tenant once, analyze it RUNS times
+#   RUNS=5 scripts/bench.sh     more runs (the machine's noise shows in the spread)
+#   FLAT=1 scripts/bench.sh     also analyze the same tenant with 2x and 4x the cells,
+#                               to show that peak memory does not grow with cells
+#
+# Prints per-stage times, cells/s and peak RSS (/usr/bin/time -v) for each run, and
+# reads the dataset back with DuckDB when the duckdb Python module is installed.
+# Data lives in target/bench-data (about 1 GB per tenant); delete it to regenerate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-3}
+DATA=${EXOMATRIX_BENCH_DATA:-target/bench-data}
+BIN=target/release/exomatrix
+command -v /usr/bin/time >/dev/null || { echo "bench.sh needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "bench.sh needs python3 to read the manifest" >&2; exit 2; }
+
+cargo build --release --locked --quiet
+mkdir -p "$DATA"
+
+# generate NAME ARGS...: a tenant, once (marked complete only after success).
+generate() {
+    local name=$1; shift
+    if [ ! -f "$DATA/$name/.complete" ]; then
+        echo "generating $name ..." >&2
+        "$BIN" generate --profile large --seed 42 "$@" -o "$DATA/$name" --force >&2
+        touch "$DATA/$name/.complete"
+    fi
+}
+
+# run NAME LABEL: analyze once and print one line of figures.
+run() {
+    local name=$1 label=$2
+    local out="$DATA/out-$name" timing
+    timing=$(mktemp)
+    cat "$DATA/$name"/*.csv > /dev/null   # warm the page cache: measure the tool, not the disk
+    /usr/bin/time -v "$BIN" analyze "$DATA/$name" -o "$out" --force --quiet 2> "$timing"
+    python3 - "$out/manifest.json" "$timing" "$label" <<'PY'
+import json, re, sys
+manifest, timing, label = sys.argv[1:]
+m = json.load(open(manifest))
+t = m["timings_seconds"]
+text = open(timing).read()
+rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
+wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", text).group(1)
+user = float(re.search(r"User time \(seconds\): (\S+)", text).group(1))
+sys_ = float(re.search(r"System time \(seconds\): (\S+)", text).group(1))
+mins, secs = wall.split(":")[-2:]
+wall_s = float(mins) * 60 + float(secs)
+cells = m["counts"]["cells"]
+print(f"{label:<10} {wall_s:7.2f} {t['load']:6.2f} {t['directory']:6.2f} {t['compile_scopes']:6.2f} "
+      f"{t['policy']:6.2f} {t['evaluate']:6.2f} {t['write']:6.2f} {cells:>11,} "
+      f"{m['throughput']['access_cells_per_second']/1e6:8.1f} {rss_kb/1048576:7.2f} {user:6.1f} {sys_:6.1f}")
+PY
+    rm -f "$timing"
+}
+
+header() {
+    printf '%-10s %7s %6s %6s %6s %6s %6s %6s %11s %8s %7s %6s %6s\n' \
+        run total load dir scopes policy eval write cells 'Mcell/s' 'RSS GiB' user sys
+}
+
+generate large
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+echo "tenant:  $(du -sh "$DATA/large" | cut -f1) of CSV, seconds per stage:"
+header
+for i in $(seq "$RUNS"); do run large "large-$i"; done
+
+if [ "${FLAT:-0}" = 1 ]; then
+    generate large-2x --tenant-wide 260
+    generate large-4x --tenant-wide 660
+    echo "same tenant, more tenant-wide grants (peak RSS should stay flat):"
+    header
+    run large large-1x
+    run large-2x large-2x
+    run large-4x large-4x
+fi
+
+if python3 -c 'import duckdb' 2>/dev/null; then
+    python3 - "$DATA/out-large" <<'PY'
+import duckdb, json, sys
+out = sys.argv[1]
+con = duckdb.connect()
+con.execute(open(f"{out}/views.sql").read())
+rows = con.execute("select count(*) from access").fetchone()[0]
+expected = json.load(open(f"{out}/manifest.json"))["counts"]["cells"]
+status = "ok" if rows == expected else "MISMATCH"
+print(f"duckdb reads {rows:,} rows from access, manifest says {expected:,}: {status}")
+sys.exit(0 if rows == expected else 1)
+PY
+else
+    echo "(install the duckdb Python module to check the dataset reads back: pip install duckdb)"
+fi
