@@ -94,10 +94,6 @@ impl Findings {
         self.push(kind, Severity::Info, object, message, source);
     }
 
-    pub fn extend(&mut self, other: Findings) {
-        self.items.extend(other.items);
-    }
-
     pub fn iter(&self) -> std::slice::Iter<'_, Finding> {
         self.items.iter()
     }

@@ -207,6 +207,17 @@ impl<'a> FilterContext<'a> {
 
     /// Parses, resolves and evaluates a filter.
     pub fn compile(&self, text: &str) -> Result<Compiled, FilterError> {
+        let (plan, notes) = self.parse_and_plan(text)?;
+        let bitmap = self.eval(&plan);
+        Ok(Compiled {
+            plan,
+            bitmap,
+            notes,
+        })
+    }
+
+    /// Parses a filter and resolves its properties; lint warnings become notes.
+    fn parse_and_plan(&self, text: &str) -> Result<(Plan, Vec<Note>), FilterError> {
         let parsed = parse(text)?;
         let mut notes: Vec<Note> = parsed
             .lints
@@ -218,12 +229,7 @@ impl<'a> FilterContext<'a> {
             })
             .collect();
         let plan = self.plan(&parsed.expr, &mut notes)?;
-        let bitmap = self.eval(&plan);
-        Ok(Compiled {
-            plan,
-            bitmap,
-            notes,
-        })
+        Ok((plan, notes))
     }
 
     /// Compiles many filters: all are parsed and planned first, then every index
@@ -232,20 +238,7 @@ impl<'a> FilterContext<'a> {
     pub fn compile_all(&self, filters: &[&str]) -> Vec<Result<Compiled, FilterError>> {
         let planned: Vec<Result<(Plan, Vec<Note>), FilterError>> = filters
             .par_iter()
-            .map(|text| {
-                let parsed = parse(text)?;
-                let mut notes: Vec<Note> = parsed
-                    .lints
-                    .into_iter()
-                    .map(|l| Note {
-                        kind: kind::FILTER_LINT,
-                        message: l.message,
-                        span: l.span,
-                    })
-                    .collect();
-                let plan = self.plan(&parsed.expr, &mut notes)?;
-                Ok((plan, notes))
-            })
+            .map(|text| self.parse_and_plan(text))
             .collect();
         let mut needed: Vec<(Property, bool)> = Vec::new();
         for (plan, _) in planned.iter().flatten() {

@@ -126,11 +126,6 @@ impl<'s> ValueIndex<'s> {
         self.row_offsets.len() - 1
     }
 
-    /// Number of distinct values.
-    pub fn value_count(&self) -> usize {
-        self.values.len()
-    }
-
     /// The id of a lower-cased value.
     pub fn id_of(&self, lower: &str) -> Option<u32> {
         self.values

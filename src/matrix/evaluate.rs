@@ -68,12 +68,6 @@ impl Grant {
             }
         }
     }
-
-    /// Provenance of one mailbox: 0 (no access), 1 entra, 2 rbac, 3 both.
-    pub fn via(&self, mailbox: u32) -> u8 {
-        u8::from(self.via_entra.contains(mailbox)) * VIA_ENTRA
-            + u8::from(self.via_rbac.contains(mailbox)) * VIA_RBAC
-    }
 }
 
 /// Every (app, permission) with any grant, ordered by app then permission.

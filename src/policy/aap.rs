@@ -61,13 +61,6 @@ impl Policy {
             Nesting::Direct => &self.members_direct,
         }
     }
-
-    pub fn applies_to(&self, app_id: &str) -> bool {
-        match &self.app {
-            PolicyApp::Every => true,
-            PolicyApp::App(id) => id == app_id,
-        }
-    }
 }
 
 /// The AAP situation of one app.

@@ -134,11 +134,6 @@ impl Column {
         let i = row - self.starts[c];
         (!array.is_null(i)).then(|| array.value(i))
     }
-
-    /// The Arrow arrays holding the column.
-    pub fn chunks(&self) -> &[StringArray] {
-        &self.chunks
-    }
 }
 
 /// A loaded table: named Arrow string columns plus the source line of each row.
