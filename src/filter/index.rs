@@ -51,10 +51,11 @@ impl<'s> ValueIndex<'s> {
                 sample.clone()
             })
             .collect();
+        // A mostly distinct column (dates, addresses) skips the map: every value
+        // gets its own raw id, and the sort of pass 2 merges repeats as it merges
+        // case variants.
+        let mostly_distinct = sampled.len() * 2 > n.min(2048);
         let mut raw_ids: FxHashMap<&'s str, u32> = FxHashMap::default();
-        if sampled.len() * 2 > n.min(2048) {
-            raw_ids.reserve(n);
-        }
         let mut raw_values: Vec<&'s str> = Vec::new();
         let mut row_offsets = Vec::with_capacity(n + 1);
         let mut row_ids = Vec::with_capacity(n);
@@ -64,10 +65,15 @@ impl<'s> ValueIndex<'s> {
             scratch.clear();
             values_of(row, &mut scratch);
             for &v in &scratch {
-                let id = *raw_ids.entry(v).or_insert_with(|| {
+                let id = if mostly_distinct {
                     raw_values.push(v);
                     (raw_values.len() - 1) as u32
-                });
+                } else {
+                    *raw_ids.entry(v).or_insert_with(|| {
+                        raw_values.push(v);
+                        (raw_values.len() - 1) as u32
+                    })
+                };
                 row_ids.push(id);
             }
             row_offsets.push(row_ids.len() as u32);
@@ -397,6 +403,26 @@ mod tests {
             [0, 1]
         );
         assert_eq!(i.blank().iter().collect::<Vec<_>>(), [2]);
+    }
+
+    #[test]
+    fn mostly_distinct_columns_merge_repeats_and_case_variants_without_a_map() {
+        let data: Vec<String> = (0..5000)
+            .map(|r| match r % 1000 {
+                0 => "Same".to_string(),
+                500 => "SAME".to_string(),
+                _ => format!("v{r}"),
+            })
+            .collect();
+        let i = ValueIndex::build(data.len(), |r, out| out.push(data[r].as_str()));
+        let same = i.id_of("same").unwrap();
+        let rows: Vec<u32> = i.rows_of(&IdSet::Few(vec![same])).iter().collect();
+        assert_eq!(
+            rows,
+            [0, 500, 1000, 1500, 2000, 2500, 3000, 3500, 4000, 4500]
+        );
+        assert_eq!(i.ids_of_row(1500), [same]);
+        assert_eq!(i.values.len(), 4991);
     }
 
     #[test]
