@@ -12,7 +12,7 @@ use roaring::{MultiOps, RoaringBitmap};
 
 use super::ast::{Comparison, Expr, Op, Span, Value};
 use super::error::FilterError;
-use super::index::{IdSet, ValueIndex};
+use super::index::{IdSet, OrderingTest, RowKeys, ValueIndex};
 use super::parser::parse;
 use crate::directory::{smtp_proxy, split_multi, Directory, Recipient};
 use crate::findings::kind;
@@ -99,6 +99,7 @@ pub struct FilterContext<'a> {
     mailboxes: &'a Table,
     dir: &'a Directory,
     columns: Vec<OnceLock<ValueIndex<'a>>>,
+    row_keys: Vec<OnceLock<RowKeys<'a>>>,
     primary_smtp: OnceLock<ValueIndex<'a>>,
     member_of_group: OnceLock<ValueIndex<'a>>,
     admin_units: OnceLock<ValueIndex<'a>>,
@@ -122,6 +123,8 @@ enum Prepared<'i> {
     Or(Vec<Prepared<'i>>),
     Not(Box<Prepared<'i>>),
     Leaf(LeafSet<'i>),
+    /// An ordering comparison on a single-valued column, tested on row keys.
+    Order(&'i RowKeys<'i>, OrderingTest),
 }
 
 impl Prepared<'_> {
@@ -131,6 +134,7 @@ impl Prepared<'_> {
             Prepared::Or(items) => items.iter().map(|p| p.estimate(n)).sum::<u64>().min(n),
             Prepared::Not(inner) => n - inner.estimate(n).min(n),
             Prepared::Leaf(l) => l.estimate,
+            Prepared::Order(..) => n / 3,
         }
     }
 
@@ -140,6 +144,7 @@ impl Prepared<'_> {
             Prepared::And(items) => items.iter().all(|p| p.matches(row)),
             Prepared::Or(items) => items.iter().any(|p| p.matches(row)),
             Prepared::Not(inner) => !inner.matches(row),
+            Prepared::Order(keys, test) => keys.holds(test, row),
             Prepared::Leaf(l) => {
                 let ids = l.index.ids_of_row(row);
                 let base = if l.blank {
@@ -177,6 +182,7 @@ impl Prepared<'_> {
             }
             Prepared::Or(items) => items.iter().map(|p| p.bitmap(all)).union(),
             Prepared::Not(inner) => all - inner.bitmap(all),
+            Prepared::Order(keys, test) => keys.rows(test),
             Prepared::Leaf(l) => {
                 let base = if l.blank {
                     l.index.blank().clone()
@@ -199,6 +205,7 @@ impl<'a> FilterContext<'a> {
             mailboxes,
             dir,
             columns: mailboxes.names.iter().map(|_| OnceLock::new()).collect(),
+            row_keys: mailboxes.names.iter().map(|_| OnceLock::new()).collect(),
             primary_smtp: OnceLock::new(),
             member_of_group: OnceLock::new(),
             admin_units: OnceLock::new(),
@@ -249,12 +256,24 @@ impl<'a> FilterContext<'a> {
                 }
             });
         }
-        needed.par_iter().for_each(|&(property, ordering)| {
-            let index = self.value_index(property);
-            if ordering {
-                index.prepare_typed_keys();
-            }
-        });
+        needed
+            .par_iter()
+            .for_each(|&(property, ordering)| match (property, ordering) {
+                (
+                    Property::Column {
+                        index,
+                        multi: false,
+                        ..
+                    },
+                    true,
+                ) => {
+                    self.row_keys(index);
+                }
+                (_, true) => self.value_index(property).prepare_typed_keys(),
+                (_, false) => {
+                    self.value_index(property);
+                }
+            });
         planned
             .into_par_iter()
             .map(|p| {
@@ -390,7 +409,12 @@ impl<'a> FilterContext<'a> {
             Plan::And(items) => Prepared::And(items.iter().map(|p| self.prepare(p)).collect()),
             Plan::Or(items) => Prepared::Or(items.iter().map(|p| self.prepare(p)).collect()),
             Plan::Not(inner) => Prepared::Not(Box::new(self.prepare(inner))),
-            Plan::Leaf(leaf) => Prepared::Leaf(self.prepare_leaf(leaf)),
+            Plan::Leaf(leaf) => match (row_ordered(leaf), leaf.value.as_deref()) {
+                (Some(column), Some(value)) => {
+                    Prepared::Order(self.row_keys(column), OrderingTest::new(leaf.op, value))
+                }
+                _ => Prepared::Leaf(self.prepare_leaf(leaf)),
+            },
         }
     }
 
@@ -438,6 +462,16 @@ impl<'a> FilterContext<'a> {
             negate,
             estimate: if negate { n - base } else { base },
         }
+    }
+
+    /// Row keys of a single-valued column, built on first use.
+    fn row_keys(&self, index: usize) -> &RowKeys<'a> {
+        self.row_keys[index].get_or_init(|| {
+            let column = &self.mailboxes.columns[index];
+            RowKeys::build(self.dir.count as usize, |row| {
+                column.value(row).map(str::trim).filter(|v| !v.is_empty())
+            })
+        })
     }
 
     /// The inverted index of a property, built on first use.
@@ -491,6 +525,19 @@ impl<'a> FilterContext<'a> {
                 })
             }),
         }
+    }
+}
+
+/// The column of an ordering comparison on a single-valued column: those are
+/// tested on row keys, not through an inverted index.
+fn row_ordered(leaf: &Leaf) -> Option<usize> {
+    match leaf.property {
+        Property::Column {
+            index,
+            multi: false,
+            ..
+        } if leaf.op.is_ordering() => Some(index),
+        _ => None,
     }
 }
 

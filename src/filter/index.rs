@@ -211,31 +211,17 @@ impl<'s> ValueIndex<'s> {
     /// (lower-cased): numeric when both sides are numbers, by date when both are
     /// dates, else by text. Tested per id on demand, never materialised.
     pub fn ordering_ids(&self, op: Op, literal: &str) -> IdSet {
-        let number = super::compile::parse_number(literal);
-        let date = super::compile::parse_date(literal);
-        if number.is_some() || date.is_some() {
+        let test = OrderingTest::new(op, literal);
+        if test.number.is_some() || test.date.is_some() {
             self.prepare_typed_keys();
         }
-        IdSet::Ordering(Box::new(OrderingTest {
-            op,
-            literal: literal.to_string(),
-            number,
-            date,
-        }))
+        IdSet::Ordering(Box::new(test))
     }
 
     /// Whether value `id` satisfies an ordering test.
     fn ordering_holds_for(&self, test: &OrderingTest, id: u32) -> bool {
         let i = id as usize;
-        let ord = match (test.number, test.date) {
-            (Some(b), _) if self.numbers()[i].is_some() => self.numbers()[i]
-                .unwrap_or(0.0)
-                .partial_cmp(&b)
-                .unwrap_or(Ordering::Equal),
-            (_, Some(b)) if self.dates()[i].is_some() => self.dates()[i].unwrap_or(0).cmp(&b),
-            _ => (*self.values[i]).cmp(test.literal.as_str()),
-        };
-        ordering_holds(test.op, ord)
+        test.holds(&self.values[i], self.numbers()[i], self.dates()[i])
     }
 
     /// The value ids whose text satisfies `pred`.
@@ -314,13 +300,90 @@ pub(crate) fn ordering_holds(op: Op, ord: Ordering) -> bool {
     }
 }
 
-/// An ordering comparison, tested per value id.
+/// An ordering comparison: numeric when both sides are numbers, by date when
+/// both are dates, else by lower-cased text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderingTest {
     op: Op,
     literal: String,
     number: Option<f64>,
     date: Option<i64>,
+}
+
+impl OrderingTest {
+    /// `literal` is lower-cased already.
+    pub fn new(op: Op, literal: &str) -> OrderingTest {
+        OrderingTest {
+            op,
+            literal: literal.to_string(),
+            number: super::compile::parse_number(literal),
+            date: super::compile::parse_date(literal),
+        }
+    }
+
+    /// Whether a value, given its parsed number and date, satisfies the test.
+    fn holds(&self, text: &str, number: Option<f64>, date: Option<i64>) -> bool {
+        let ord = match (number, self.number, date, self.date) {
+            (Some(a), Some(b), _, _) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+            (_, _, Some(a), Some(b)) => a.cmp(&b),
+            _ => lower(text).as_ref().cmp(self.literal.as_str()),
+        };
+        ordering_holds(self.op, ord)
+    }
+}
+
+/// The keys of a single-valued property row by row, for ordering comparisons:
+/// no dictionary and no sort, which for a column of a million distinct dates is
+/// most of what an inverted index would cost.
+#[derive(Debug)]
+pub struct RowKeys<'s> {
+    text: Vec<Option<&'s str>>,
+    numbers: Vec<Option<f64>>,
+    dates: Vec<Option<i64>>,
+}
+
+impl<'s> RowKeys<'s> {
+    /// `value_of(row)` is the row's trimmed, non-blank value.
+    pub fn build(n: usize, value_of: impl Fn(usize) -> Option<&'s str> + Sync) -> RowKeys<'s> {
+        let text: Vec<Option<&'s str>> = (0..n).into_par_iter().map(&value_of).collect();
+        let (numbers, dates) = rayon::join(
+            || {
+                text.par_iter()
+                    .map(|t| t.and_then(super::compile::parse_number))
+                    .collect()
+            },
+            || {
+                text.par_iter()
+                    .map(|t| t.and_then(super::compile::parse_date))
+                    .collect()
+            },
+        );
+        RowKeys {
+            text,
+            numbers,
+            dates,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// Whether a row's value satisfies the test; a blank never does.
+    pub fn holds(&self, test: &OrderingTest, row: u32) -> bool {
+        let r = row as usize;
+        self.text[r].is_some_and(|text| test.holds(text, self.numbers[r], self.dates[r]))
+    }
+
+    /// Every row satisfying the test.
+    pub fn rows(&self, test: &OrderingTest) -> RoaringBitmap {
+        RoaringBitmap::from_sorted_iter((0..self.len() as u32).filter(|&r| self.holds(test, r)))
+            .expect("ascending")
+    }
 }
 
 /// A set of value ids of one index.
@@ -423,6 +486,35 @@ mod tests {
         );
         assert_eq!(i.ids_of_row(1500), [same]);
         assert_eq!(i.values.len(), 4991);
+    }
+
+    #[test]
+    fn row_keys_agree_with_the_inverted_index_on_ordering() {
+        let data = [
+            "10",
+            "9",
+            "100",
+            "abc",
+            "",
+            "1/15/2018 10:30:00 AM",
+            "2019-05-01",
+            "12/31/2020",
+            "Zeta",
+            "-3.5",
+        ];
+        let index = ValueIndex::build(data.len(), |r, out| {
+            if !data[r].is_empty() {
+                out.push(data[r]);
+            }
+        });
+        let keys = RowKeys::build(data.len(), |r| (!data[r].is_empty()).then_some(data[r]));
+        for op in [Op::Lt, Op::Le, Op::Gt, Op::Ge] {
+            for literal in ["10", "-4", "2019-01-01", "1/1/2021", "abd", "zeta"] {
+                let by_index = index.rows_of(&index.ordering_ids(op, literal));
+                let by_rows = keys.rows(&OrderingTest::new(op, literal));
+                assert_eq!(by_rows, by_index, "{op:?} {literal}");
+            }
+        }
     }
 
     #[test]
