@@ -187,16 +187,22 @@ fn csv_and_parquet_of_the_same_table_side_by_side_is_an_error() {
     assert!(err.ends_with("holds 2 files for table mailboxes; keep exactly one of mailboxes.csv or mailboxes.parquet"), "{err}");
 }
 
-#[test]
-fn raw_windows_powershell_export_of_get_mailbox_is_rejected_with_advice() {
+/// The error of analysing a snapshot whose only table is a fixture's mailboxes file.
+fn mailboxes_fixture_error(fixture: &str) -> String {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/raw-windows-powershell-5.1-mailboxes.csv");
+        .join("tests/fixtures")
+        .join(fixture);
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(&fixture, dir.path().join("mailboxes.csv")).unwrap();
-    let err = Analysis::run(dir.path(), AnalysisOptions::default())
+    Analysis::run(dir.path(), AnalysisOptions::default())
         .err()
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+#[test]
+fn raw_windows_powershell_export_of_get_mailbox_is_rejected_with_advice() {
+    let err = mailboxes_fixture_error("raw-windows-powershell-5.1-mailboxes.csv");
     let (_, message) = err.split_once("mailboxes.csv, ").unwrap();
     assert_eq!(
         message,
@@ -206,14 +212,7 @@ fn raw_windows_powershell_export_of_get_mailbox_is_rejected_with_advice() {
 
 #[test]
 fn raw_powershell_7_export_with_array_list_is_rejected_with_advice() {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/raw-powershell-7-mailboxes.csv");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(&fixture, dir.path().join("mailboxes.csv")).unwrap();
-    let err = Analysis::run(dir.path(), AnalysisOptions::default())
-        .err()
-        .unwrap()
-        .to_string();
+    let err = mailboxes_fixture_error("raw-powershell-7-mailboxes.csv");
     assert!(err.ends_with("mailboxes.csv, line 2, column ExtensionCustomAttribute1: the cell holds the .NET type name 'System.Collections.ArrayList' instead of values: the export lost this multi-valued property; join its values with ';' (e.g. @{n='ExtensionCustomAttribute1';e={$_.ExtensionCustomAttribute1 -join ';'}})"), "{err}");
 }
 

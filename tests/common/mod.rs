@@ -292,35 +292,33 @@ impl Tenant {
             .unwrap();
         }
         std::fs::write(dir.join("service_principals.csv"), sp).unwrap();
-        std::fs::write(
-            dir.join("app_role_assignments.csv"),
-            format!(
-                "AppId,PrincipalId,ResourceDisplayName,AppRoleId,Permission\n{}\n",
-                self.grants.join("\n")
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("application_access_policies.csv"),
-            format!(
-                "Identity,AppId,AccessRight,ScopeIdentityRaw,ScopeIdentity,IsValid\n{}\n",
-                self.policies.join("\n")
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("management_scopes.csv"),
-            format!(
-                "Name,RecipientFilter,Exclusive\n{}\n",
-                self.scopes.join("\n")
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("management_role_assignments.csv"),
-            format!("Name,Role,App,CustomResourceScope,RecipientAdministrativeUnitScope,RecipientGroupScope,Enabled\n{}\n", self.assignments.join("\n")),
-        )
-        .unwrap();
+        let table = |name: &str, header: &str, rows: &[String]| {
+            std::fs::write(
+                dir.join(format!("{name}.csv")),
+                format!("{header}\n{}\n", rows.join("\n")),
+            )
+            .unwrap();
+        };
+        table(
+            "app_role_assignments",
+            "AppId,PrincipalId,ResourceDisplayName,AppRoleId,Permission",
+            &self.grants,
+        );
+        table(
+            "application_access_policies",
+            "Identity,AppId,AccessRight,ScopeIdentityRaw,ScopeIdentity,IsValid",
+            &self.policies,
+        );
+        table(
+            "management_scopes",
+            "Name,RecipientFilter,Exclusive",
+            &self.scopes,
+        );
+        table(
+            "management_role_assignments",
+            "Name,Role,App,CustomResourceScope,RecipientAdministrativeUnitScope,RecipientGroupScope,Enabled",
+            &self.assignments,
+        );
     }
 
     pub fn try_analyze(&self) -> exomatrix::Result<Outcome> {
