@@ -221,6 +221,30 @@ fn snapshot_directory_that_does_not_exist() {
 }
 
 #[test]
+fn snapshot_with_only_a_mailboxes_table_analyzes() {
+    let f = Fixture::new();
+    for entry in std::fs::read_dir(f.path("snap")).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.ends_with("mailboxes.csv") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let o = f.analyze();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("  mailboxes       38\n"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("  granted cells   0 "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(f.path("out/access.parquet").exists());
+}
+
+#[test]
 fn snapshot_without_mailboxes_table() {
     let f = Fixture::new();
     std::fs::remove_file(f.path("snap/mailboxes.csv")).unwrap();

@@ -343,6 +343,9 @@ pub fn split_multi(cell: &str) -> impl Iterator<Item = &str> {
 
 /// Validates the groups: a unique DistinguishedName, well-formed GUIDs.
 fn read_groups(table: &Table) -> Result<Vec<Group>> {
+    if table.is_empty() {
+        return Ok(Vec::new()); // also an absent groups table, which has no columns
+    }
     let dn = table.column(&["DistinguishedName"]).expect("required");
     let guid_cols = [
         table.column(&["ExternalDirectoryObjectId"]),
