@@ -915,6 +915,71 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
     }
 
     #[test]
+    fn random_filters_never_panic_and_bitmaps_match_rows() {
+        const PIECES: [&str; 40] = [
+            "Department",
+            "Office",
+            "WhenCreated",
+            "EmailAddresses",
+            "MemberOfGroup",
+            "PrimarySmtpAddress",
+            "AdministrativeUnits",
+            "ExtensionCustomAttribute1",
+            "Nope",
+            " -eq ",
+            " -ne ",
+            " -like ",
+            " -notlike ",
+            " -lt ",
+            " -ge ",
+            " -and ",
+            " -or ",
+            " -not ",
+            "(",
+            ")",
+            "'sales'",
+            "'s*'",
+            "'*a*b'",
+            "''",
+            "'it''s'",
+            "\"x\"",
+            "10",
+            "-3.5",
+            "$null",
+            "$true",
+            "'2019-01-01'",
+            "'1/1/2018'",
+            "'CN=Fin,DC=x'",
+            "'é'",
+            "é",
+            " ",
+            "'",
+            "\"",
+            "-",
+            "$x",
+        ];
+        with_context(|ctx| {
+            let mut rng = crate::generate::Rng::new(7);
+            for _ in 0..20_000 {
+                let len = 1 + rng.below(9) as usize;
+                let text: String = (0..len)
+                    .map(|_| PIECES[rng.below(PIECES.len() as u64) as usize])
+                    .collect();
+                match ctx.compile(&text) {
+                    Ok(c) => {
+                        let naive: Vec<u32> =
+                            (0..4).filter(|&r| ctx.eval_row(&c.plan, r)).collect();
+                        assert_eq!(c.bitmap.iter().collect::<Vec<_>>(), naive, "{text}");
+                    }
+                    Err(e) => {
+                        let _ = e.render(&text);
+                    }
+                }
+            }
+        });
+    }
+
+    #[test]
     fn wildcard_match_table() {
         for (pattern, value, expected) in [
             ("abc", "abc", true),

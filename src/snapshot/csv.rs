@@ -446,6 +446,71 @@ mod tests {
         );
     }
 
+    /// The line and cells of every row a chunk parsed.
+    fn rows_of(out: &ChunkOut) -> Vec<(u64, Vec<Option<String>>)> {
+        use arrow_array::Array;
+        (0..out.lines.len())
+            .map(|i| {
+                (
+                    out.lines[i],
+                    out.columns
+                        .iter()
+                        .map(|c| (!c.is_null(i)).then(|| c.value(i).to_string()))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn mutated_files_never_panic_and_cuts_never_change_a_successful_parse() {
+        let base = b"\"A\",\"B\",\"C\"\r\n\"1\",\"two\r\nlines\",\"x\"\r\n\"3\",\"say \"\"hi\"\"\",\"\"\r\n4,5,6\n\"7\",\"8\",\"9\"\n";
+        let names: Vec<String> = ["A", "B", "C"].iter().map(|s| s.to_string()).collect();
+        let mut rng = crate::generate::Rng::new(11);
+        let (mut compared, mut agreed) = (0, 0);
+        for _ in 0..5_000 {
+            let mut bytes = base.to_vec();
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(bytes.len() as u64 + 1) as usize;
+                match rng.below(6) {
+                    0 => bytes.insert(at, b'"'),
+                    1 => bytes.insert(at, b'\n'),
+                    2 => bytes.insert(at, b','),
+                    3 => bytes.insert(at, b'\r'),
+                    4 => bytes.insert(at, 0xE9),
+                    _ if at < bytes.len() => {
+                        bytes.remove(at);
+                    }
+                    _ => {}
+                }
+            }
+            let _ = parse(&bytes); // must not panic, whatever it returns
+            let Ok((_, header_end, _)) = parse_header(&bytes, "x.csv", 1) else {
+                continue;
+            };
+            let body = &bytes[header_end..];
+            let whole = parse_chunk(body, 2, &names, "x.csv");
+            let pieces: Result<Vec<ChunkOut>> = split_records(body, 2, 7)
+                .iter()
+                .map(|(r, line)| parse_chunk(&body[r.clone()], *line, &names, "x.csv"))
+                .collect();
+            if let (Ok(whole), Ok(pieces)) = (whole, pieces) {
+                compared += 1;
+                let joined: Vec<_> = pieces.iter().flat_map(rows_of).collect();
+                if joined == rows_of(&whole) {
+                    agreed += 1;
+                }
+            }
+        }
+        assert!(compared > 500, "too few comparable cases: {compared}");
+        assert_eq!(
+            agreed,
+            compared,
+            "a cut changed a successful parse in {} of {compared} cases",
+            compared - agreed
+        );
+    }
+
     #[test]
     fn empty_field_is_null_and_quoted_commas_survive() {
         let t = parse(b"A,B\n\"x, y\",\n").unwrap();
