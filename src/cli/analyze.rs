@@ -24,7 +24,7 @@ pub enum AapNesting {
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Snapshot directory: <table>.csv or <table>.parquet files, mailboxes required.
+    /// Snapshot directory: one CSV or Parquet file per table (mailboxes.csv, groups.csv, ...); only mailboxes is required.
     pub snapshot: PathBuf,
 
     /// Output directory for the dataset. It is written under a temporary name and

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Text → [`lexer`] tokens → [`parser`] AST with spans → [`compile`] plan with
-//! resolved properties → bitmap. Keywords, property names and values compare
+//! resolved properties → bitmap, evaluated over the shared per-property inverted
+//! indexes of [`index`]. Keywords, property names and values compare
 //! case-insensitively.
 
 pub mod ast;

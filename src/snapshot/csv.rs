@@ -4,6 +4,10 @@
 //! field; PowerShell 7 omits the type line; both may write a UTF-8 byte order mark.
 //! A cell holding a .NET type name (`System.Object[]`) means the exporter did not
 //! join a multi-valued property, so the data is lost: that is an error, not a value.
+//!
+//! Large files are parsed in parallel: cut at line ends outside quotes into chunks
+//! of whole records, each chunk becoming one Arrow array per column. Line numbers
+//! are counted from the bytes, never taken from the csv crate, which drifts on CRLF.
 
 use std::path::Path;
 
