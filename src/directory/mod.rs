@@ -444,14 +444,11 @@ fn add_group_members(dir: &mut Directory, table: &Table, findings: &mut Findings
                         }
                     };
                     last = Some((group_id, group));
-                    if group.is_none() {
-                        continue;
-                    }
                     group
                 }
             };
             let Some(group) = group else {
-                // The same unresolved group as the row before: reported once.
+                // Unresolved: reported once for its first row.
                 continue;
             };
             match dir.resolve_recipient(member_id, &member_col.location(row))? {

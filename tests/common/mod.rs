@@ -55,22 +55,19 @@ impl Tenant {
         }
     }
 
-    pub fn app_id(&self, name: &str) -> String {
-        let i = self
-            .apps
+    fn app_index(&self, name: &str) -> u32 {
+        self.apps
             .iter()
             .position(|a| a == name)
-            .expect("app declared") as u32;
-        guid(0xA, i)
+            .expect("app declared") as u32
+    }
+
+    pub fn app_id(&self, name: &str) -> String {
+        guid(0xA, self.app_index(name))
     }
 
     pub fn object_id(&self, name: &str) -> String {
-        let i = self
-            .apps
-            .iter()
-            .position(|a| a == name)
-            .expect("app declared") as u32;
-        guid(0xB, i)
+        guid(0xB, self.app_index(name))
     }
 
     /// A mailbox column with a value per mailbox (`""` for blank).
