@@ -133,6 +133,7 @@ pub mod kind {
     pub const UNKNOWN_PRINCIPAL: &str = "unknown-service-principal";
     pub const POLICY_INVALID: &str = "policy-invalid";
     pub const POLICY_SCOPE_UNRESOLVED: &str = "policy-scope-unresolved";
+    pub const POLICY_SCOPE_TYPE: &str = "policy-scope-type";
     pub const UNKNOWN_APPLICATION_ROLE: &str = "unknown-application-role";
     pub const ASSIGNMENT_DISABLED: &str = "assignment-disabled";
     pub const ASSIGNMENT_SCOPE_MISSING: &str = "assignment-scope-missing";

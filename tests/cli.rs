@@ -105,7 +105,7 @@ fn analyze_sample_tenant_writes_the_dataset_and_prints_a_summary() {
         "  mailboxes       38",
         "  apps            13",
         "  granted cells   420 (entra only 237, rbac only 176, both 7)",
-        "  findings        19 (16 warnings, 3 info)",
+        "  findings        20 (17 warnings, 3 info)",
     ] {
         assert!(out.contains(line), "missing {line:?} in\n{out}");
     }

@@ -317,6 +317,29 @@ fn invalid_restrict_policy_allows_nobody_but_keeps_allow_list_mode() {
 }
 
 #[test]
+fn policy_scoped_to_a_group_type_exchange_rejects_is_a_finding_and_evaluated_as_written() {
+    let o = Tenant::new(4)
+        .group("Sales", &["m0", "m1"])
+        .group_type("Sales", "MailUniversalDistributionGroup")
+        .group("Team", &["m2"])
+        .group_type("Team", "GroupMailbox")
+        .group("Secure", &["m3"])
+        .app("App")
+        .entra("App", "Mail.Read")
+        .policy("App", "RestrictAccess", "Sales")
+        .policy("App", "RestrictAccess", "Team")
+        .policy("App", "RestrictAccess", "Secure")
+        .analyze();
+    assert_eq!(o.reach("App", "Mail.Read"), ms(&[0, 1, 2, 3]));
+    let found = o.findings(kind::POLICY_SCOPE_TYPE);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0]
+        .message
+        .contains("'Sales' is a MailUniversalDistributionGroup"));
+    assert!(found[1].message.contains("'Team' is a GroupMailbox"));
+}
+
+#[test]
 fn unresolved_policy_scope_is_a_finding_and_counts_as_empty() {
     let o = Tenant::new(3)
         .app("App")

@@ -30,6 +30,8 @@ pub struct Group {
     pub label: String,
     /// ExternalDirectoryObjectId and Guid, as numbers.
     pub guids: Vec<u128>,
+    /// RecipientTypeDetails when exported (MailUniversalSecurityGroup, GroupMailbox, ...).
+    pub recipient_type: Option<String>,
     pub direct_mailboxes: RoaringBitmap,
     pub direct_groups: Vec<u32>,
 }
@@ -356,6 +358,7 @@ fn read_groups(table: &Table) -> Result<Vec<Group>> {
         table.column(&["DisplayName"]),
         table.column(&["PrimarySmtpAddress"]),
     ];
+    let type_col = table.column(&["RecipientTypeDetails"]);
     let mut groups = Vec::with_capacity(table.len());
     let mut seen: FxHashMap<String, usize> = FxHashMap::default();
     for row in 0..table.len() {
@@ -390,6 +393,7 @@ fn read_groups(table: &Table) -> Result<Vec<Group>> {
             dn: dn_value.to_string(),
             label,
             guids,
+            recipient_type: type_col.and_then(|c| c.get(row)).map(str::to_string),
             ..Group::default()
         });
     }

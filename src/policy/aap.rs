@@ -17,6 +17,9 @@ use crate::error::{Error, Location, Result};
 use crate::findings::{kind, Findings};
 use crate::snapshot::{tables::first_present, Table};
 
+/// The one group type Exchange accepts as an application access policy scope.
+const SECURITY_GROUP: &str = "MailUniversalSecurityGroup";
+
 /// How group scopes of policies are expanded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Nesting {
@@ -230,6 +233,21 @@ pub fn read_policies(
                 "policy has no scope identity; its scope counts as empty",
                 Some(source.clone()),
             );
+        }
+        if let Some(Recipient::Group(g)) = scope {
+            let group = &dir.groups[g as usize];
+            if let Some(kind) = group
+                .recipient_type
+                .as_deref()
+                .filter(|t| !t.eq_ignore_ascii_case(SECURITY_GROUP))
+            {
+                findings.warn(
+                    kind::POLICY_SCOPE_TYPE,
+                    name.clone(),
+                    format!("scope group '{}' is a {kind}, and Exchange accepts only a mailbox or a mail-enabled security group as a policy scope (New-ApplicationAccessPolicy refuses it); the row is evaluated as written, but check how it was made and recreate it on a mail-enabled security group", group.label),
+                    Some(source.clone()),
+                );
+            }
         }
         let (members_transitive, members_direct) = match scope {
             Some(r) => (dir.members_of(r, true), dir.members_of(r, false)),

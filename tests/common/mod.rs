@@ -34,6 +34,8 @@ pub struct Tenant {
     extra: Vec<(String, Vec<String>)>,
     mailboxes: u32,
     groups: Vec<(String, Vec<String>)>,
+    /// RecipientTypeDetails by group name; unlisted groups are security groups.
+    group_types: Vec<(String, String)>,
     aus: Vec<(String, Vec<String>)>,
     apps: Vec<String>,
     grants: Vec<String>,
@@ -82,6 +84,12 @@ impl Tenant {
     pub fn group(mut self, name: &str, members: &[&str]) -> Tenant {
         self.groups
             .push((name.into(), members.iter().map(|m| m.to_string()).collect()));
+        self
+    }
+
+    /// Sets a group's RecipientTypeDetails (default MailUniversalSecurityGroup).
+    pub fn group_type(mut self, name: &str, recipient_type: &str) -> Tenant {
+        self.group_types.push((name.into(), recipient_type.into()));
         self
     }
 
@@ -229,13 +237,19 @@ impl Tenant {
         }
         std::fs::write(dir.join("mailboxes.csv"), m).unwrap();
 
-        let mut g =
-            String::from("DistinguishedName,ExternalDirectoryObjectId,PrimarySmtpAddress,Name\n");
+        let mut g = String::from(
+            "DistinguishedName,ExternalDirectoryObjectId,PrimarySmtpAddress,Name,RecipientTypeDetails\n",
+        );
         let mut gm = String::from("Group,Member\n");
         for (i, (name, members)) in self.groups.iter().enumerate() {
+            let recipient_type = self
+                .group_types
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("MailUniversalSecurityGroup", |(_, t)| t.as_str());
             writeln!(
                 g,
-                "{},{},{}@contoso.com,{}",
+                "{},{},{}@contoso.com,{},{recipient_type}",
                 q(&group_dn(name)),
                 guid(2, i as u32),
                 name.to_lowercase(),
