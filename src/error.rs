@@ -74,6 +74,9 @@ pub enum Error {
     /// A Parquet or Arrow library error while reading or writing a file.
     #[error("{path}: {message}")]
     Parquet { path: PathBuf, message: String },
+    /// Writing the dataset failed; nothing at `out` was changed.
+    #[error("could not write the dataset {out}: {cause}\n  nothing was changed at {out}: a previous dataset there is intact; free space (or fix the cause above) and run again")]
+    WriteDataset { out: PathBuf, cause: Box<Error> },
     /// The output directory exists and is not empty.
     #[error(
         "output directory {0} already exists and is not empty; pass --force to replace it, or choose another -o"

@@ -620,3 +620,175 @@ fn generated_parquet_snapshot_gives_the_same_matrix_as_csv() {
     };
     assert_eq!(effective(&csv), effective(&pq));
 }
+
+#[test]
+fn filter_nested_deeper_than_the_limit() {
+    let f = Fixture::new();
+    let deep = format!("{}Alias -eq 'B'{}", "(".repeat(65), ")".repeat(65));
+    f.edit(
+        "snap/management_scopes.csv",
+        "\"Alias -eq 'B'\"",
+        &format!("\"{deep}\""),
+    );
+    assert_fails(
+        &f,
+        &format!("snap/management_scopes.csv, line 3, column RecipientFilter: recipient filter of management scope 'Example One B' is invalid
+  {deep}
+  {}^
+  parentheses and -not nest deeper than 64 levels
+  hint: simplify the filter; no real recipient filter needs this depth", " ".repeat(64)),
+    );
+}
+
+/// Runs `exomatrix analyze snap -o out --force` with the size of any file it
+/// writes capped at 1 KiB (RLIMIT_FSIZE), so a dataset file cannot be finished.
+/// With `ignore_signal`, the write fails with EFBIG, as on a full disk; without,
+/// the kernel kills the process with SIGXFSZ in the middle of the write.
+#[cfg(unix)]
+fn analyze_with_file_size_limit(f: &Fixture, ignore_signal: bool) -> Output {
+    let trap = if ignore_signal { "trap '' XFSZ; " } else { "" };
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "{trap}ulimit -f 2 && exec \"$0\" analyze snap -o out --force"
+        ))
+        .arg(BIN)
+        .current_dir(f.dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// Every file of a directory with its bytes, for before/after comparison.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(tree(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn entries(f: &Fixture) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The message of a failed dataset write: which dataset, which file and why
+/// (the temporary directory's PID and which file failed first vary), and that
+/// nothing was changed.
+fn assert_write_error(f: &Fixture, err: &str) {
+    let out = f.path("out");
+    let out = out.display();
+    let head = format!(
+        "error: could not write the dataset {out}: {}/.out.tmp-",
+        f.dir.path().display()
+    );
+    assert!(err.starts_with(&head), "{err}");
+    assert!(err.contains("File too large (os error 27)"), "{err}");
+    assert!(err.ends_with(&format!("\n  nothing was changed at {out}: a previous dataset there is intact; free space (or fix the cause above) and run again\n")), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn write_error_keeps_the_previous_dataset_intact() {
+    let f = Fixture::new();
+    assert_eq!(f.analyze().status.code(), Some(0));
+    let before = tree(&f.path("out"));
+    // A different snapshot, so a mix of old and new files would show.
+    f.edit(
+        "snap/application_access_policies.csv",
+        "\"*\",\"DenyAccess\"",
+        "\"*\",\"RestrictAccess\"",
+    );
+    let o = analyze_with_file_size_limit(&f, true);
+    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(&o));
+    assert_write_error(&f, &stderr(&o));
+    assert_eq!(
+        tree(&f.path("out")),
+        before,
+        "the previous dataset must be untouched"
+    );
+    assert_eq!(
+        entries(&f),
+        ["out", "snap"],
+        "no temporary directory may be left"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn write_error_without_a_previous_dataset_leaves_none() {
+    let f = Fixture::new();
+    let o = analyze_with_file_size_limit(&f, true);
+    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(&o));
+    assert_write_error(&f, &stderr(&o));
+    assert_eq!(entries(&f), ["snap"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn killed_mid_write_keeps_the_previous_dataset_and_the_next_run_cleans_up() {
+    use std::os::unix::process::ExitStatusExt;
+    let f = Fixture::new();
+    assert_eq!(f.analyze().status.code(), Some(0));
+    let before = tree(&f.path("out"));
+    let o = analyze_with_file_size_limit(&f, false);
+    assert_eq!(
+        o.status.signal(),
+        Some(25),
+        "SIGXFSZ; stderr: {}",
+        stderr(&o)
+    );
+    assert_eq!(
+        tree(&f.path("out")),
+        before,
+        "the previous dataset must be untouched"
+    );
+    // The killed run could not remove its half-written temporary directory...
+    let names = entries(&f);
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names[0].starts_with(".out.tmp-"), "{names:?}");
+    // ...the next run removes it.
+    let o = f.run(&["analyze", "snap", "-o", "out", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(entries(&f), ["out", "snap"]);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_dataset_moved_aside_by_a_killed_run_is_put_back() {
+    let f = Fixture::new();
+    assert_eq!(f.analyze().status.code(), Some(0));
+    let before = tree(&f.path("out"));
+    // What a run killed between its two renames leaves: the previous dataset
+    // moved aside under the PID of a process that no longer exists.
+    let aside = f.path(".out.old-4294967");
+    std::fs::rename(f.path("out"), &aside).unwrap();
+    let o = f.analyze();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "without --force the restored dataset is kept"
+    );
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    let restored: Vec<_> = tree(&f.path("out"))
+        .into_iter()
+        .map(|(p, b)| (p.strip_prefix(f.path("out")).unwrap().to_path_buf(), b))
+        .collect();
+    let before: Vec<_> = before
+        .into_iter()
+        .map(|(p, b)| (p.strip_prefix(f.path("out")).unwrap().to_path_buf(), b))
+        .collect();
+    assert_eq!(restored, before);
+    assert_eq!(entries(&f), ["out", "snap"]);
+}

@@ -59,7 +59,6 @@ pub fn write_dataset(
     command_line: &[String],
 ) -> Result<DatasetSummary> {
     let started = Instant::now();
-    check_output(out, force)?;
     let out = absolute(out)?;
     let parent = out
         .parent()
@@ -69,6 +68,8 @@ pub fn write_dataset(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "dataset".into());
+    recover_interrupted(&parent, &name, &out)?;
+    check_output(&out, force)?;
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
@@ -87,7 +88,10 @@ pub fn write_dataset(
         }),
         Err(e) => {
             let _ = fs::remove_dir_all(&tmp);
-            Err(e)
+            Err(Error::WriteDataset {
+                out,
+                cause: Box::new(e),
+            })
         }
     }
 }
@@ -113,6 +117,43 @@ pub(crate) fn create_private_file(path: &Path) -> Result<File> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path).map_err(|e| Error::io(path, e))
+}
+
+/// Cleans up after an earlier run of a process that no longer exists: its
+/// half-written `.NAME.tmp-PID` directory is removed, and a previous dataset it
+/// had moved aside (`.NAME.old-PID`, killed between the two renames) is put back
+/// when `out` is missing. Only on systems with `/proc`, where a dead PID can be told.
+fn recover_interrupted(parent: &Path, name: &str, out: &Path) -> Result<()> {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return Ok(());
+    }
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Ok(());
+    };
+    let tmp_prefix = format!(".{name}.tmp-");
+    let old_prefix = format!(".{name}.old-");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        let (pid, old) = if let Some(pid) = file_name.strip_prefix(&tmp_prefix) {
+            (pid, false)
+        } else if let Some(pid) = file_name.strip_prefix(&old_prefix) {
+            (pid, true)
+        } else {
+            continue;
+        };
+        if pid.parse::<u32>().is_err() || proc.join(pid).exists() {
+            continue; // not ours, or its process is still running
+        }
+        let path = entry.path();
+        if old && !out.exists() {
+            fs::rename(&path, out).map_err(|e| Error::io(&path, e))?;
+        } else {
+            fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Moves `tmp` to `out`; an existing `out` is moved aside first and removed after.

@@ -67,12 +67,42 @@ impl Snapshot {
             .collect();
         let mut files = Vec::new();
         let mut tables = Vec::with_capacity(tables::ALL_TABLES.len());
-        for (spec, result) in tables::ALL_TABLES.into_iter().zip(loaded) {
-            match result? {
-                Some((table, file)) => {
-                    files.push(file);
-                    tables.push(table);
-                }
+        for result in loaded {
+            tables.push(result?.map(|(table, file)| {
+                files.push(file);
+                table
+            }));
+        }
+        Self::assemble(dir, tables, files)
+    }
+
+    /// Builds a snapshot from CSV texts in memory, keyed by table name
+    /// (`mailboxes`, `groups`, ...): for fuzzing and tests, without files.
+    pub fn from_csv(tables: &[(&str, &[u8])]) -> Result<Snapshot> {
+        let loaded = tables::ALL_TABLES
+            .into_iter()
+            .map(|spec| {
+                tables
+                    .iter()
+                    .find(|(name, _)| *name == spec.name)
+                    .map(|(name, bytes)| {
+                        let table = csv::parse_csv(bytes, &format!("{name}.csv"), spec)?;
+                        table.check_required()?;
+                        Ok(table)
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::assemble(Path::new("memory"), loaded, Vec::new())
+    }
+
+    /// One table per spec of [`tables::ALL_TABLES`], in order; absent tables are
+    /// empty, except mailboxes, which is required.
+    fn assemble(dir: &Path, loaded: Vec<Option<Table>>, files: Vec<InputFile>) -> Result<Snapshot> {
+        let mut tables = Vec::with_capacity(loaded.len());
+        for (spec, table) in tables::ALL_TABLES.into_iter().zip(loaded) {
+            match table {
+                Some(table) => tables.push(table),
                 None if spec.name == tables::MAILBOXES.name => {
                     return Err(Error::Snapshot {
                         path: dir.to_path_buf(),
