@@ -22,6 +22,15 @@ pub enum AapNesting {
     Direct,
 }
 
+impl From<AapNesting> for Nesting {
+    fn from(n: AapNesting) -> Nesting {
+        match n {
+            AapNesting::Transitive => Nesting::Transitive,
+            AapNesting::Direct => Nesting::Direct,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     /// Snapshot directory: one CSV or Parquet file per table (mailboxes.csv, groups.csv, ...); only mailboxes is required.
@@ -57,10 +66,7 @@ struct Config {
 
 impl From<AnalyzeArgs> for Config {
     fn from(args: AnalyzeArgs) -> Config {
-        let aap_nesting = match args.aap_nesting {
-            AapNesting::Transitive => Nesting::Transitive,
-            AapNesting::Direct => Nesting::Direct,
-        };
+        let aap_nesting = args.aap_nesting.into();
         Config {
             snapshot: args.snapshot,
             output: args.output,

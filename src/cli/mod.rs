@@ -1,6 +1,7 @@
 //! Command-line interface: clap definitions and one module per subcommand.
 
 pub mod analyze;
+pub mod diff;
 pub mod generate;
 
 use std::process::ExitCode;
@@ -23,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Compute the whole app × permission × mailbox matrix and write it as a Parquet dataset.
     Analyze(analyze::AnalyzeArgs),
+    /// Compare two datasets or snapshots: cells gained, lost, or kept through another provenance.
+    Diff(diff::DiffArgs),
     /// Write a synthetic tenant snapshot (deterministic for a seed) for demos and benchmarks.
     Generate(generate::GenerateArgs),
 }
@@ -52,6 +55,7 @@ impl From<ExitStatus> for ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
+        Command::Diff(args) => diff::run(args),
         Command::Generate(args) => generate::run(args),
     }
 }

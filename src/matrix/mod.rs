@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod evaluate;
+pub mod read;
 pub mod write;
 
 pub use evaluate::{evaluate, Grant, Matrix, VIA_ENTRA, VIA_RBAC};

@@ -1,0 +1,339 @@
+//! The matrix keyed for comparison: from a dataset written by `analyze`, or from
+//! an analysis in memory. Cells stay as bitmaps per app and permission (entra
+//! part and rbac part), so two large matrices compare in bounded memory.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{UInt32Type, UInt8Type};
+use arrow_array::{Array, RecordBatch, StringArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use rayon::prelude::*;
+use roaring::RoaringBitmap;
+
+use super::evaluate::{VIA_ENTRA, VIA_RBAC};
+use super::write::parquet_error;
+use crate::analysis::{Analysis, AnalysisOptions};
+use crate::error::{Error, Result};
+use crate::policy::permissions::{self, PermissionId};
+
+/// An app as datasets name it: the lower-case AppId is the stable key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppKey {
+    pub app_id: String,
+    pub name: Option<String>,
+}
+
+impl AppKey {
+    pub fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.app_id)
+    }
+}
+
+/// A mailbox as datasets name it: the lower-case ExternalDirectoryObjectId is the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxKey {
+    pub id: String,
+    pub address: String,
+}
+
+/// The cells of one app and permission, by provenance, over local mailbox indices.
+#[derive(Debug, Clone, Default)]
+pub struct CellSet {
+    pub app: u32,
+    pub permission: PermissionId,
+    pub entra: RoaringBitmap,
+    pub rbac: RoaringBitmap,
+}
+
+impl CellSet {
+    pub fn cells(&self) -> RoaringBitmap {
+        &self.entra | &self.rbac
+    }
+
+    /// The via bits of one mailbox (0 when not granted).
+    pub fn via(&self, mailbox: u32) -> u8 {
+        (if self.entra.contains(mailbox) {
+            VIA_ENTRA
+        } else {
+            0
+        }) | (if self.rbac.contains(mailbox) {
+            VIA_RBAC
+        } else {
+            0
+        })
+    }
+}
+
+/// A whole matrix with the keys that make it comparable to another.
+#[derive(Debug, Clone, Default)]
+pub struct AccessSet {
+    /// Where it came from, for messages.
+    pub source: PathBuf,
+    pub apps: Vec<AppKey>,
+    pub mailboxes: Vec<MailboxKey>,
+    /// Sorted by (app, permission); only non-empty sets.
+    pub sets: Vec<CellSet>,
+}
+
+impl AccessSet {
+    pub fn cells(&self) -> u64 {
+        self.sets.iter().map(|s| s.entra.union_len(&s.rbac)).sum()
+    }
+
+    /// Takes the matrix of an analysis (the bitmaps are moved, not copied).
+    pub fn from_analysis(analysis: Analysis) -> AccessSet {
+        let apps = analysis
+            .model
+            .apps
+            .apps
+            .iter()
+            .map(|a| AppKey {
+                app_id: a.app_id.clone(),
+                name: a.display_name.clone(),
+            })
+            .collect();
+        let mailboxes = analysis
+            .directory
+            .mailbox_ids
+            .iter()
+            .zip(&analysis.directory.mailbox_addresses)
+            .map(|(id, address)| MailboxKey {
+                id: id.clone(),
+                address: address.clone(),
+            })
+            .collect();
+        let sets = analysis
+            .matrix
+            .grants
+            .into_iter()
+            .filter(|g| !g.via_entra.is_empty() || !g.via_rbac.is_empty())
+            .map(|g| CellSet {
+                app: g.app,
+                permission: g.permission,
+                entra: g.via_entra,
+                rbac: g.via_rbac,
+            })
+            .collect();
+        AccessSet {
+            source: analysis.snapshot.dir.clone(),
+            apps,
+            mailboxes,
+            sets,
+        }
+    }
+
+    /// Reads a dataset directory, or analyzes a snapshot directory.
+    pub fn load(path: &Path, options: AnalysisOptions) -> Result<AccessSet> {
+        if is_dataset(path) {
+            read_dataset(path)
+        } else {
+            Analysis::run(path, options).map(AccessSet::from_analysis)
+        }
+    }
+}
+
+/// Whether `path` holds a dataset written by `analyze` (else it is taken for a snapshot).
+pub fn is_dataset(path: &Path) -> bool {
+    path.join("manifest.json").is_file()
+        || path.join("access.parquet").is_file()
+        || path.join("access").is_dir()
+}
+
+/// Reads apps, mailboxes, permissions and access of a dataset.
+pub fn read_dataset(dir: &Path) -> Result<AccessSet> {
+    for required in ["apps.parquet", "mailboxes.parquet", "permissions.parquet"] {
+        if !dir.join(required).is_file() {
+            return Err(Error::Snapshot {
+                path: dir.to_path_buf(),
+                message: format!("is not a complete exomatrix dataset: {required} is missing; run exomatrix analyze again"),
+            });
+        }
+    }
+    let apps_file = dir.join("apps.parquet");
+    let app_batches = read_batches(&apps_file)?;
+    let mut apps = Vec::new();
+    for b in &app_batches {
+        let ids = string_column(&apps_file, b, "app_id")?;
+        let names = string_column(&apps_file, b, "display_name")?;
+        for i in 0..b.num_rows() {
+            apps.push(AppKey {
+                app_id: ids.value(i).to_lowercase(),
+                name: names.is_valid(i).then(|| names.value(i).to_string()),
+            });
+        }
+    }
+    let mailboxes_file = dir.join("mailboxes.parquet");
+    let mut mailboxes = Vec::new();
+    for b in &read_batches(&mailboxes_file)? {
+        let ids = string_column(&mailboxes_file, b, "external_directory_object_id")?;
+        let addresses = string_column(&mailboxes_file, b, "primary_smtp_address")?;
+        for i in 0..b.num_rows() {
+            mailboxes.push(MailboxKey {
+                id: ids.value(i).to_lowercase(),
+                address: addresses.value(i).to_string(),
+            });
+        }
+    }
+    // Permission ids are local to the dataset too: map them by name.
+    let permissions_file = dir.join("permissions.parquet");
+    let mut permission_map = [None; 256];
+    for b in &read_batches(&permissions_file)? {
+        let ids = b
+            .column_by_name("permission_id")
+            .and_then(|c| c.as_primitive_opt::<UInt8Type>())
+            .ok_or_else(|| missing(&permissions_file, "permission_id"))?;
+        let names = string_column(&permissions_file, b, "permission")?;
+        for i in 0..b.num_rows() {
+            permission_map[ids.value(i) as usize] = permissions::by_name(names.value(i));
+        }
+    }
+    let parts = access_files(dir)?;
+    let per_part: Vec<Vec<CellSet>> = parts
+        .par_iter()
+        .map(|path| read_access(path, &permission_map, apps.len(), mailboxes.len()))
+        .collect::<Result<_>>()?;
+    // Parts hold consecutive ranges of the sorted rows; a set may span two parts.
+    let sets = merge(per_part.into_iter().flatten().collect());
+    Ok(AccessSet {
+        source: dir.to_path_buf(),
+        apps,
+        mailboxes,
+        sets,
+    })
+}
+
+fn access_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let single = dir.join("access.parquet");
+    if single.is_file() {
+        return Ok(vec![single]);
+    }
+    let parts_dir = dir.join("access");
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(&parts_dir)
+        .map_err(|e| Error::io(&parts_dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    parts.sort();
+    Ok(parts)
+}
+
+fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.with_batch_size(64 * 1024).build())
+        .map_err(|e| parquet_error(path, e))?;
+    reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| parquet_error(path, e))
+}
+
+fn missing(path: &Path, column: &str) -> Error {
+    parquet_error(
+        path,
+        format!("column {column} is missing or has another type; was this file written by exomatrix analyze?"),
+    )
+}
+
+fn string_column<'b>(path: &Path, batch: &'b RecordBatch, name: &str) -> Result<&'b StringArray> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| missing(path, name))
+}
+
+/// Reads one access file into per-(app, permission) bitmaps, checking every index.
+fn read_access(
+    path: &Path,
+    permission_map: &[Option<PermissionId>; 256],
+    apps: usize,
+    mailboxes: usize,
+) -> Result<Vec<CellSet>> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.with_batch_size(256 * 1024).build())
+        .map_err(|e| parquet_error(path, e))?;
+    let mut sets: Vec<CellSet> = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| parquet_error(path, e))?;
+        let column = |name: &str| {
+            batch
+                .column_by_name(name)
+                .ok_or_else(|| missing(path, name))
+        };
+        let app = column("app_idx")?
+            .as_primitive_opt::<UInt32Type>()
+            .ok_or_else(|| missing(path, "app_idx"))?;
+        let permission = column("permission_id")?
+            .as_primitive_opt::<UInt8Type>()
+            .ok_or_else(|| missing(path, "permission_id"))?;
+        let mailbox = column("mailbox_idx")?
+            .as_primitive_opt::<UInt32Type>()
+            .ok_or_else(|| missing(path, "mailbox_idx"))?;
+        let via = column("via")?
+            .as_primitive_opt::<UInt8Type>()
+            .ok_or_else(|| missing(path, "via"))?;
+        let (app, permission, mailbox, via) = (
+            app.values(),
+            permission.values(),
+            mailbox.values(),
+            via.values(),
+        );
+        for i in 0..batch.num_rows() {
+            let (a, p, m, v) = (app[i], permission[i], mailbox[i], via[i]);
+            let Some(p) = permission_map[p as usize] else {
+                return Err(parquet_error(
+                    path,
+                    format!("row with permission_id {p}, which permissions.parquet does not name"),
+                ));
+            };
+            if a as usize >= apps
+                || m as usize >= mailboxes
+                || v & !(VIA_ENTRA | VIA_RBAC) != 0
+                || v == 0
+            {
+                return Err(parquet_error(
+                    path,
+                    format!("row (app_idx {a}, mailbox_idx {m}, via {v}) is outside the dataset's apps and mailboxes; the dataset is damaged, run exomatrix analyze again"),
+                ));
+            }
+            let set = match sets.last_mut() {
+                Some(s) if s.app == a && s.permission == p => s,
+                _ => {
+                    sets.push(CellSet {
+                        app: a,
+                        permission: p,
+                        ..CellSet::default()
+                    });
+                    sets.last_mut().expect("just pushed")
+                }
+            };
+            // Rows are sorted by mailbox within a set: push appends in O(1).
+            if v & VIA_ENTRA != 0 && set.entra.try_push(m).is_err() {
+                set.entra.insert(m);
+            }
+            if v & VIA_RBAC != 0 && set.rbac.try_push(m).is_err() {
+                set.rbac.insert(m);
+            }
+        }
+    }
+    Ok(merge(sets))
+}
+
+/// Sorts sets by (app, permission) and unites those with the same key (rows of
+/// one set split across parts, or input not sorted as exomatrix writes it).
+fn merge(mut sets: Vec<CellSet>) -> Vec<CellSet> {
+    sets.sort_by_key(|s| (s.app, s.permission));
+    let mut merged: Vec<CellSet> = Vec::with_capacity(sets.len());
+    for s in sets {
+        match merged.last_mut() {
+            Some(last) if (last.app, last.permission) == (s.app, s.permission) => {
+                last.entra |= s.entra;
+                last.rbac |= s.rbac;
+            }
+            _ => merged.push(s),
+        }
+    }
+    merged
+}
