@@ -77,6 +77,9 @@ pub enum Error {
     /// Writing the dataset failed; nothing at `out` was changed.
     #[error("could not write the dataset {out}: {cause}\n  nothing was changed at {out}: a previous dataset there is intact; free space (or fix the cause above) and run again")]
     WriteDataset { out: PathBuf, cause: Box<Error> },
+    /// A question (explain, who-can) names something the snapshot or dataset lacks.
+    #[error("{0}")]
+    Query(String),
     /// The output directory exists and is not empty.
     #[error(
         "output directory {0} already exists and is not empty; pass --force to replace it, or choose another -o"

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod diff;
 pub mod directory;
 pub mod error;
+pub mod explain;
 pub mod filter;
 pub mod findings;
 pub mod generate;

@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod diff;
+pub mod explain;
 pub mod generate;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ pub enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Compare two datasets or snapshots: cells gained, lost, or kept through another provenance.
     Diff(diff::DiffArgs),
+    /// Explain why one app can or cannot reach one mailbox, permission by permission.
+    Explain(explain::ExplainArgs),
     /// Write a synthetic tenant snapshot (deterministic for a seed) for demos and benchmarks.
     Generate(generate::GenerateArgs),
 }
@@ -56,6 +59,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Analyze(args) => analyze::run(args),
         Command::Diff(args) => diff::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Generate(args) => generate::run(args),
     }
 }

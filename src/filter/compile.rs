@@ -77,6 +77,58 @@ pub struct Leaf {
     pub span: Span,
 }
 
+/// One filter node evaluated for one mailbox, with its result.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trace {
+    And(Vec<Trace>, bool),
+    Or(Vec<Trace>, bool),
+    Not(Box<Trace>, bool),
+    Leaf(LeafTrace),
+}
+
+/// One comparison evaluated for one mailbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeafTrace {
+    /// The comparison's span in the filter text.
+    pub span: Span,
+    pub property: String,
+    /// The mailbox's values of the property (none when blank).
+    pub values: Vec<String>,
+    pub holds: bool,
+}
+
+impl Trace {
+    pub fn holds(&self) -> bool {
+        match self {
+            Trace::And(_, h) | Trace::Or(_, h) | Trace::Not(_, h) => *h,
+            Trace::Leaf(l) => l.holds,
+        }
+    }
+
+    /// The comparisons that decided the result: for a filter that holds, those
+    /// that made it hold; for one that does not, those that made it fail.
+    pub fn deciding(&self) -> Vec<&LeafTrace> {
+        let mut out = Vec::new();
+        self.collect_deciding(self.holds(), &mut out);
+        out
+    }
+
+    fn collect_deciding<'t>(&'t self, want: bool, out: &mut Vec<&'t LeafTrace>) {
+        match self {
+            // A node whose result is `want`: its children with the result that caused it.
+            Trace::And(items, _) | Trace::Or(items, _) => {
+                for item in items {
+                    if item.holds() == want {
+                        item.collect_deciding(want, out);
+                    }
+                }
+            }
+            Trace::Not(inner, _) => inner.collect_deciding(!want, out),
+            Trace::Leaf(l) => out.push(l),
+        }
+    }
+}
+
 /// Something worth reporting about a valid filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
@@ -402,6 +454,80 @@ impl<'a> FilterContext<'a> {
     /// evaluation must agree with.
     pub fn eval_row(&self, plan: &Plan, row: u32) -> bool {
         self.prepare(plan).matches(row)
+    }
+
+    /// Evaluates a plan for one mailbox and records every node's result, with
+    /// the mailbox's values of each compared property: why a filter matched or not.
+    pub fn trace(&self, plan: &Plan, row: u32) -> Trace {
+        match plan {
+            Plan::And(items) => {
+                let items: Vec<Trace> = items.iter().map(|p| self.trace(p, row)).collect();
+                let holds = items.iter().all(Trace::holds);
+                Trace::And(items, holds)
+            }
+            Plan::Or(items) => {
+                let items: Vec<Trace> = items.iter().map(|p| self.trace(p, row)).collect();
+                let holds = items.iter().any(Trace::holds);
+                Trace::Or(items, holds)
+            }
+            Plan::Not(inner) => {
+                let inner = self.trace(inner, row);
+                let holds = !inner.holds();
+                Trace::Not(Box::new(inner), holds)
+            }
+            Plan::Leaf(leaf) => Trace::Leaf(LeafTrace {
+                span: leaf.span.clone(),
+                property: leaf.name.clone(),
+                values: self.row_values(leaf.property, row),
+                holds: self.eval_row(plan, row),
+            }),
+        }
+    }
+
+    /// The values a property holds for one mailbox, as written in the snapshot.
+    pub fn row_values(&self, property: Property, row: u32) -> Vec<String> {
+        let r = row as usize;
+        match property {
+            Property::Column { index, multi, .. } => {
+                let cell = self.mailboxes.columns[index].value(r).map(str::trim);
+                match cell {
+                    Some(c) if multi => split_multi(c).map(str::to_string).collect(),
+                    Some(c) if !c.is_empty() => vec![c.to_string()],
+                    _ => Vec::new(),
+                }
+            }
+            Property::PrimarySmtpAddress => {
+                let proxies = self.mailboxes.column(&["EmailAddresses"]);
+                std::iter::once(self.dir.mailbox_addresses[r].as_str())
+                    .chain(
+                        proxies
+                            .and_then(|c| c.get(r))
+                            .into_iter()
+                            .flat_map(split_multi)
+                            .filter_map(smtp_proxy),
+                    )
+                    .fold(Vec::new(), |mut out: Vec<String>, v| {
+                        if !out.iter().any(|o| o.eq_ignore_ascii_case(v)) {
+                            out.push(v.to_string());
+                        }
+                        out
+                    })
+            }
+            Property::MemberOfGroup => self
+                .dir
+                .groups
+                .iter()
+                .filter(|g| g.direct_mailboxes.contains(row))
+                .map(|g| g.dn.clone())
+                .collect(),
+            Property::AdministrativeUnits => self
+                .dir
+                .admin_units
+                .iter()
+                .filter(|u| u.members.contains(row))
+                .filter_map(|u| u.dn.clone())
+                .collect(),
+        }
     }
 
     fn prepare(&self, plan: &Plan) -> Prepared<'_> {

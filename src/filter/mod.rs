@@ -23,6 +23,6 @@ pub mod index;
 pub mod lexer;
 pub mod parser;
 
-pub use compile::{Compiled, FilterContext, Note, Plan};
+pub use compile::{Compiled, FilterContext, LeafTrace, Note, Plan, Trace};
 pub use error::FilterError;
 pub use parser::{parse, MAX_NESTING};

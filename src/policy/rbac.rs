@@ -71,6 +71,17 @@ pub fn read_scopes(
     ctx: &FilterContext<'_>,
     findings: &mut Findings,
 ) -> Result<Vec<Scope>> {
+    read_scopes_where(table, ctx, findings, &|_| true)
+}
+
+/// As [`read_scopes`], for the scopes whose name `keep` accepts; the others are
+/// left out, as if the snapshot did not have them (for questions about one app).
+pub fn read_scopes_where(
+    table: &Table,
+    ctx: &FilterContext<'_>,
+    findings: &mut Findings,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Vec<Scope>> {
     if table.is_empty() {
         return Ok(Vec::new());
     }
@@ -97,6 +108,9 @@ pub fn read_scopes(
             ));
         }
         let exclusive = bool_cell(table, &["Exclusive"], row, false)?;
+        if !keep(name) {
+            continue;
+        }
         rows.push((
             row,
             name.to_string(),

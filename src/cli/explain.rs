@@ -1,0 +1,152 @@
+//! `exomatrix explain SNAPSHOT --app X --mailbox M`: the reason behind one cell.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::analyze::AapNesting;
+use super::ExitStatus;
+use crate::error::Error;
+use crate::explain::{format_table, Explainer};
+use crate::policy::permissions::{self, PermissionId};
+use crate::policy::PolicyOptions;
+
+/// Exchange cmdlets whose output `--as` reproduces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Cmdlet {
+    /// RBAC assignments only: RoleName, GrantedPermissions, AllowedResourceScope, ScopeType, InScope.
+    #[value(name = "test-serviceprincipalauthorization")]
+    TestServicePrincipalAuthorization,
+    /// Application access policies only: AppId, Mailbox, AccessCheckResult.
+    #[value(name = "test-applicationaccesspolicy")]
+    TestApplicationAccessPolicy,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Snapshot directory.
+    pub snapshot: PathBuf,
+
+    /// The app: AppId, service principal ObjectId, or DisplayName.
+    #[arg(long, value_name = "ID|NAME")]
+    pub app: String,
+
+    /// The mailbox: PrimarySmtpAddress, proxy address, ExternalDirectoryObjectId, alias or name.
+    /// Optional only with --as test-serviceprincipalauthorization (InScope is then "Not Run").
+    #[arg(long, value_name = "ADDRESS|ID")]
+    pub mailbox: Option<String>,
+
+    /// Explain this permission only (e.g. Mail.Read); by default every permission the app holds in any way.
+    #[arg(long, value_name = "P")]
+    pub permission: Option<String>,
+
+    /// Print what an Exchange test cmdlet would print instead of the explanation.
+    #[arg(long = "as", value_enum, value_name = "CMDLET")]
+    pub as_cmdlet: Option<Cmdlet>,
+
+    /// How groups that scope application access policies are expanded.
+    #[arg(long, value_enum, default_value_t = AapNesting::Transitive)]
+    pub aap_nesting: AapNesting,
+}
+
+/// A permission name from the catalogue, or an error listing the names.
+pub fn permission_arg(name: &str) -> Result<PermissionId, Error> {
+    permissions::by_name(name).ok_or_else(|| {
+        Error::Query(format!(
+            "unknown permission '{name}'; the permissions are: {}",
+            permissions::CATALOGUE
+                .iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    })
+}
+
+pub fn run(args: ExplainArgs) -> anyhow::Result<ExitStatus> {
+    let permission = args.permission.as_deref().map(permission_arg).transpose()?;
+    if args.mailbox.is_none() && args.as_cmdlet != Some(Cmdlet::TestServicePrincipalAuthorization) {
+        anyhow::bail!(
+            "--mailbox is required (only --as test-serviceprincipalauthorization runs without one)"
+        );
+    }
+    let options = PolicyOptions {
+        aap_nesting: args.aap_nesting.into(),
+    };
+    let ex = Explainer::load(&args.snapshot, &args.app, options)?;
+    let mailbox = args.mailbox.as_deref().map(|m| ex.mailbox(m)).transpose()?;
+    let mut out = std::io::stdout().lock();
+    match (args.as_cmdlet, mailbox) {
+        (Some(Cmdlet::TestServicePrincipalAuthorization), m) => {
+            let rows: Vec<Vec<String>> = ex
+                .test_service_principal_authorization(m)
+                .into_iter()
+                .map(|r| {
+                    vec![
+                        r.role_name,
+                        r.granted_permissions,
+                        r.allowed_resource_scope,
+                        r.scope_type,
+                        r.in_scope,
+                    ]
+                })
+                .collect();
+            write!(
+                out,
+                "{}",
+                format_table(
+                    &[
+                        "RoleName",
+                        "GrantedPermissions",
+                        "AllowedResourceScope",
+                        "ScopeType",
+                        "InScope"
+                    ],
+                    &rows
+                )
+            )?;
+        }
+        (Some(Cmdlet::TestApplicationAccessPolicy), Some(m)) => {
+            let app = &ex.model.apps.apps[ex.app as usize];
+            let row = vec![
+                app.app_id.clone(),
+                ex.directory.mailbox_addresses[m as usize].clone(),
+                ex.test_application_access_policy(m).to_string(),
+            ];
+            write!(
+                out,
+                "{}",
+                format_table(&["AppId", "Mailbox", "AccessCheckResult"], &[row])
+            )?;
+        }
+        (_, Some(m)) => {
+            writeln!(out, "app      {}", ex.app_label())?;
+            writeln!(out, "mailbox  {}", ex.mailbox_label(m))?;
+            let list = match permission {
+                Some(p) => vec![p],
+                None => ex.relevant_permissions(),
+            };
+            if list.is_empty() {
+                writeln!(
+                    out,
+                    "\nthe app holds no mailbox permission at all: no Entra grant and no RBAC assignment of an application role"
+                )?;
+            }
+            for p in list {
+                let e = ex.explain(p, m);
+                writeln!(out, "\n{}: {}", permissions::info(p).name, e.verdict())?;
+                for line in &e.lines {
+                    writeln!(out, "  {line}")?;
+                }
+            }
+        }
+        (_, None) => unreachable!("--mailbox is checked above"),
+    }
+    eprintln!(
+        "loaded the snapshot in {:.0} ms, answered in {:.0} ms",
+        ex.load_time.as_secs_f64() * 1e3,
+        ex.answer_time.as_secs_f64() * 1e3
+    );
+    Ok(ExitStatus::Success)
+}
