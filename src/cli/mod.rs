@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod diff;
 pub mod explain;
 pub mod generate;
+pub mod who_can;
 
 use std::process::ExitCode;
 
@@ -29,6 +30,8 @@ pub enum Command {
     Diff(diff::DiffArgs),
     /// Explain why one app can or cannot reach one mailbox, permission by permission.
     Explain(explain::ExplainArgs),
+    /// List every app that can reach one mailbox, with permissions and provenance.
+    WhoCan(who_can::WhoCanArgs),
     /// Write a synthetic tenant snapshot (deterministic for a seed) for demos and benchmarks.
     Generate(generate::GenerateArgs),
 }
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Diff(args) => diff::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::WhoCan(args) => who_can::run(args),
     }
 }
 
