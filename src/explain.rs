@@ -313,7 +313,7 @@ impl Explainer {
             ScopeKind::Missing(name) => (
                 false,
                 vec![format!(
-                    "its scope '{name}' is not in the snapshot, so it grants nothing"
+                    "{name} is not in the snapshot, so it grants nothing"
                 )],
             ),
             ScopeKind::AdministrativeUnit(u) => {
@@ -338,7 +338,7 @@ impl Explainer {
                 )];
                 if !inside && self.directory.transitive_members(*g).contains(m) {
                     why.push(
-                        "it is a member only through a nested group, and RecipientGroupScope counts direct members only"
+                        "  it is a member only through a nested group, and RecipientGroupScope counts direct members only"
                             .to_string(),
                     );
                 }

@@ -474,6 +474,9 @@ fn help_matches_the_golden_file() {
     for (args, golden) in [
         (vec!["--help"], "help.txt"),
         (vec!["analyze", "--help"], "analyze-help.txt"),
+        (vec!["diff", "--help"], "diff-help.txt"),
+        (vec!["explain", "--help"], "explain-help.txt"),
+        (vec!["who-can", "--help"], "who-can-help.txt"),
     ] {
         let o = Command::new(BIN).args(&args).output().unwrap();
         assert_eq!(o.status.code(), Some(0));

@@ -337,3 +337,75 @@ fn merge(mut sets: Vec<CellSet>) -> Vec<CellSet> {
     }
     merged
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::access::{write_access, AccessOptions};
+
+    fn sample() -> Analysis {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+        Analysis::run(&dir, AnalysisOptions::default()).unwrap()
+    }
+
+    /// Reading access back gives the evaluated sets, in one file or in parts.
+    #[test]
+    fn access_reads_back_as_the_evaluated_sets_single_and_in_parts() {
+        let analysis = sample();
+        let expected: Vec<(u32, PermissionId, RoaringBitmap, RoaringBitmap)> = analysis
+            .matrix
+            .grants
+            .iter()
+            .filter(|g| !g.effective().is_empty())
+            .map(|g| (g.app, g.permission, g.via_entra.clone(), g.via_rbac.clone()))
+            .collect();
+        let mut map = [None; 256];
+        for (i, slot) in map
+            .iter_mut()
+            .enumerate()
+            .take(permissions::CATALOGUE.len())
+        {
+            *slot = Some(i as PermissionId);
+        }
+        for part_cells in [1 << 24, 40] {
+            let dir = tempfile::tempdir().unwrap();
+            let options = AccessOptions {
+                part_cells,
+                batch_rows: 16,
+            };
+            write_access(&analysis.matrix.grants, dir.path(), options).unwrap();
+            let files = access_files(dir.path()).unwrap();
+            assert_eq!(files.len() > 1, part_cells == 40);
+            let sets = merge(
+                files
+                    .iter()
+                    .flat_map(|f| read_access(f, &map, analysis.model.apps.apps.len(), 38).unwrap())
+                    .collect(),
+            );
+            let got: Vec<_> = sets
+                .into_iter()
+                .map(|s| (s.app, s.permission, s.entra, s.rbac))
+                .collect();
+            assert_eq!(got, expected, "part_cells {part_cells}");
+        }
+    }
+
+    #[test]
+    fn a_dataset_index_out_of_range_is_an_error_not_a_panic() {
+        let analysis = sample();
+        let dir = tempfile::tempdir().unwrap();
+        write_access(
+            &analysis.matrix.grants,
+            dir.path(),
+            AccessOptions::default(),
+        )
+        .unwrap();
+        let mut map = [None; 256];
+        map[..permissions::CATALOGUE.len()]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, s)| *s = Some(i as PermissionId));
+        let err = read_access(&dir.path().join("access.parquet"), &map, 2, 38).unwrap_err();
+        assert!(err.to_string().contains("is outside the dataset's apps and mailboxes; the dataset is damaged, run exomatrix analyze again"), "{err}");
+    }
+}
