@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
@@ -256,7 +258,12 @@ fn write_changes_to(diff: &Diff, path: &Path) -> Result<u64> {
         |rows: &mut Rows, writer: &mut Option<ArrowWriter<std::fs::File>>| -> Result<()> {
             let batch = rows.take();
             if writer.is_none() {
-                let props = WriterProperties::builder().build();
+                // Mailbox ids and addresses are unique: a dictionary only costs time.
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .set_column_dictionary_enabled(ColumnPath::from("mailbox_id"), false)
+                    .set_column_dictionary_enabled(ColumnPath::from("address"), false)
+                    .build();
                 *writer = Some(
                     ArrowWriter::try_new(file.take().expect("once"), batch.schema(), Some(props))
                         .map_err(|e| parquet_error(path, e))?,
@@ -307,38 +314,38 @@ fn write_changes_to(diff: &Diff, path: &Path) -> Result<u64> {
     Ok(total)
 }
 
-/// Columns of the changes file, filled row by row.
+/// Columns of the changes file, filled row by row (borrowing the names).
 #[derive(Default)]
-struct Rows {
-    app_id: Vec<String>,
-    app_name: Vec<Option<String>>,
+struct Rows<'d> {
+    app_id: Vec<&'d str>,
+    app_name: Vec<Option<&'d str>>,
     permission: Vec<&'static str>,
-    mailbox_id: Vec<String>,
-    address: Vec<String>,
+    mailbox_id: Vec<&'d str>,
+    address: Vec<&'d str>,
     change: Vec<&'static str>,
     via_before: Vec<Option<&'static str>>,
     via_after: Vec<Option<&'static str>>,
 }
 
-impl Rows {
+impl<'d> Rows<'d> {
     fn len(&self) -> usize {
         self.app_id.len()
     }
 
     fn push(
         &mut self,
-        app: &AppKey,
+        app: &'d AppKey,
         permission: &'static str,
-        mailbox: &MailboxKey,
+        mailbox: &'d MailboxKey,
         change: Change,
         via_before: Option<&'static str>,
         via_after: Option<&'static str>,
     ) {
-        self.app_id.push(app.app_id.clone());
-        self.app_name.push(app.name.clone());
+        self.app_id.push(&app.app_id);
+        self.app_name.push(app.name.as_deref());
         self.permission.push(permission);
-        self.mailbox_id.push(mailbox.id.clone());
-        self.address.push(mailbox.address.clone());
+        self.mailbox_id.push(&mailbox.id);
+        self.address.push(&mailbox.address);
         self.change.push(change.as_str());
         self.via_before.push(via_before);
         self.via_after.push(via_after);
@@ -346,19 +353,17 @@ impl Rows {
 
     fn take(&mut self) -> RecordBatch {
         let rows = std::mem::take(self);
-        let strings = |v: Vec<Option<String>>| Arc::new(StringArray::from(v)) as ArrayRef;
-        let statics = |v: Vec<Option<&'static str>>| Arc::new(StringArray::from(v)) as ArrayRef;
-        let some = |v: Vec<String>| strings(v.into_iter().map(Some).collect());
-        let some_static = |v: Vec<&'static str>| statics(v.into_iter().map(Some).collect());
+        let strings = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+        let optional = |v: Vec<Option<&str>>| Arc::new(StringArray::from(v)) as ArrayRef;
         RecordBatch::try_from_iter([
-            ("app_id", some(rows.app_id)),
-            ("app_name", strings(rows.app_name)),
-            ("permission", some_static(rows.permission)),
-            ("mailbox_id", some(rows.mailbox_id)),
-            ("address", some(rows.address)),
-            ("change", some_static(rows.change)),
-            ("via_before", statics(rows.via_before)),
-            ("via_after", statics(rows.via_after)),
+            ("app_id", strings(rows.app_id)),
+            ("app_name", optional(rows.app_name)),
+            ("permission", strings(rows.permission)),
+            ("mailbox_id", strings(rows.mailbox_id)),
+            ("address", strings(rows.address)),
+            ("change", strings(rows.change)),
+            ("via_before", optional(rows.via_before)),
+            ("via_after", optional(rows.via_after)),
         ])
         .expect("columns of equal length")
     }

@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use roaring::RoaringBitmap;
@@ -32,6 +33,9 @@ pub struct Explainer {
     /// Time to read the snapshot files, and to answer beyond that.
     pub load_time: Duration,
     pub answer_time: Duration,
+    /// Every scope's filter traced for the last mailbox asked about: one filter
+    /// context (and its indexes) serves all permissions and assignments.
+    traces: Mutex<Option<(u32, Vec<Trace>)>>,
 }
 
 /// Lower-case text, or the canonical form of a GUID.
@@ -101,6 +105,7 @@ impl Explainer {
             grants,
             load_time,
             answer_time: t.elapsed(),
+            traces: Mutex::new(None),
         })
     }
 
@@ -346,8 +351,7 @@ impl Explainer {
             }
             ScopeKind::Custom(i) => {
                 let scope = &self.model.scopes[*i];
-                let ctx = FilterContext::new(&self.snapshot.mailboxes, &self.directory);
-                let trace = ctx.trace(&scope.compiled.plan, m);
+                let trace = self.trace(*i, m);
                 let holds = trace.holds();
                 debug_assert_eq!(holds, scope.compiled.bitmap.contains(m));
                 let mut why = vec![format!(
@@ -360,6 +364,22 @@ impl Explainer {
                 (holds, why)
             }
         }
+    }
+
+    /// Scope `i`'s filter evaluated for mailbox `m`, with every comparison's result.
+    fn trace(&self, i: usize, m: u32) -> Trace {
+        let mut cache = self.traces.lock().expect("not poisoned");
+        if cache.as_ref().is_none_or(|(mailbox, _)| *mailbox != m) {
+            let ctx = FilterContext::new(&self.snapshot.mailboxes, &self.directory);
+            let traces = self
+                .model
+                .scopes
+                .iter()
+                .map(|s| ctx.trace(&s.compiled.plan, m))
+                .collect();
+            *cache = Some((m, traces));
+        }
+        cache.as_ref().expect("filled").1[i].clone()
     }
 
     /// The explanation of one permission for one mailbox.
@@ -497,7 +517,7 @@ fn find_app(model: &Model, app: &str) -> Result<u32> {
 
 /// Resolves a mailbox identity; a group, an unknown or an ambiguous identity is an error.
 pub fn resolve_mailbox(dir: &Directory, identity: &str) -> Result<u32> {
-    match dir.resolve(identity) {
+    match dir.resolve_once(identity) {
         Resolution::Found(Recipient::Mailbox(m)) => Ok(m),
         Resolution::Found(Recipient::Group(g)) => Err(Error::Query(format!(
             "'{identity}' is group '{}', not a mailbox; give one mailbox",

@@ -419,3 +419,45 @@ fn explanations_agree_with_the_matrix_on_every_cell_of_the_sample() {
         analysis.model.apps.apps.len() * 38 * CATALOGUE.len()
     );
 }
+
+/// `resolve_once` scans tiers that are not built; it must answer exactly as the
+/// built tiers do, for every kind of identity, ambiguous and unknown ones too.
+#[test]
+fn resolving_one_identity_by_scanning_equals_the_built_tiers() {
+    use exomatrix::directory::Directory;
+    use exomatrix::snapshot::Snapshot;
+    use exomatrix::Findings;
+    let read = |name: &str| std::fs::read(sample().join(format!("{name}.csv"))).unwrap();
+    let (mailboxes, groups) = (read("mailboxes"), read("groups"));
+    // Without membership tables no tier is built while the directory is.
+    let snapshot = Snapshot::from_csv(&[("mailboxes", &mailboxes), ("groups", &groups)]).unwrap();
+    let text = String::from_utf8_lossy(&mailboxes).into_owned() + &String::from_utf8_lossy(&groups);
+    // Every quoted cell of both tables, plus variants and strangers.
+    let mut identities: Vec<String> = text
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .flat_map(|cell| cell.split(';').map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    identities.extend(
+        [
+            "CEO@CONTOSO.COM",
+            "{85520F70-4782-54EC-915E-AE86B7036FD7}",
+            "nobody",
+            "",
+            "smtp:",
+            "Loop-A",
+        ]
+        .map(String::from),
+    );
+    assert!(identities.len() > 400);
+    for id in &identities {
+        let scanned = Directory::build(&snapshot, &mut Findings::default()).unwrap();
+        let built = Directory::build(&snapshot, &mut Findings::default()).unwrap();
+        assert_eq!(
+            format!("{:?}", scanned.resolve_once(id)),
+            format!("{:?}", built.resolve(id)),
+            "{id}"
+        );
+    }
+}

@@ -9,7 +9,9 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use rustc_hash::FxHashMap;
 
-pub use resolve::{format_guid, parse_guid, parse_guid_u128, Resolution, Resolver, Tier};
+pub use resolve::{
+    format_guid, parse_guid, parse_guid_u128, KeySink, Resolution, Resolver, Scan, Tier,
+};
 
 use crate::error::{Error, Location, Result};
 use crate::findings::{kind, Findings};
@@ -134,15 +136,45 @@ impl Directory {
 
     fn tier(&self, tier: Tier) -> &Resolver<Recipient> {
         self.tiers[tier as usize].get_or_init(|| {
-            tier_keys(
-                tier,
-                &self.mailbox_table,
-                &self.group_table,
-                &self.mailbox_guids,
-                &self.mailbox_addresses,
-                &self.groups,
-            )
+            let mut r = Resolver::default();
+            r.reserve(tier, self.mailbox_table.len() + self.group_table.len());
+            self.tier_keys(tier, &mut r);
+            r
         })
+    }
+
+    fn tier_keys(&self, tier: Tier, sink: &mut dyn KeySink<Recipient>) {
+        tier_keys(
+            tier,
+            &self.mailbox_table,
+            &self.group_table,
+            &self.mailbox_guids,
+            &self.mailbox_addresses,
+            &self.groups,
+            sink,
+        )
+    }
+
+    /// As [`Directory::resolve`] for a single identity: tiers not built yet are
+    /// scanned instead of built, which is much faster for one lookup.
+    pub fn resolve_once(&self, identity: &str) -> Resolution<Recipient> {
+        for tier in Tier::ALL {
+            let result = match self.tiers[tier as usize].get() {
+                Some(built) => built.resolve_tier(tier, identity),
+                None => {
+                    let mut scan = Scan::new(tier, identity);
+                    if scan.is_hopeless() {
+                        continue;
+                    }
+                    self.tier_keys(tier, &mut scan);
+                    scan.result()
+                }
+            };
+            if let Some(r) = result {
+                return r;
+            }
+        }
+        Resolution::NotFound
     }
 
     /// Resolves an administrative unit identity (Id, DistinguishedName or DisplayName).
@@ -256,9 +288,8 @@ fn tier_keys(
     ids: &[u128],
     addresses: &[String],
     groups: &[Group],
-) -> Resolver<Recipient> {
-    let mut r = Resolver::default();
-    r.reserve(tier, mb.len() + gt.len());
+    r: &mut dyn KeySink<Recipient>,
+) {
     let mailbox = |row: usize| Recipient::Mailbox(row as u32);
     let group = |row: usize| Recipient::Group(row as u32);
     match tier {
@@ -326,7 +357,6 @@ fn tier_keys(
             }
         }
     }
-    r
 }
 
 /// The address of an `smtp:` proxy (prefix in any case), without the prefix.

@@ -67,6 +67,89 @@ impl<T: Copy + PartialEq> Entry<T> {
     }
 }
 
+/// Receives the identity keys of objects, tier by tier: a [`Resolver`] indexes
+/// them, a [`Scan`] looks for one identity among them.
+pub trait KeySink<T> {
+    fn add(&mut self, tier: Tier, key: &str, object: T);
+    fn add_guid(&mut self, guid: u128, object: T);
+}
+
+impl<T: Copy + PartialEq> KeySink<T> for Resolver<T> {
+    fn add(&mut self, tier: Tier, key: &str, object: T) {
+        Resolver::add(self, tier, key, object)
+    }
+
+    fn add_guid(&mut self, guid: u128, object: T) {
+        Resolver::add_guid(self, guid, object)
+    }
+}
+
+/// One identity looked up in one tier by visiting every key once, without
+/// building the tier: for a single question about a large tenant.
+pub struct Scan<T> {
+    tier: Tier,
+    guid: Option<u128>,
+    text: Option<String>,
+    found: Option<Entry<T>>,
+}
+
+impl<T: Copy + PartialEq> Scan<T> {
+    pub fn new(tier: Tier, identity: &str) -> Scan<T> {
+        Scan {
+            tier,
+            guid: (tier == Tier::Guid)
+                .then(|| parse_guid_u128(identity))
+                .flatten(),
+            text: (tier != Tier::Guid)
+                .then(|| normalize(tier, identity))
+                .flatten(),
+            found: None,
+        }
+    }
+
+    /// Whether the identity cannot be a key of this tier (e.g. not a GUID).
+    pub fn is_hopeless(&self) -> bool {
+        self.guid.is_none() && self.text.is_none()
+    }
+
+    /// What the tier says about the identity, as [`Resolver::resolve_tier`] would.
+    pub fn result(self) -> Option<Resolution<T>> {
+        Some(match self.found? {
+            Entry::One(one) => Resolution::Found(one),
+            Entry::Many(all) => Resolution::Ambiguous {
+                tier: self.tier,
+                first: all[0],
+                second: all[1],
+            },
+        })
+    }
+
+    fn hit(&mut self, object: T) {
+        match &mut self.found {
+            Some(e) => e.push(object),
+            None => self.found = Some(Entry::One(object)),
+        }
+    }
+}
+
+impl<T: Copy + PartialEq> KeySink<T> for Scan<T> {
+    fn add(&mut self, tier: Tier, key: &str, object: T) {
+        if tier == Tier::Guid {
+            if let Some(g) = parse_guid_u128(key) {
+                self.add_guid(g, object);
+            }
+        } else if self.text.is_some() && normalize(tier, key) == self.text {
+            self.hit(object);
+        }
+    }
+
+    fn add_guid(&mut self, guid: u128, object: T) {
+        if self.guid == Some(guid) {
+            self.hit(object);
+        }
+    }
+}
+
 /// Maps identity keys to objects, per tier. GUIDs are kept as numbers and other
 /// keys lower-cased, so lookups need no normalisation beyond that.
 #[derive(Debug, Clone)]

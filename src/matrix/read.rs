@@ -255,6 +255,23 @@ fn read_access(
         .and_then(|b| b.with_batch_size(256 * 1024).build())
         .map_err(|e| parquet_error(path, e))?;
     let mut sets: Vec<CellSet> = Vec::new();
+    // The set being read, as mailbox lists: a bitmap is built once per set, since
+    // appending to a dense roaring container one value at a time rescans it.
+    let mut current: Option<(u32, PermissionId)> = None;
+    let (mut entra, mut rbac): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+    let finish = |key: Option<(u32, PermissionId)>,
+                  entra: &mut Vec<u32>,
+                  rbac: &mut Vec<u32>,
+                  sets: &mut Vec<CellSet>| {
+        if let Some((app, permission)) = key {
+            sets.push(CellSet {
+                app,
+                permission,
+                entra: bitmap_of(entra),
+                rbac: bitmap_of(rbac),
+            });
+        }
+    };
     for batch in reader {
         let batch = batch.map_err(|e| parquet_error(path, e))?;
         let column = |name: &str| {
@@ -298,27 +315,31 @@ fn read_access(
                     format!("row (app_idx {a}, mailbox_idx {m}, via {v}) is outside the dataset's apps and mailboxes; the dataset is damaged, run exomatrix analyze again"),
                 ));
             }
-            let set = match sets.last_mut() {
-                Some(s) if s.app == a && s.permission == p => s,
-                _ => {
-                    sets.push(CellSet {
-                        app: a,
-                        permission: p,
-                        ..CellSet::default()
-                    });
-                    sets.last_mut().expect("just pushed")
-                }
-            };
-            // Rows are sorted by mailbox within a set: push appends in O(1).
-            if v & VIA_ENTRA != 0 && set.entra.try_push(m).is_err() {
-                set.entra.insert(m);
+            if current != Some((a, p)) {
+                finish(current, &mut entra, &mut rbac, &mut sets);
+                current = Some((a, p));
             }
-            if v & VIA_RBAC != 0 && set.rbac.try_push(m).is_err() {
-                set.rbac.insert(m);
+            if v & VIA_ENTRA != 0 {
+                entra.push(m);
+            }
+            if v & VIA_RBAC != 0 {
+                rbac.push(m);
             }
         }
     }
+    finish(current, &mut entra, &mut rbac, &mut sets);
     Ok(merge(sets))
+}
+
+/// A bitmap of the listed mailboxes, emptying the list. Lists written by
+/// exomatrix are sorted; any other order is sorted first.
+fn bitmap_of(list: &mut Vec<u32>) -> RoaringBitmap {
+    if !list.is_sorted_by(|a, b| a < b) {
+        list.sort_unstable();
+        list.dedup();
+    }
+    let bitmap = RoaringBitmap::from_sorted_iter(list.drain(..)).expect("sorted and distinct");
+    bitmap
 }
 
 /// Sorts sets by (app, permission) and unites those with the same key (rows of
