@@ -5,6 +5,10 @@
 #   RUNS=5 scripts/bench.sh     more runs (the machine's noise shows in the spread)
 #   FLAT=1 scripts/bench.sh     also analyze the same tenant with 2x and 4x the cells,
 #                               to show that peak memory does not grow with cells
+#   QUERIES=1 scripts/bench.sh  also time diff, who-can and explain: BEFORE is the
+#                               large tenant, AFTER a copy with every 10th Entra grant
+#                               and every 7th role assignment removed and some roles
+#                               changed (a migration-sized change, and then some)
 #
 # Prints per-stage times, cells/s and peak RSS (/usr/bin/time -v) for each run, and
 # reads the dataset back with DuckDB when the duckdb Python module is installed.
@@ -77,6 +81,34 @@ if [ "${FLAT:-0}" = 1 ]; then
     run large large-1x
     run large-2x large-2x
     run large-4x large-4x
+fi
+
+# timed LABEL CMD...: wall time and peak RSS of one command (its stdout discarded).
+timed() {
+    local label=$1; shift
+    /usr/bin/time -f "$label %e s, peak RSS %M KB" "$@" > /dev/null
+}
+
+if [ "${QUERIES:-0}" = 1 ]; then
+    after="$DATA/large-after"
+    if [ ! -f "$after/.complete" ]; then
+        rm -rf "$after" && mkdir -p "$after"
+        cp "$DATA/large"/*.csv "$after/"
+        awk 'NR==1 || NR%10!=0' "$DATA/large/app_role_assignments.csv" > "$after/app_role_assignments.csv"
+        awk 'NR==1 || NR%7!=0 {if (NR%11==0) sub(/Application Calendars.Read"/, "Application Calendars.ReadWrite\""); print}' \
+            "$DATA/large/management_role_assignments.csv" > "$after/management_role_assignments.csv"
+        touch "$after/.complete"
+    fi
+    [ -d "$DATA/out-large" ] || "$BIN" analyze "$DATA/large" -o "$DATA/out-large" --force --quiet
+    "$BIN" analyze "$after" -o "$DATA/out-large-after" --force --quiet
+    app=$(sed -n 2p "$DATA/large/management_role_assignments.csv" | cut -d, -f3 | tr -d '"')
+    echo "queries on the large tenant (wall time, peak RSS):"
+    for i in $(seq "$RUNS"); do
+        timed "diff (datasets)      " "$BIN" diff "$DATA/out-large" "$DATA/out-large-after"
+        timed "diff -o changes      " "$BIN" diff "$DATA/out-large" "$DATA/out-large-after" -o "$DATA/changes.parquet" --force
+        timed "who-can (dataset)    " "$BIN" who-can "$DATA/out-large" --mailbox u0000000@contoso.com
+        timed "explain (snapshot)   " "$BIN" explain "$DATA/large" --app "$app" --mailbox u0000042@contoso.com
+    done
 fi
 
 if python3 -c 'import duckdb' 2>/dev/null; then
