@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::filter::{FilterContext, Trace};
 use crate::findings::Findings;
 use crate::matrix::evaluate::{evaluate_app, Grant, VIA_ENTRA, VIA_RBAC};
+use crate::matrix::read::describe_app;
 use crate::policy::aap::{Nesting, Policy};
 use crate::policy::apps::AppLookup;
 use crate::policy::permissions::{self, PermissionId, CATALOGUE};
@@ -116,10 +117,7 @@ impl Explainer {
 
     pub fn app_label(&self) -> String {
         let a = &self.model.apps.apps[self.app as usize];
-        match &a.display_name {
-            Some(n) => format!("{n} ({})", a.app_id),
-            None => a.app_id.clone(),
-        }
+        describe_app(a.display_name.as_deref(), &a.app_id)
     }
 
     pub fn mailbox_label(&self, m: u32) -> String {

@@ -42,6 +42,12 @@ impl Work {
         std::fs::write(&path, text.replace(from, to)).unwrap();
     }
 
+    /// Analyzes `snapshot` into the dataset `out`, which must succeed.
+    fn analyze(&self, snapshot: &str, out: &str) {
+        let o = self.run(&["analyze", snapshot, "-o", out, "-q"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         Command::new(BIN)
             .args(args)
@@ -118,12 +124,7 @@ fn migrate_example_two(w: &Work) {
 #[test]
 fn snapshot_against_its_own_dataset_has_no_change() {
     let w = Work::new();
-    assert_eq!(
-        w.run(&["analyze", "before", "-o", "ds", "-q"])
-            .status
-            .code(),
-        Some(0)
-    );
+    w.analyze("before", "ds");
     for args in [["diff", "ds", "before"], ["diff", "before", "ds"]] {
         let o = w.run(&args);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -158,12 +159,7 @@ fn every_change_kind_is_counted_written_and_gated() {
         "\"Application Calendars.ReadWrite\",\"6233fba6",
     );
     add_org_wide_rbac_to_outlook_sync(&w);
-    assert_eq!(
-        w.run(&["analyze", "before", "-o", "ds-before", "-q"])
-            .status
-            .code(),
-        Some(0)
-    );
+    w.analyze("before", "ds-before");
     let o = w.run(&["diff", "ds-before", "after", "-o", "changes.parquet"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
@@ -352,12 +348,7 @@ fn diff_errors_exit_2() {
         "error: taken.parquet already exists; pass --force to replace it, or choose another -o\n"
     );
     // A damaged dataset: apps.parquet missing.
-    assert_eq!(
-        w.run(&["analyze", "before", "-o", "ds", "-q"])
-            .status
-            .code(),
-        Some(0)
-    );
+    w.analyze("before", "ds");
     std::fs::remove_file(w.path("ds/apps.parquet")).unwrap();
     let o = w.run(&["diff", "ds", "after"]);
     assert_eq!(o.status.code(), Some(2));
@@ -370,12 +361,7 @@ fn diff_errors_exit_2() {
 #[test]
 fn who_can_on_a_snapshot_and_on_its_dataset_agree() {
     let w = Work::new();
-    assert_eq!(
-        w.run(&["analyze", "before", "-o", "ds", "-q"])
-            .status
-            .code(),
-        Some(0)
-    );
+    w.analyze("before", "ds");
     let o = w.run(&["who-can", "before", "--mailbox", "ceo@contoso.com"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let snapshot = stdout(&o);

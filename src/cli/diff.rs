@@ -146,13 +146,7 @@ fn print_text(
             format!(": {}", s.join(", "))
         }
     };
-    let app = |i: u32| {
-        let a = &d.apps[i as usize];
-        match &a.name {
-            Some(n) => format!("{n} ({})", a.app_id),
-            None => a.app_id.clone(),
-        }
-    };
+    let app = |i: u32| d.apps[i as usize].describe();
     let mailbox = |i: u32| d.mailboxes[i as usize].address.clone();
     writeln!(
         out,

@@ -29,6 +29,19 @@ impl AppKey {
     pub fn label(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.app_id)
     }
+
+    /// `Name (appid)`, or the AppId alone when the app has no name.
+    pub fn describe(&self) -> String {
+        describe_app(self.name.as_deref(), &self.app_id)
+    }
+}
+
+/// `Name (appid)`, or the AppId alone.
+pub fn describe_app(name: Option<&str>, app_id: &str) -> String {
+    match name {
+        Some(n) => format!("{n} ({app_id})"),
+        None => app_id.to_string(),
+    }
 }
 
 /// A mailbox as datasets name it: the lower-case ExternalDirectoryObjectId is the key.
