@@ -14,12 +14,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use common::{ms, Scope, Tenant};
+use exomatrix::analysis::{Analysis, AnalysisOptions};
 use exomatrix::directory::Directory;
+use exomatrix::explain::Explainer;
 use exomatrix::filter::ast::Op;
 use exomatrix::filter::compile::{parse_date, parse_number, wildcard_match};
 use exomatrix::filter::FilterContext;
 use exomatrix::policy::aap::allow_bitmap;
-use exomatrix::policy::{permissions, Nesting};
+use exomatrix::policy::{permissions, Nesting, PolicyOptions};
 use exomatrix::snapshot::Snapshot;
 use exomatrix::Findings;
 use proptest::prelude::*;
@@ -749,6 +751,35 @@ proptest! {
             .map(|(a, p)| (0..spec.mailboxes).filter(|&m| spec.cell(a, p, m) != 0).count())
             .sum();
         prop_assert_eq!(outcome.analysis.matrix.cells(), total as u64);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// `explain` loads only the app's own scopes and evaluates only that app:
+    /// its verdict must still be the matrix's, for every app, permission and mailbox.
+    #[test]
+    fn explain_verdicts_equal_the_matrix(spec in spec()) {
+        let dir = tempfile::tempdir().unwrap();
+        let tenant = spec.tenant();
+        tenant.write(dir.path());
+        let options = AnalysisOptions {
+            policy: PolicyOptions { aap_nesting: spec.nesting },
+        };
+        let analysis = Analysis::run(dir.path(), options).unwrap();
+        for a in 0..APPS {
+            let ex = Explainer::load(dir.path(), &app_name(a), options.policy).unwrap();
+            for p in 0..permissions::CATALOGUE.len() as u8 {
+                let grant = analysis.matrix.grant(ex.app, p);
+                for m in 0..spec.mailboxes as u32 {
+                    let via = grant.map_or(0, |g| {
+                        u8::from(g.via_entra.contains(m)) | (u8::from(g.via_rbac.contains(m)) << 1)
+                    });
+                    prop_assert_eq!(ex.explain(p, m).via, via, "App{} {} m{}", a, p, m);
+                }
+            }
+        }
     }
 }
 
