@@ -21,7 +21,7 @@ use crate::policy::apps::AppLookup;
 use crate::policy::permissions::{self, PermissionId, CATALOGUE};
 use crate::policy::rbac::{read_scopes_where, Assignment, ScopeKind};
 use crate::policy::{Model, PolicyOptions};
-use crate::snapshot::{tables::first_present, Snapshot};
+use crate::snapshot::{tables::first_present, Col, Snapshot};
 
 /// A snapshot loaded to answer questions about one app.
 pub struct Explainer {
@@ -29,7 +29,10 @@ pub struct Explainer {
     pub directory: Directory,
     pub model: Model,
     pub app: u32,
-    /// The app's grants, evaluated exactly as `analyze` does.
+    /// The mailbox the explainer was loaded for; `None`: any mailbox.
+    pub mailbox: Option<u32>,
+    /// The app's grants, evaluated exactly as `analyze` does (for a loaded
+    /// mailbox, exact for that mailbox only).
     pub grants: Vec<Grant>,
     /// Time to read the snapshot files, and to answer beyond that.
     pub load_time: Duration,
@@ -39,55 +42,98 @@ pub struct Explainer {
     traces: Mutex<Option<(u32, Vec<Trace>)>>,
 }
 
+/// The keys the snapshot may name the app by: the given text, and the AppId,
+/// ObjectId and DisplayName of a service principal it names.
+fn app_names(snapshot: &Snapshot, app: &str) -> HashSet<String> {
+    let mut names: HashSet<String> = HashSet::from([key(app)]);
+    let sp = &snapshot.service_principals;
+    let cols = [
+        sp.column(&["AppId"]),
+        sp.column(&["ObjectId"]),
+        sp.column(&["DisplayName"]),
+    ];
+    for row in 0..sp.len() {
+        let values: Vec<&str> = cols.iter().flatten().filter_map(|c| c.get(row)).collect();
+        if values.iter().any(|v| key(v) == key(app)) {
+            names.extend(values.iter().map(|v| key(v)));
+        }
+    }
+    names
+}
+
 /// Lower-case text, or the canonical form of a GUID.
 fn key(text: &str) -> String {
     parse_guid(text).unwrap_or_else(|| text.trim().to_lowercase())
 }
 
 impl Explainer {
-    /// Loads `dir` and resolves `app` (AppId, service principal ObjectId or DisplayName).
-    pub fn load(dir: &Path, app: &str, options: PolicyOptions) -> Result<Explainer> {
+    /// Loads `dir` for questions about `app` (AppId, service principal ObjectId or
+    /// DisplayName) and, when given, one mailbox (address, proxy, id, alias or name).
+    ///
+    /// Only what bears on the question is resolved: the grants, policies and
+    /// assignments that name the app, the scopes those assignments name, and, for a
+    /// mailbox, only that mailbox's memberships (with all group nesting; see
+    /// [`Directory::focus_on`]). Without a mailbox every membership is resolved and
+    /// any mailbox can be asked about.
+    pub fn load(
+        dir: &Path,
+        app: &str,
+        mailbox: Option<&str>,
+        options: PolicyOptions,
+    ) -> Result<Explainer> {
         let t = Instant::now();
-        let snapshot = Snapshot::load(dir)?;
+        let mut snapshot = Snapshot::load(dir)?;
         let load_time = t.elapsed();
         let t = Instant::now();
         let mut findings = Findings::default();
-        let directory = Directory::build(&snapshot, &mut findings)?;
-
-        // Only the scopes of assignments that may be this app's get compiled: the
-        // assignee names it by ObjectId, AppId or DisplayName (a superset is fine).
-        let mut names: HashSet<String> = HashSet::from([key(app)]);
-        let sp = &snapshot.service_principals;
-        let sp_cols = [
-            sp.column(&["AppId"]),
-            sp.column(&["ObjectId"]),
-            sp.column(&["DisplayName"]),
-        ];
-        for row in 0..sp.len() {
-            let values: Vec<&str> = sp_cols
-                .iter()
+        let names = app_names(&snapshot, app);
+        let named = |cols: &[Option<Col<'_>>], row: usize| {
+            cols.iter()
                 .flatten()
                 .filter_map(|c| c.get(row))
-                .collect();
-            if values.iter().any(|v| key(v) == key(app)) {
-                names.extend(values.iter().map(|v| key(v)));
-            }
-        }
+                .any(|v| names.contains(&key(v)))
+        };
+
+        let grants = &snapshot.app_role_assignments;
+        let cols = [grants.column(&["AppId"]), grants.column(&["PrincipalId"])];
+        let grants = grants.filter_rows(|row| named(&cols, row));
+        let policies = &snapshot.application_access_policies;
+        let app_col = policies.column(&["AppId"]);
+        let policies = policies.filter_rows(|row| {
+            app_col
+                .and_then(|c| c.get(row))
+                .is_none_or(|v| v == "*" || names.contains(&key(v)))
+        });
         let assignments = &snapshot.management_role_assignments;
         let assignee_cols = [
             assignments.column(&["App"]),
             assignments.column(&["RoleAssignee"]),
             assignments.column(&["RoleAssigneeName"]),
         ];
-        let custom_col = assignments.column(&["CustomResourceScope"]);
-        let mut wanted: HashSet<String> = HashSet::new();
-        for row in 0..assignments.len() {
-            let mine =
-                first_present(&assignee_cols, row).is_some_and(|(_, v)| names.contains(&key(v)));
-            if let (true, Some(scope)) = (mine, custom_col.and_then(|c| c.get(row))) {
-                wanted.insert(scope.to_lowercase());
-            }
+        let assignments = assignments.filter_rows(|row| {
+            first_present(&assignee_cols, row).is_some_and(|(_, v)| names.contains(&key(v)))
+        });
+        let wanted: HashSet<String> = assignments
+            .column(&["CustomResourceScope"])
+            .map(|c| {
+                (0..assignments.len())
+                    .filter_map(|row| c.get(row))
+                    .map(str::to_lowercase)
+                    .collect()
+            })
+            .unwrap_or_default();
+        snapshot.app_role_assignments = grants;
+        snapshot.application_access_policies = policies;
+        snapshot.management_role_assignments = assignments;
+
+        let mut directory = Directory::bare(&snapshot)?;
+        let mailbox = mailbox
+            .map(|m| resolve_mailbox(&directory, m))
+            .transpose()?;
+        if let Some(m) = mailbox {
+            directory.focus_on(m);
         }
+        directory.add_memberships(&snapshot, &mut findings)?;
         let ctx = FilterContext::new(&snapshot.mailboxes, &directory);
         let scopes =
             read_scopes_where(&snapshot.management_scopes, &ctx, &mut findings, &|name| {
@@ -103,6 +149,7 @@ impl Explainer {
             directory,
             model,
             app,
+            mailbox,
             grants,
             load_time,
             answer_time: t.elapsed(),
@@ -110,9 +157,13 @@ impl Explainer {
         })
     }
 
-    /// Resolves a mailbox by address, proxy, ExternalDirectoryObjectId, Guid, DN, alias or name.
-    pub fn mailbox(&self, identity: &str) -> Result<u32> {
-        resolve_mailbox(&self.directory, identity)
+    /// Checks that the explainer can answer for mailbox `m`.
+    fn check_mailbox(&self, m: u32) {
+        assert!(
+            self.directory.is_exact_for(m),
+            "this Explainer was loaded for mailbox {:?}, not {m}",
+            self.mailbox
+        );
     }
 
     pub fn app_label(&self) -> String {
@@ -129,6 +180,7 @@ impl Explainer {
 
     /// The via bits of the app's cell for one permission and mailbox, as `analyze` computes it.
     pub fn via(&self, permission: PermissionId, m: u32) -> u8 {
+        self.check_mailbox(m);
         self.grants
             .iter()
             .find(|g| g.permission == permission)
@@ -172,6 +224,7 @@ impl Explainer {
 
     /// The §3.2 decision for this app and mailbox, and the sentence that says why.
     pub fn aap_decision(&self, m: u32) -> (bool, String) {
+        self.check_mailbox(m);
         let policies = self.policies();
         let nesting = self.nesting();
         let names = |ps: &[&Policy]| {
@@ -307,6 +360,7 @@ impl Explainer {
 
     /// Whether an assignment's scope covers the mailbox, and why.
     pub fn scope_decision(&self, a: &Assignment, m: u32) -> (bool, Vec<String>) {
+        self.check_mailbox(m);
         let groups = &self.directory.groups;
         match &a.scope {
             ScopeKind::Organization => (

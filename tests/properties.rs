@@ -769,14 +769,18 @@ proptest! {
         };
         let analysis = Analysis::run(dir.path(), options).unwrap();
         for a in 0..APPS {
-            let ex = Explainer::load(dir.path(), &app_name(a), options.policy).unwrap();
-            for p in 0..permissions::CATALOGUE.len() as u8 {
-                let grant = analysis.matrix.grant(ex.app, p);
-                for m in 0..spec.mailboxes as u32 {
-                    let via = grant.map_or(0, |g| {
+            let any = Explainer::load(dir.path(), &app_name(a), None, options.policy).unwrap();
+            for m in 0..spec.mailboxes as u32 {
+                let address = format!("m{m}@contoso.com");
+                let focused =
+                    Explainer::load(dir.path(), &app_name(a), Some(&address), options.policy)
+                        .unwrap();
+                for p in 0..permissions::CATALOGUE.len() as u8 {
+                    let via = analysis.matrix.grant(any.app, p).map_or(0, |g| {
                         u8::from(g.via_entra.contains(m)) | (u8::from(g.via_rbac.contains(m)) << 1)
                     });
-                    prop_assert_eq!(ex.explain(p, m).via, via, "App{} {} m{}", a, p, m);
+                    prop_assert_eq!(any.explain(p, m).via, via, "App{} {} m{}", a, p, m);
+                    prop_assert_eq!(focused.explain(p, m).via, via, "focused: App{} {} m{}", a, p, m);
                 }
             }
         }

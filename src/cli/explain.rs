@@ -74,9 +74,9 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitStatus> {
     let options = PolicyOptions {
         aap_nesting: args.aap_nesting.into(),
     };
-    let mut ex = Explainer::load(&args.snapshot, &args.app, options)?;
+    let mut ex = Explainer::load(&args.snapshot, &args.app, args.mailbox.as_deref(), options)?;
     let answer = std::time::Instant::now();
-    let mailbox = args.mailbox.as_deref().map(|m| ex.mailbox(m)).transpose()?;
+    let mailbox = ex.mailbox;
     let mut out = std::io::stdout().lock();
     match (args.as_cmdlet, mailbox) {
         (Some(Cmdlet::TestServicePrincipalAuthorization), m) => {

@@ -3,6 +3,7 @@
 
 pub mod resolve;
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
@@ -65,6 +66,11 @@ pub struct Directory {
     /// Identity tiers of mailboxes and groups, each built on first use: exports
     /// that name members by GUID and DN never pay for the address and name tiers.
     tiers: [OnceLock<Resolver<Recipient>>; 4],
+    /// When set, the directory serves questions about this one mailbox: only its
+    /// memberships (and all group nesting) are resolved, see [`Directory::focus_on`].
+    focus: Option<u32>,
+    /// Identity tiers of all groups and the focus mailbox, for membership rows.
+    member_tiers: [OnceLock<Resolver<Recipient>>; 4],
     /// What the tiers are built from (the column arrays are shared, not copied).
     mailbox_table: Table,
     group_table: Table,
@@ -75,6 +81,13 @@ pub struct Directory {
 impl Directory {
     /// Builds the directory from the snapshot; unresolved references become findings.
     pub fn build(snapshot: &Snapshot, findings: &mut Findings) -> Result<Directory> {
+        let mut dir = Directory::bare(snapshot)?;
+        dir.add_memberships(snapshot, findings)?;
+        Ok(dir)
+    }
+
+    /// Mailboxes, groups and administrative units, without their memberships.
+    pub fn bare(snapshot: &Snapshot) -> Result<Directory> {
         let (ids, mailbox_addresses) = read_mailboxes(&snapshot.mailboxes)?;
         let count = u32::try_from(ids.len()).map_err(|_| {
             Error::data(
@@ -93,16 +106,63 @@ impl Directory {
             admin_units: Vec::new(),
             has_au_members: !snapshot.administrative_unit_members.names.is_empty(),
             tiers: Default::default(),
+            focus: None,
+            member_tiers: Default::default(),
             mailbox_table: snapshot.mailboxes.clone(),
             group_table: snapshot.groups.clone(),
             mailbox_guids: ids,
             au_resolver: Resolver::default(),
         };
-        add_group_members(&mut dir, &snapshot.group_members, findings)?;
-        report_cycles(&dir.groups, findings);
         dir.admin_units = add_admin_units(&snapshot.administrative_units, &mut dir.au_resolver)?;
-        add_au_members(&mut dir, &snapshot.administrative_unit_members, findings)?;
         Ok(dir)
+    }
+
+    /// Resolves group and administrative unit memberships.
+    pub fn add_memberships(&mut self, snapshot: &Snapshot, findings: &mut Findings) -> Result<()> {
+        add_group_members(self, &snapshot.group_members, findings)?;
+        report_cycles(&self.groups, findings);
+        add_au_members(self, &snapshot.administrative_unit_members, findings)
+    }
+
+    /// Narrows the directory to questions about mailbox `m`, before
+    /// [`Directory::add_memberships`]: membership rows then resolve against the
+    /// groups and `m` only, so every group nesting and every membership of `m` is
+    /// exact, while other mailboxes' memberships are left out unreported (and an
+    /// identity shared with another mailbox is not detected). Other lookups scan
+    /// the tiers instead of building them. For `explain`, which asks about one
+    /// mailbox of a large tenant.
+    pub fn focus_on(&mut self, m: u32) {
+        self.focus = Some(m);
+    }
+
+    pub fn focus(&self) -> Option<u32> {
+        self.focus
+    }
+
+    /// Whether row `m` is one this directory has all memberships of.
+    pub fn is_exact_for(&self, m: u32) -> bool {
+        self.focus.is_none_or(|f| f == m)
+    }
+
+    /// Resolves the identity in a membership row (group or member).
+    fn resolve_member(&self, identity: &str, location: &Location) -> Result<Option<Recipient>> {
+        let Some(focus) = self.focus else {
+            return self.resolve_recipient(identity, location);
+        };
+        let resolution = Tier::ALL
+            .into_iter()
+            .find_map(|tier| {
+                self.member_tiers[tier as usize]
+                    .get_or_init(|| {
+                        let mut r = Resolver::default();
+                        let focus = focus as usize;
+                        self.tier_keys(tier, focus..focus + 1, &mut r);
+                        r
+                    })
+                    .resolve_tier(tier, identity)
+            })
+            .unwrap_or(Resolution::NotFound);
+        self.resolution_result(identity, resolution, location)
     }
 
     /// Resolves a recipient identity; ambiguity is an error at `location`.
@@ -111,7 +171,16 @@ impl Directory {
         identity: &str,
         location: &Location,
     ) -> Result<Option<Recipient>> {
-        match self.resolve(identity) {
+        self.resolution_result(identity, self.resolve(identity), location)
+    }
+
+    fn resolution_result(
+        &self,
+        identity: &str,
+        resolution: Resolution<Recipient>,
+        location: &Location,
+    ) -> Result<Option<Recipient>> {
+        match resolution {
             Resolution::Found(r) => Ok(Some(r)),
             Resolution::NotFound => Ok(None),
             Resolution::Ambiguous { tier, first, second } => Err(Error::data(
@@ -128,6 +197,9 @@ impl Directory {
 
     /// Resolves a mailbox or group identity through the tiers, building each on first use.
     pub fn resolve(&self, identity: &str) -> Resolution<Recipient> {
+        if self.focus.is_some() {
+            return self.resolve_once(identity);
+        }
         Tier::ALL
             .into_iter()
             .find_map(|tier| self.tier(tier).resolve_tier(tier, identity))
@@ -138,12 +210,13 @@ impl Directory {
         self.tiers[tier as usize].get_or_init(|| {
             let mut r = Resolver::default();
             r.reserve(tier, self.mailbox_table.len() + self.group_table.len());
-            self.tier_keys(tier, &mut r);
+            self.tier_keys(tier, 0..self.count as usize, &mut r);
             r
         })
     }
 
-    fn tier_keys(&self, tier: Tier, sink: &mut dyn KeySink<Recipient>) {
+    /// Visits the keys of a tier: every group's, and those of the mailboxes in `rows`.
+    fn tier_keys(&self, tier: Tier, rows: Range<usize>, sink: &mut dyn KeySink<Recipient>) {
         tier_keys(
             tier,
             &self.mailbox_table,
@@ -151,6 +224,7 @@ impl Directory {
             &self.mailbox_guids,
             &self.mailbox_addresses,
             &self.groups,
+            rows,
             sink,
         )
     }
@@ -166,7 +240,7 @@ impl Directory {
                     if scan.is_hopeless() {
                         continue;
                     }
-                    self.tier_keys(tier, &mut scan);
+                    self.tier_keys(tier, 0..self.count as usize, &mut scan);
                     scan.result()
                 }
             };
@@ -252,35 +326,70 @@ fn read_mailboxes(table: &Table) -> Result<(Vec<u128>, Vec<String>)> {
         .column(&["ExternalDirectoryObjectId"])
         .expect("required");
     let smtp = table.column(&["PrimarySmtpAddress"]).expect("required");
-    let mut ids = Vec::with_capacity(table.len());
-    let mut addresses = Vec::with_capacity(table.len());
-    let mut first_row: FxHashMap<u128, usize> = FxHashMap::default();
-    first_row.reserve(table.len());
-    for row in 0..table.len() {
+    let row = |row: usize| -> Result<(u128, String)> {
         let id = required_guid(id_col, row)?;
-        if let Some(previous) = first_row.insert(id, row) {
-            return Err(Error::data(
-                id_col.location(row),
-                format!(
-                    "duplicate mailbox {}: line {} has the same ExternalDirectoryObjectId; remove one of the rows",
-                    format_guid(id),
-                    table.lines[previous]
-                ),
-            ));
-        }
         let address = smtp.get(row).ok_or_else(|| {
             Error::data(
                 smtp.location(row),
                 "PrimarySmtpAddress is blank; every mailbox needs one",
             )
         })?;
-        ids.push(id);
-        addresses.push(address.to_string());
+        Ok((id, address.to_string()))
+    };
+    // In parallel while all is well; on a bad row, again in order, so the error
+    // is always the first one in the file.
+    let parsed: Option<Vec<(u128, String)>> = (0..table.len())
+        .into_par_iter()
+        .map(|r| row(r).ok())
+        .collect();
+    let Some(parsed) = parsed else {
+        // Some row is bad: find the first problem in file order, a duplicate id
+        // on an earlier line included.
+        let mut seen: FxHashMap<u128, usize> = FxHashMap::default();
+        for r in 0..table.len() {
+            let (id, _) = row(r)?;
+            if let Some(first) = seen.insert(id, r) {
+                return Err(duplicate_mailbox(table, id_col, id, r, first));
+            }
+        }
+        unreachable!("a row failed to parse in parallel but not in order");
+    };
+    let (ids, addresses): (Vec<u128>, Vec<String>) = parsed.into_par_iter().unzip();
+    // Duplicates: sorted (id, row) pairs side by side; the error names the
+    // earliest row that repeats an id, and the row it repeats.
+    let mut by_id: Vec<(u128, u32)> = ids
+        .iter()
+        .enumerate()
+        .map(|(r, &id)| (id, r as u32))
+        .collect();
+    by_id.par_sort_unstable();
+    if let Some(repeat) = by_id
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| w[1].1 as usize)
+        .min()
+    {
+        // The first occurrence of that id: the first of its run in the sort.
+        let first = by_id[by_id.partition_point(|&(id, _)| id < ids[repeat])].1 as usize;
+        return Err(duplicate_mailbox(table, id_col, ids[repeat], repeat, first));
     }
     Ok((ids, addresses))
 }
 
-/// The keys of one identity tier for every mailbox and group.
+fn duplicate_mailbox(table: &Table, id_col: Col<'_>, id: u128, row: usize, first: usize) -> Error {
+    Error::data(
+        id_col.location(row),
+        format!(
+            "duplicate mailbox {}: line {} has the same ExternalDirectoryObjectId; remove one of the rows",
+            format_guid(id),
+            table.lines[first]
+        ),
+    )
+}
+
+/// The keys of one identity tier for every group and the mailboxes in `rows`
+/// (all of them, or the one a directory is focused on).
+#[allow(clippy::too_many_arguments)]
 fn tier_keys(
     tier: Tier,
     mb: &Table,
@@ -288,17 +397,23 @@ fn tier_keys(
     ids: &[u128],
     addresses: &[String],
     groups: &[Group],
+    rows: Range<usize>,
     r: &mut dyn KeySink<Recipient>,
 ) {
     let mailbox = |row: usize| Recipient::Mailbox(row as u32);
     let group = |row: usize| Recipient::Group(row as u32);
+    // Mailboxes, then groups, each with the rows to visit.
+    let tables = [
+        (mb, &mailbox as &dyn Fn(usize) -> Recipient, rows.clone()),
+        (gt, &group, 0..gt.len()),
+    ];
     match tier {
         Tier::Guid => {
-            for (row, &id) in ids.iter().enumerate() {
-                r.add_guid(id, mailbox(row));
+            for row in rows.clone() {
+                r.add_guid(ids[row], mailbox(row));
             }
             if let Some(c) = mb.column(&["Guid"]) {
-                (0..mb.len()).for_each(|row| {
+                rows.for_each(|row| {
                     c.get(row)
                         .into_iter()
                         .for_each(|v| r.add(tier, v, mailbox(row)))
@@ -310,7 +425,7 @@ fn tier_keys(
         }
         Tier::DistinguishedName => {
             if let Some(c) = mb.column(&["DistinguishedName"]) {
-                (0..mb.len()).for_each(|row| {
+                rows.for_each(|row| {
                     c.get(row)
                         .into_iter()
                         .for_each(|v| r.add(tier, v, mailbox(row)))
@@ -321,16 +436,16 @@ fn tier_keys(
             }
         }
         Tier::Address => {
-            for (row, address) in addresses.iter().enumerate() {
-                r.add(tier, address, mailbox(row));
+            for row in rows {
+                r.add(tier, &addresses[row], mailbox(row));
             }
-            for (table, object) in [(mb, &mailbox as &dyn Fn(usize) -> Recipient), (gt, &group)] {
+            for (table, object, rows) in tables {
                 let cols = [
                     table.column(&["UserPrincipalName"]),
                     table.column(&["PrimarySmtpAddress"]),
                 ];
                 let proxies = table.column(&["EmailAddresses"]);
-                for row in 0..table.len() {
+                for row in rows {
                     for v in cols.iter().flatten().filter_map(|c| c.get(row)) {
                         r.add(tier, v, object(row));
                     }
@@ -347,9 +462,9 @@ fn tier_keys(
             }
         }
         Tier::Name => {
-            for (table, object) in [(mb, &mailbox as &dyn Fn(usize) -> Recipient), (gt, &group)] {
+            for (table, object, rows) in tables {
                 let cols = [table.column(&["Alias"]), table.column(&["Name"])];
-                for row in 0..table.len() {
+                for row in rows {
                     for v in cols.iter().flatten().filter_map(|c| c.get(row)) {
                         r.add(tier, v, object(row));
                     }
@@ -453,7 +568,7 @@ fn add_group_members(dir: &mut Directory, table: &Table, findings: &mut Findings
             let group = match last {
                 Some((id, group)) if id == group_id => group,
                 _ => {
-                    let group = match dir.resolve_recipient(group_id, &group_col.location(row))? {
+                    let group = match dir.resolve_member(group_id, &group_col.location(row))? {
                         Some(Recipient::Group(g)) => Some(g),
                         Some(other) => {
                             out.finding(
@@ -485,8 +600,9 @@ fn add_group_members(dir: &mut Directory, table: &Table, findings: &mut Findings
                 // Unresolved: reported once for its first row.
                 continue;
             };
-            match dir.resolve_recipient(member_id, &member_col.location(row))? {
+            match dir.resolve_member(member_id, &member_col.location(row))? {
                 Some(member) => out.edges.push((group, member)),
+                None if dir.focus.is_some() => {} // most likely another mailbox
                 None => out.finding(
                     kind::UNRESOLVED_IDENTITY,
                     member_id,
@@ -671,7 +787,7 @@ fn add_au_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -
                 continue;
             };
             let label = &dir.admin_units[au as usize].label;
-            match dir.resolve_recipient(member_id, &member_col.location(row))? {
+            match dir.resolve_member(member_id, &member_col.location(row))? {
                 Some(Recipient::Mailbox(m)) => out.edges.push((au, m)),
                 Some(Recipient::Group(g)) => out.finding(
                     kind::GROUP_IN_ADMINISTRATIVE_UNIT,
@@ -679,6 +795,7 @@ fn add_au_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -
                     format!("group is a member of administrative unit '{label}'; Entra does not expand groups in administrative units, so its members are not in the unit's scope"),
                     member_col.location(row),
                 ),
+                None if dir.focus.is_some() => {}
                 None => out.finding(
                     kind::UNRESOLVED_IDENTITY,
                     member_id,
@@ -698,6 +815,42 @@ fn add_au_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mailboxes(ids: &[&str]) -> Table {
+        let mut text = String::from("ExternalDirectoryObjectId,PrimarySmtpAddress\n");
+        for (i, id) in ids.iter().enumerate() {
+            text.push_str(&format!("{id},m{i}@x.com\n"));
+        }
+        crate::snapshot::csv::parse_csv(
+            text.as_bytes(),
+            "mailboxes.csv",
+            crate::snapshot::tables::MAILBOXES,
+        )
+        .unwrap()
+    }
+
+    /// Parallel reading reports the same error as reading in order would: the
+    /// earliest row that repeats an id (naming that id's first line), or a bad
+    /// row before it.
+    #[test]
+    fn mailbox_errors_are_the_first_in_file_order() {
+        let a = "00000000-0000-4000-8000-00000000000a";
+        let b = "00000000-0000-4000-8000-00000000000b";
+        let error = |ids: &[&str]| read_mailboxes(&mailboxes(ids)).unwrap_err().to_string();
+        let duplicate = |id: &str, line: u32, first: u32| {
+            format!("mailboxes.csv, line {line}, column ExternalDirectoryObjectId: duplicate mailbox {id}: line {first} has the same ExternalDirectoryObjectId; remove one of the rows")
+        };
+        assert_eq!(error(&[a, b, b, a, a]), duplicate(b, 4, 3));
+        assert_eq!(error(&[a, b, a, b, a]), duplicate(a, 4, 2));
+        // A duplicate before a bad GUID wins, and a bad GUID before a duplicate.
+        assert_eq!(error(&[a, a, "nope"]), duplicate(a, 3, 2));
+        assert!(error(&[a, "nope", a])
+            .starts_with("mailboxes.csv, line 3, column ExternalDirectoryObjectId: "));
+        assert_eq!(
+            read_mailboxes(&mailboxes(&[a, b])).unwrap().1,
+            ["m0@x.com", "m1@x.com"]
+        );
+    }
 
     #[test]
     fn smtp_proxy_table() {

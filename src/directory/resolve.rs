@@ -5,6 +5,8 @@
 //! `smtp:` proxy), (4) Alias or Name. The first tier with a match decides; two
 //! different objects in that tier make the identity ambiguous.
 
+use std::borrow::Cow;
+
 use rustc_hash::FxHashMap;
 
 /// The identity tiers, in the order they are tried.
@@ -101,7 +103,7 @@ impl<T: Copy + PartialEq> Scan<T> {
                 .then(|| parse_guid_u128(identity))
                 .flatten(),
             text: (tier != Tier::Guid)
-                .then(|| normalize(tier, identity))
+                .then(|| normalize(tier, identity).map(Cow::into_owned))
                 .flatten(),
             found: None,
         }
@@ -138,7 +140,9 @@ impl<T: Copy + PartialEq> KeySink<T> for Scan<T> {
             if let Some(g) = parse_guid_u128(key) {
                 self.add_guid(g, object);
             }
-        } else if self.text.is_some() && normalize(tier, key) == self.text {
+        } else if self.text.is_some()
+            && normalize(tier, key).is_some_and(|k| Some(k.as_ref()) == self.text.as_deref())
+        {
             self.hit(object);
         }
     }
@@ -187,7 +191,7 @@ impl<T: Copy + PartialEq> Resolver<T> {
             }
             _ => {
                 if let Some(key) = normalize(tier, key) {
-                    match self.text[tier as usize - 1].entry(key.into_boxed_str()) {
+                    match self.text[tier as usize - 1].entry(key.into_owned().into_boxed_str()) {
                         std::collections::hash_map::Entry::Occupied(mut e) => {
                             e.get_mut().push(object)
                         }
@@ -231,7 +235,7 @@ impl<T: Copy + PartialEq> Resolver<T> {
         let entry = match tier {
             Tier::Guid => parse_guid_u128(identity).and_then(|g| self.guids.get(&g)),
             _ => {
-                normalize(tier, identity).and_then(|k| self.text[tier as usize - 1].get(k.as_str()))
+                normalize(tier, identity).and_then(|k| self.text[tier as usize - 1].get(k.as_ref()))
             }
         }?;
         Some(match entry {
@@ -263,18 +267,28 @@ fn merge_map<K: std::hash::Hash + Eq, T: Copy + PartialEq>(
     }
 }
 
-fn normalize(tier: Tier, key: &str) -> Option<String> {
+fn normalize(tier: Tier, key: &str) -> Option<Cow<'_, str>> {
     let key = key.trim();
     if key.is_empty() {
         return None;
     }
     match tier {
-        Tier::Guid => parse_guid(key),
-        Tier::Address => {
-            let address = super::smtp_proxy(key).unwrap_or(key);
-            Some(address.to_lowercase())
-        }
-        Tier::DistinguishedName | Tier::Name => Some(key.to_lowercase()),
+        Tier::Guid => parse_guid(key).map(Cow::Owned),
+        Tier::Address => Some(lower(super::smtp_proxy(key).unwrap_or(key))),
+        Tier::DistinguishedName | Tier::Name => Some(lower(key)),
+    }
+}
+
+/// Lower-cased text, borrowed when it is lower-case ASCII already (most
+/// addresses and GUIDs in exports), so a lookup allocates nothing.
+fn lower(text: &str) -> Cow<'_, str> {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+    {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.to_lowercase())
     }
 }
 

@@ -595,9 +595,19 @@ impl<'a> FilterContext<'a> {
         self.row_keys[index].get_or_init(|| {
             let column = &self.mailboxes.columns[index];
             RowKeys::build(self.dir.count as usize, |row| {
+                if !self.indexed(row) {
+                    return None;
+                }
                 column.value(row).map(str::trim).filter(|v| !v.is_empty())
             })
         })
+    }
+
+    /// Whether a row's values go into the indexes: all rows, or only the focus
+    /// mailbox of a directory focused on one (whose bitmaps are then exact for
+    /// that mailbox only; the others count as blank).
+    fn indexed(&self, row: usize) -> bool {
+        self.dir.focus().is_none_or(|f| f as usize == row)
     }
 
     /// The inverted index of a property, built on first use.
@@ -607,6 +617,9 @@ impl<'a> FilterContext<'a> {
             Property::Column { index, multi, .. } => self.columns[index].get_or_init(|| {
                 let column = &self.mailboxes.columns[index];
                 ValueIndex::build(n, |row, out| {
+                    if !self.indexed(row) {
+                        return;
+                    }
                     let Some(cell) = column.value(row) else {
                         return;
                     };
@@ -622,6 +635,9 @@ impl<'a> FilterContext<'a> {
                 let proxies = self.mailboxes.column(&["EmailAddresses"]);
                 let addresses = &self.dir.mailbox_addresses;
                 ValueIndex::build(n, |row, out| {
+                    if !self.indexed(row) {
+                        return;
+                    }
                     out.push(addresses[row].as_str());
                     out.extend(
                         proxies

@@ -194,6 +194,24 @@ impl Table {
         Location::at(&self.file, self.lines[row], column)
     }
 
+    /// A table of the same file with only the rows `keep` accepts (in order),
+    /// keeping their line numbers for messages.
+    pub fn filter_rows(&self, keep: impl Fn(usize) -> bool) -> Table {
+        let rows: Vec<usize> = (0..self.len()).filter(|&r| keep(r)).collect();
+        Table {
+            spec: self.spec,
+            file: self.file.clone(),
+            format: self.format,
+            names: self.names.clone(),
+            columns: self
+                .columns
+                .iter()
+                .map(|c| Column::from_chunks(vec![rows.iter().map(|&r| c.value(r)).collect()]))
+                .collect(),
+            lines: rows.iter().map(|&r| self.lines[r]).collect(),
+        }
+    }
+
     /// Fails unless every requirement of the spec is met by some column.
     pub fn check_required(&self) -> Result<()> {
         for requirement in self.spec.required {
