@@ -174,7 +174,8 @@ impl Explainer {
     pub fn mailbox_label(&self, m: u32) -> String {
         format!(
             "{} ({})",
-            self.directory.mailbox_addresses[m as usize], self.directory.mailbox_ids[m as usize]
+            self.directory.mailbox_addresses[m as usize],
+            self.directory.mailbox_id(m)
         )
     }
 

@@ -385,7 +385,7 @@ fn explanations_agree_with_the_matrix_on_every_cell_of_the_sample() {
         let any = sample_explainer(&app.app_id, None);
         assert_eq!(any.app, i as u32);
         for m in 0..analysis.directory.count {
-            let id = &analysis.directory.mailbox_ids[m as usize];
+            let id = &analysis.directory.mailbox_id(m);
             let focused = sample_explainer(&app.app_id, Some(id));
             assert_eq!(focused.mailbox, Some(m));
             for (p, ex) in (0..CATALOGUE.len() as u8).flat_map(|p| [(p, &any), (p, &focused)]) {

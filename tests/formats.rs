@@ -22,12 +22,7 @@ fn cells(a: &Analysis) -> Vec<(String, u8, String, u8)> {
     for g in &a.matrix.grants {
         let app = &a.model.apps.apps[g.app as usize].app_id;
         g.for_each_cell(|m, via| {
-            out.push((
-                app.clone(),
-                g.permission,
-                a.directory.mailbox_ids[m as usize].clone(),
-                via,
-            ))
+            out.push((app.clone(), g.permission, a.directory.mailbox_id(m), via))
         });
     }
     out.sort();

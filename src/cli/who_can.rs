@@ -146,7 +146,8 @@ fn from_snapshot(
     let m = resolve_mailbox(&a.directory, &args.mailbox)?;
     let label = format!(
         "{} ({})",
-        a.directory.mailbox_addresses[m as usize], a.directory.mailbox_ids[m as usize]
+        a.directory.mailbox_addresses[m as usize],
+        a.directory.mailbox_id(m)
     );
     let rows = a
         .matrix

@@ -55,8 +55,6 @@ pub struct Directory {
     pub count: u32,
     /// Every mailbox index.
     pub all: RoaringBitmap,
-    /// Lower-cased ExternalDirectoryObjectId per mailbox.
-    pub mailbox_ids: Vec<String>,
     /// PrimarySmtpAddress per mailbox, as written.
     pub mailbox_addresses: Vec<String>,
     pub groups: Vec<Group>,
@@ -86,6 +84,11 @@ impl Directory {
         Ok(dir)
     }
 
+    /// A mailbox's ExternalDirectoryObjectId, lower-case.
+    pub fn mailbox_id(&self, m: u32) -> String {
+        format_guid(self.mailbox_guids[m as usize])
+    }
+
     /// Mailboxes, groups and administrative units, without their memberships.
     pub fn bare(snapshot: &Snapshot) -> Result<Directory> {
         let (ids, mailbox_addresses) = read_mailboxes(&snapshot.mailboxes)?;
@@ -96,11 +99,9 @@ impl Directory {
             )
         })?;
         let groups = read_groups(&snapshot.groups)?;
-        let mailbox_ids = ids.par_iter().map(|&g| format_guid(g)).collect();
         let mut dir = Directory {
             count,
             all: (0..count).collect(),
-            mailbox_ids,
             mailbox_addresses,
             groups,
             admin_units: Vec::new(),

@@ -140,10 +140,19 @@ impl<T: Copy + PartialEq> KeySink<T> for Scan<T> {
             if let Some(g) = parse_guid_u128(key) {
                 self.add_guid(g, object);
             }
-        } else if self.text.is_some()
-            && normalize(tier, key).is_some_and(|k| Some(k.as_ref()) == self.text.as_deref())
-        {
-            self.hit(object);
+        } else if let Some(target) = &self.text {
+            // Most keys differ in length, which needs no lower-casing to see.
+            let trimmed = key.trim();
+            let bare = match tier {
+                Tier::Address => super::smtp_proxy(trimmed).unwrap_or(trimmed),
+                _ => trimmed,
+            };
+            if bare.is_ascii() && bare.len() != target.len() {
+                return;
+            }
+            if normalize(tier, key).is_some_and(|k| k == target.as_str()) {
+                self.hit(object);
+            }
         }
     }
 

@@ -107,13 +107,13 @@ impl AccessSet {
                 name: a.display_name.clone(),
             })
             .collect();
-        let mailboxes = analysis
-            .directory
-            .mailbox_ids
+        let dir = &analysis.directory;
+        let mailboxes = dir
+            .mailbox_addresses
             .iter()
-            .zip(&analysis.directory.mailbox_addresses)
-            .map(|(id, address)| MailboxKey {
-                id: id.clone(),
+            .enumerate()
+            .map(|(m, address)| MailboxKey {
+                id: dir.mailbox_id(m as u32),
                 address: address.clone(),
             })
             .collect();

@@ -367,7 +367,9 @@ fn mailboxes_batch(a: &Analysis) -> RecordBatch {
         ),
         (
             "external_directory_object_id",
-            strings(a.directory.mailbox_ids.iter().map(|s| Some(s.as_str()))),
+            Arc::new(StringArray::from_iter_values(
+                (0..n as u32).map(|m| a.directory.mailbox_id(m)),
+            )),
         ),
         (
             "primary_smtp_address",
