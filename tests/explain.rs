@@ -459,3 +459,52 @@ fn resolving_one_identity_by_scanning_equals_the_built_tiers() {
         );
     }
 }
+
+/// A focused directory resolves membership rows as the full one does, also when
+/// a group's name looks like a GUID (so a GUID-shaped text must not stop at the
+/// GUID tier).
+#[test]
+fn focused_memberships_equal_full_ones_for_the_focus_mailbox() {
+    use exomatrix::directory::Directory;
+    use exomatrix::snapshot::Snapshot;
+    use exomatrix::Findings;
+    let mailboxes = b"ExternalDirectoryObjectId,PrimarySmtpAddress,Alias\n\
+        00000000-0000-4000-8000-000000000001,a@x.com,a\n\
+        00000000-0000-4000-8000-000000000002,b@x.com,b\n";
+    let groups = b"DistinguishedName,Name\n\
+        \"CN=G1,DC=x\",11111111-2222-4333-8444-555555555555\n\
+        \"CN=G2,DC=x\",Outer\n";
+    let members = b"Group,Member\n\
+        11111111-2222-4333-8444-555555555555,00000000-0000-4000-8000-000000000001\n\
+        11111111-2222-4333-8444-555555555555,b@x.com\n\
+        Outer,11111111-2222-4333-8444-555555555555\n\
+        Outer,b\n";
+    let snapshot = Snapshot::from_csv(&[
+        ("mailboxes", mailboxes),
+        ("groups", groups),
+        ("group_members", members),
+    ])
+    .unwrap();
+    let full = Directory::build(&snapshot, &mut Findings::default()).unwrap();
+    for m in 0..2u32 {
+        let mut focused = Directory::bare(&snapshot).unwrap();
+        focused.focus_on(m);
+        focused
+            .add_memberships(&snapshot, &mut Findings::default())
+            .unwrap();
+        for (g, (f, a)) in focused.groups.iter().zip(&full.groups).enumerate() {
+            assert_eq!(
+                f.direct_mailboxes.contains(m),
+                a.direct_mailboxes.contains(m),
+                "group {g}, m{m}"
+            );
+            assert_eq!(f.direct_groups, a.direct_groups, "group {g}");
+        }
+        assert_eq!(
+            focused.transitive_members(1).contains(m),
+            full.transitive_members(1).contains(m)
+        );
+    }
+    assert_eq!(full.groups[0].direct_mailboxes.len(), 2);
+    assert_eq!(full.groups[1].direct_groups, [0]);
+}

@@ -68,7 +68,7 @@ pub struct Directory {
     /// memberships (and all group nesting) are resolved, see [`Directory::focus_on`].
     focus: Option<u32>,
     /// Identity tiers of all groups and the focus mailbox, for membership rows.
-    member_tiers: [OnceLock<Resolver<Recipient>>; 4],
+    member_tiers: OnceLock<MemberTiers>,
     /// What the tiers are built from (the column arrays are shared, not copied).
     mailbox_table: Table,
     group_table: Table,
@@ -150,18 +150,32 @@ impl Directory {
         let Some(focus) = self.focus else {
             return self.resolve_recipient(identity, location);
         };
-        let resolution = Tier::ALL
-            .into_iter()
-            .find_map(|tier| {
-                self.member_tiers[tier as usize]
-                    .get_or_init(|| {
-                        let mut r = Resolver::default();
-                        let focus = focus as usize;
-                        self.tier_keys(tier, focus..focus + 1, &mut r);
-                        r
-                    })
-                    .resolve_tier(tier, identity)
-            })
+        let member = self.member_tiers.get_or_init(|| {
+            let focus = focus as usize;
+            let tiers = Tier::ALL.map(|tier| {
+                let mut r = Resolver::default();
+                self.tier_keys(tier, focus..focus + 1, &mut r);
+                r
+            });
+            let guid_shaped_text_keys = tiers
+                .iter()
+                .any(|r| r.any_text_key(|k| parse_guid_u128(k).is_some()));
+            MemberTiers {
+                tiers,
+                guid_shaped_text_keys,
+            }
+        });
+        // Most rows name other mailboxes by GUID: when no name or address looks
+        // like a GUID, the GUID tier alone can match one.
+        let tiers: &[Tier] = if !member.guid_shaped_text_keys && parse_guid_u128(identity).is_some()
+        {
+            &[Tier::Guid]
+        } else {
+            &Tier::ALL
+        };
+        let resolution = tiers
+            .iter()
+            .find_map(|&tier| member.tiers[tier as usize].resolve_tier(tier, identity))
             .unwrap_or(Resolution::NotFound);
         self.resolution_result(identity, resolution, location)
     }
@@ -386,6 +400,14 @@ fn duplicate_mailbox(table: &Table, id_col: Col<'_>, id: u128, row: usize, first
             table.lines[first]
         ),
     )
+}
+
+/// The identity tiers a focused directory resolves membership rows with.
+#[derive(Debug, Clone)]
+struct MemberTiers {
+    tiers: [Resolver<Recipient>; 4],
+    /// Whether some name or address key could be read as a GUID.
+    guid_shaped_text_keys: bool,
 }
 
 /// The keys of one identity tier for every group and the mailboxes in `rows`

@@ -190,6 +190,11 @@ impl<T: Copy + PartialEq> Resolver<T> {
         }
     }
 
+    /// Whether some key of the distinguished name, address or name tier passes `f`.
+    pub fn any_text_key(&self, f: impl Fn(&str) -> bool) -> bool {
+        self.text.iter().any(|tier| tier.keys().any(|k| f(k)))
+    }
+
     /// Registers `key` for `object` in `tier`; blank keys and malformed GUIDs are skipped.
     pub fn add(&mut self, tier: Tier, key: &str, object: T) {
         match tier {
