@@ -148,30 +148,34 @@ fn print_text(
     };
     let app = |i: u32| d.apps[i as usize].describe();
     let mailbox = |i: u32| d.mailboxes[i as usize].address.clone();
-    writeln!(
-        out,
-        "  apps        {} appeared{}",
-        d.apps_appeared.len(),
-        names(&d.apps_appeared, &app)
-    )?;
-    writeln!(
-        out,
-        "              {} disappeared{}",
-        d.apps_disappeared.len(),
-        names(&d.apps_disappeared, &app)
-    )?;
-    writeln!(
-        out,
-        "  mailboxes   {} appeared{}",
-        d.mailboxes_appeared.len(),
-        names(&d.mailboxes_appeared, &mailbox)
-    )?;
-    writeln!(
-        out,
-        "              {} disappeared{}",
-        d.mailboxes_disappeared.len(),
-        names(&d.mailboxes_disappeared, &mailbox)
-    )?;
+    for (head, what, items, listed) in [
+        (
+            "apps     ",
+            "appeared",
+            &d.apps_appeared,
+            names(&d.apps_appeared, &app),
+        ),
+        (
+            "         ",
+            "disappeared",
+            &d.apps_disappeared,
+            names(&d.apps_disappeared, &app),
+        ),
+        (
+            "mailboxes",
+            "appeared",
+            &d.mailboxes_appeared,
+            names(&d.mailboxes_appeared, &mailbox),
+        ),
+        (
+            "         ",
+            "disappeared",
+            &d.mailboxes_disappeared,
+            names(&d.mailboxes_disappeared, &mailbox),
+        ),
+    ] {
+        writeln!(out, "  {head}   {} {what}{listed}", items.len())?;
+    }
     if let (Some(rows), Some(path)) = (rows, &args.output) {
         writeln!(out, "  changes     {rows} rows in {}", path.display())?;
     }
