@@ -577,9 +577,11 @@ fn add_group_members(dir: &mut Directory, table: &Table, findings: &mut Findings
     let edges = resolve_rows(table.len(), findings, |rows, out| {
         // Exports list a group's members together: remember the last group.
         let mut last: Option<(&str, Option<u32>)> = None;
-        for row in rows {
-            let (Some(group_id), Some(member_id)) = (group_col.get(row), member_col.get(row))
-            else {
+        let cells = group_col
+            .values(rows.clone())
+            .zip(member_col.values(rows.clone()));
+        for (row, cells) in rows.zip(cells) {
+            let (Some(group_id), Some(member_id)) = cells else {
                 out.finding(
                     kind::UNRESOLVED_IDENTITY,
                     "group_members",
@@ -785,8 +787,11 @@ fn add_au_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -
     let member_col = table.column(&["Member"]).expect("required");
     let edges = resolve_rows(table.len(), findings, |rows, out| {
         let mut last: Option<(&str, Option<u32>)> = None;
-        for row in rows {
-            let (Some(au_id), Some(member_id)) = (au_col.get(row), member_col.get(row)) else {
+        let cells = au_col
+            .values(rows.clone())
+            .zip(member_col.values(rows.clone()));
+        for (row, cells) in rows.zip(cells) {
+            let (Some(au_id), Some(member_id)) = cells else {
                 out.finding(
                     kind::UNRESOLVED_IDENTITY,
                     "administrative_unit_members",

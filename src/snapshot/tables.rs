@@ -123,6 +123,25 @@ impl Column {
         self.len == 0
     }
 
+    /// The raw texts of consecutive rows, walking the chunks in order (no
+    /// chunk lookup per row, unlike [`Column::value`]).
+    pub fn values(&self, rows: std::ops::Range<usize>) -> impl Iterator<Item = Option<&str>> {
+        let first = self
+            .starts
+            .partition_point(|&s| s <= rows.start)
+            .saturating_sub(1);
+        let (start, end) = (rows.start, rows.end.min(self.len));
+        self.chunks[first.min(self.chunks.len().saturating_sub(1))..]
+            .iter()
+            .zip(&self.starts[first.min(self.starts.len().saturating_sub(1))..])
+            .flat_map(move |(array, &chunk_start)| {
+                let from = start.max(chunk_start) - chunk_start;
+                let to = end.max(chunk_start).min(chunk_start + array.len()) - chunk_start;
+                (from..to).map(move |i| (!array.is_null(i)).then(|| array.value(i)))
+            })
+            .take(end.saturating_sub(start))
+    }
+
     /// The raw text of a row; `None` when the cell is empty.
     pub fn value(&self, row: usize) -> Option<&str> {
         let c = if self.chunks.len() == 1 {
@@ -248,6 +267,14 @@ impl<'a> Col<'a> {
         (!value.is_empty()).then_some(value)
     }
 
+    /// The non-blank, trimmed values of consecutive rows, in order.
+    pub fn values(&self, rows: std::ops::Range<usize>) -> impl Iterator<Item = Option<&'a str>> {
+        self.table.columns[self.index].values(rows).map(|v| {
+            let v = v?.trim();
+            (!v.is_empty()).then_some(v)
+        })
+    }
+
     /// The column's header name.
     pub fn name(&self) -> &'a str {
         &self.table.names[self.index]
@@ -264,4 +291,30 @@ pub fn first_present<'a>(cols: &[Option<Col<'a>>], row: usize) -> Option<(Col<'a
     cols.iter()
         .flatten()
         .find_map(|c| c.get(row).map(|v| (*c, v)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_of_a_range_walk_the_chunks_like_value() {
+        let chunk = |v: &[Option<&str>]| StringArray::from(v.to_vec());
+        let column = Column::from_chunks(vec![
+            chunk(&[Some("a"), None, Some("c")]),
+            chunk(&[]),
+            chunk(&[Some("d"), Some("e")]),
+            chunk(&[Some("f"), None, Some("h"), Some("i")]),
+        ]);
+        for start in 0..=column.len() {
+            for end in start..=column.len() + 2 {
+                let walked: Vec<Option<&str>> = column.values(start..end).collect();
+                let looked_up: Vec<Option<&str>> = (start..end.min(column.len()))
+                    .map(|r| column.value(r))
+                    .collect();
+                assert_eq!(walked, looked_up, "{start}..{end}");
+            }
+        }
+        assert_eq!(Column::default().values(0..3).count(), 0);
+    }
 }
