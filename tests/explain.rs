@@ -508,3 +508,48 @@ fn focused_memberships_equal_full_ones_for_the_focus_mailbox() {
     assert_eq!(full.groups[0].direct_mailboxes.len(), 2);
     assert_eq!(full.groups[1].direct_groups, [0]);
 }
+
+/// Identities shared by objects in different scan chunks (and by a mailbox and
+/// a group) are ambiguous with the same two objects named, as the built tiers say.
+#[test]
+fn scanned_ambiguity_names_the_same_objects_as_the_built_tiers() {
+    use exomatrix::directory::Directory;
+    use exomatrix::snapshot::Snapshot;
+    use exomatrix::Findings;
+    let mut mailboxes = String::from("ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Name\n");
+    for i in 0..200 {
+        let alias = match i {
+            7 | 150 => "twin".to_string(),
+            _ => format!("a{i}"),
+        };
+        mailboxes.push_str(&format!(
+            "00000000-0000-4000-8000-{i:012x},m{i}@x.com,{alias},Mailbox {i}\n"
+        ));
+    }
+    let groups = "DistinguishedName,Name,PrimarySmtpAddress\n\"CN=G,DC=x\",a120,g@x.com\n\"CN=H,DC=x\",h,m199@X.COM\n";
+    let snapshot = Snapshot::from_csv(&[
+        ("mailboxes", mailboxes.as_bytes()),
+        ("groups", groups.as_bytes()),
+    ])
+    .unwrap();
+    for id in [
+        "twin",
+        "TWIN",
+        "a120",
+        "m199@x.com",
+        "smtp:m150@x.com",
+        "mailbox 42",
+        "g@x.com",
+        "none",
+    ] {
+        let scanned = Directory::build(&snapshot, &mut Findings::default()).unwrap();
+        let built = Directory::build(&snapshot, &mut Findings::default()).unwrap();
+        assert_eq!(
+            format!("{:?}", scanned.resolve_once(id)),
+            format!("{:?}", built.resolve(id)),
+            "{id}"
+        );
+    }
+    let dir = Directory::build(&snapshot, &mut Findings::default()).unwrap();
+    assert!(format!("{:?}", dir.resolve_once("twin")).starts_with("Ambiguous"));
+}

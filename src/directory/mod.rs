@@ -154,7 +154,7 @@ impl Directory {
             let focus = focus as usize;
             let tiers = Tier::ALL.map(|tier| {
                 let mut r = Resolver::default();
-                self.tier_keys(tier, focus..focus + 1, &mut r);
+                self.tier_keys(tier, focus..focus + 1, true, &mut r);
                 r
             });
             let guid_shaped_text_keys = tiers
@@ -225,20 +225,34 @@ impl Directory {
         self.tiers[tier as usize].get_or_init(|| {
             let mut r = Resolver::default();
             r.reserve(tier, self.mailbox_table.len() + self.group_table.len());
-            self.tier_keys(tier, 0..self.count as usize, &mut r);
+            self.tier_keys(tier, 0..self.count as usize, true, &mut r);
             r
         })
     }
 
-    /// Visits the keys of a tier: every group's, and those of the mailboxes in `rows`.
-    fn tier_keys(&self, tier: Tier, rows: Range<usize>, sink: &mut dyn KeySink<Recipient>) {
+    /// Visits the keys of a tier: those of the mailboxes in `rows`, and with
+    /// `groups` every group's.
+    fn tier_keys(
+        &self,
+        tier: Tier,
+        rows: Range<usize>,
+        groups: bool,
+        sink: &mut dyn KeySink<Recipient>,
+    ) {
+        let no_groups;
+        let (group_table, all_groups): (&Table, &[Group]) = if groups {
+            (&self.group_table, &self.groups)
+        } else {
+            no_groups = Table::empty(crate::snapshot::tables::GROUPS);
+            (&no_groups, &[])
+        };
         tier_keys(
             tier,
             &self.mailbox_table,
-            &self.group_table,
+            group_table,
             &self.mailbox_guids,
             &self.mailbox_addresses,
-            &self.groups,
+            all_groups,
             rows,
             sink,
         )
@@ -250,20 +264,44 @@ impl Directory {
         for tier in Tier::ALL {
             let result = match self.tiers[tier as usize].get() {
                 Some(built) => built.resolve_tier(tier, identity),
-                None => {
-                    let mut scan = Scan::new(tier, identity);
-                    if scan.is_hopeless() {
-                        continue;
-                    }
-                    self.tier_keys(tier, 0..self.count as usize, &mut scan);
-                    scan.result()
-                }
+                None if Scan::<Recipient>::new(tier, identity).is_hopeless() => continue,
+                None => self.scan_tier(tier, identity),
             };
             if let Some(r) = result {
                 return r;
             }
         }
         Resolution::NotFound
+    }
+
+    /// Looks one identity up in a tier by visiting its keys: the mailboxes in
+    /// parallel chunks, then the groups. Order only matters when two objects
+    /// match (the message names the first two seen), so that rare case is
+    /// scanned again in order.
+    fn scan_tier(&self, tier: Tier, identity: &str) -> Option<Resolution<Recipient>> {
+        let n = self.count as usize;
+        let chunk = n.div_ceil(rayon::current_num_threads() * 4).max(16);
+        let scan = |rows: Range<usize>, groups: bool| {
+            let mut s = Scan::new(tier, identity);
+            self.tier_keys(tier, rows, groups, &mut s);
+            s
+        };
+        let mut parts: Vec<Scan<Recipient>> = (0..n.div_ceil(chunk))
+            .into_par_iter()
+            .map(|c| scan(c * chunk..((c + 1) * chunk).min(n), false))
+            .collect();
+        parts.push(scan(0..0, true));
+        let mut objects: Vec<Recipient> = Vec::new();
+        for o in parts.iter().flat_map(Scan::objects) {
+            if !objects.contains(&o) {
+                objects.push(o);
+            }
+        }
+        match objects.as_slice() {
+            [] => None,
+            [one] => Some(Resolution::Found(*one)),
+            _ => scan(0..n, true).result(),
+        }
     }
 
     /// Resolves an administrative unit identity (Id, DistinguishedName or DisplayName).

@@ -126,6 +126,15 @@ impl<T: Copy + PartialEq> Scan<T> {
         })
     }
 
+    /// The distinct objects found, in the order they were first seen.
+    pub fn objects(&self) -> Vec<T> {
+        match &self.found {
+            None => Vec::new(),
+            Some(Entry::One(one)) => vec![*one],
+            Some(Entry::Many(all)) => all.clone(),
+        }
+    }
+
     fn hit(&mut self, object: T) {
         match &mut self.found {
             Some(e) => e.push(object),
