@@ -122,6 +122,39 @@ impl Explainer {
                     .collect()
             })
             .unwrap_or_default();
+        // Memberships bear on the question only through policies, group or unit
+        // scopes, and MemberOfGroup / AdministrativeUnits in the app's filters
+        // (a filter naming the property anywhere counts, to be safe).
+        let filters = &snapshot.management_scopes;
+        let filter_col = filters.column(&["RecipientFilter", "RecipientRestrictionFilter"]);
+        let name_col = filters.column(&["Name"]);
+        let filter_names = |property: &str| {
+            (0..filters.len()).any(|row| {
+                name_col
+                    .and_then(|c| c.get(row))
+                    .is_some_and(|n| wanted.contains(&n.to_lowercase()))
+                    && filter_col
+                        .and_then(|c| c.get(row))
+                        .is_some_and(|f| f.to_lowercase().contains(property))
+            })
+        };
+        let has_scope = |column: &str| {
+            assignments
+                .column(&[column])
+                .is_some_and(|c| (0..assignments.len()).any(|row| c.get(row).is_some()))
+        };
+        let need_groups = !policies.is_empty()
+            || has_scope("RecipientGroupScope")
+            || filter_names("memberofgroup");
+        let need_units =
+            has_scope("RecipientAdministrativeUnitScope") || filter_names("administrativeunits");
+        if !need_groups {
+            snapshot.group_members = snapshot.group_members.filter_rows(|_| false);
+        }
+        if !need_units {
+            snapshot.administrative_unit_members =
+                snapshot.administrative_unit_members.filter_rows(|_| false);
+        }
         snapshot.app_role_assignments = grants;
         snapshot.application_access_policies = policies;
         snapshot.management_role_assignments = assignments;
