@@ -146,9 +146,15 @@ impl Directory {
     }
 
     /// Resolves the identity in a membership row (group or member).
-    fn resolve_member(&self, identity: &str, location: &Location) -> Result<Option<Recipient>> {
+    /// `at` gives the row's location, built only for an error (membership tables
+    /// have millions of rows).
+    fn resolve_member(
+        &self,
+        identity: &str,
+        at: impl FnOnce() -> Location,
+    ) -> Result<Option<Recipient>> {
         let Some(focus) = self.focus else {
-            return self.resolve_recipient(identity, location);
+            return self.resolution_result(identity, self.resolve(identity), at);
         };
         let member = self.member_tiers.get_or_init(|| {
             let focus = focus as usize;
@@ -177,7 +183,7 @@ impl Directory {
             .iter()
             .find_map(|&tier| member.tiers[tier as usize].resolve_tier(tier, identity))
             .unwrap_or(Resolution::NotFound);
-        self.resolution_result(identity, resolution, location)
+        self.resolution_result(identity, resolution, at)
     }
 
     /// Resolves a recipient identity; ambiguity is an error at `location`.
@@ -186,20 +192,20 @@ impl Directory {
         identity: &str,
         location: &Location,
     ) -> Result<Option<Recipient>> {
-        self.resolution_result(identity, self.resolve(identity), location)
+        self.resolution_result(identity, self.resolve(identity), || location.clone())
     }
 
     fn resolution_result(
         &self,
         identity: &str,
         resolution: Resolution<Recipient>,
-        location: &Location,
+        at: impl FnOnce() -> Location,
     ) -> Result<Option<Recipient>> {
         match resolution {
             Resolution::Found(r) => Ok(Some(r)),
             Resolution::NotFound => Ok(None),
             Resolution::Ambiguous { tier, first, second } => Err(Error::data(
-                location.clone(),
+                at(),
                 format!(
                     "identity '{identity}' is ambiguous: its {} matches both {} and {}; use the object's GUID or distinguished name",
                     tier.describe(),
@@ -631,7 +637,7 @@ fn add_group_members(dir: &mut Directory, table: &Table, findings: &mut Findings
             let group = match last {
                 Some((id, group)) if id == group_id => group,
                 _ => {
-                    let group = match dir.resolve_member(group_id, &group_col.location(row))? {
+                    let group = match dir.resolve_member(group_id, || group_col.location(row))? {
                         Some(Recipient::Group(g)) => Some(g),
                         Some(other) => {
                             out.finding(
@@ -663,7 +669,7 @@ fn add_group_members(dir: &mut Directory, table: &Table, findings: &mut Findings
                 // Unresolved: reported once for its first row.
                 continue;
             };
-            match dir.resolve_member(member_id, &member_col.location(row))? {
+            match dir.resolve_member(member_id, || member_col.location(row))? {
                 Some(member) => out.edges.push((group, member)),
                 None if dir.focus.is_some() => {} // most likely another mailbox
                 None => out.finding(
@@ -853,7 +859,7 @@ fn add_au_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -
                 continue;
             };
             let label = &dir.admin_units[au as usize].label;
-            match dir.resolve_member(member_id, &member_col.location(row))? {
+            match dir.resolve_member(member_id, || member_col.location(row))? {
                 Some(Recipient::Mailbox(m)) => out.edges.push((au, m)),
                 Some(Recipient::Group(g)) => out.finding(
                     kind::GROUP_IN_ADMINISTRATIVE_UNIT,
