@@ -9,18 +9,25 @@
 //! - filter_compile: build the property indexes and compile every management scope
 //!   (throughput: filters);
 //! - evaluate: every app × permission bitmap (throughput: apps);
-//! - write: the whole dataset, and the access file alone (throughput: cells).
+//! - write: the whole dataset, and the access file alone (throughput: cells);
+//! - diff: read two datasets back and compare them, BEFORE the tenant and AFTER
+//!   a copy without every 10th Entra grant (throughput: cells of both);
+//! - explain: load the snapshot and explain one app for one mailbox.
 
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use exomatrix::analysis::{Analysis, AnalysisOptions};
+use exomatrix::diff::diff;
 use exomatrix::directory::Directory;
+use exomatrix::explain::Explainer;
 use exomatrix::filter::FilterContext;
 use exomatrix::findings::Findings;
 use exomatrix::generate::{generate, Format, Profile};
 use exomatrix::matrix::access::{write_access, AccessOptions};
+use exomatrix::matrix::read::read_dataset;
 use exomatrix::matrix::{evaluate, write_dataset};
+use exomatrix::policy::PolicyOptions;
 use exomatrix::snapshot::Snapshot;
 
 fn profile() -> Profile {
@@ -120,6 +127,73 @@ fn stages(c: &mut Criterion) {
             },
             BatchSize::PerIteration,
         )
+    });
+    g.finish();
+
+    // AFTER: the same tenant without every 10th Entra grant.
+    let after_dir = dir.path().join("after");
+    std::fs::create_dir(&after_dir).expect("after dir");
+    for entry in std::fs::read_dir(&snapshot_dir).expect("snapshot") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("table");
+        let text = if path.ends_with("app_role_assignments.csv") {
+            let kept: Vec<&str> = text
+                .lines()
+                .enumerate()
+                .filter(|(i, _)| *i == 0 || i % 10 != 0)
+                .map(|(_, l)| l)
+                .collect();
+            kept.join("\n") + "\n"
+        } else {
+            text
+        };
+        std::fs::write(after_dir.join(path.file_name().expect("name")), text).expect("write");
+    }
+    let before_ds = dir.path().join("before-ds");
+    let after_ds = dir.path().join("after-ds");
+    write_dataset(&analysis, &before_ds, false, &[]).expect("write before");
+    let after = Analysis::run(&after_dir, AnalysisOptions::default()).expect("after");
+    write_dataset(&after, &after_ds, false, &[]).expect("write after");
+    let mut g = c.benchmark_group("diff");
+    g.sample_size(10).measurement_time(Duration::from_secs(15));
+    g.throughput(Throughput::Elements(cells + after.matrix.cells()));
+    drop(after);
+    g.bench_function("two_datasets", |b| {
+        b.iter(|| {
+            let d = diff(
+                read_dataset(&before_ds).expect("before"),
+                read_dataset(&after_ds).expect("after"),
+            );
+            assert!(d.lost() > 0);
+            d
+        })
+    });
+    g.finish();
+
+    let assignments = &snapshot.management_role_assignments;
+    let app = assignments
+        .column(&["App"])
+        .and_then(|c| c.get(0))
+        .expect("an assignment")
+        .to_string();
+    let mailbox = analysis.directory.mailbox_addresses[42].clone();
+    let mut g = c.benchmark_group("explain");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.bench_function("load_and_answer_one_app_one_mailbox", |b| {
+        b.iter(|| {
+            let ex = Explainer::load(
+                &snapshot_dir,
+                &app,
+                Some(&mailbox),
+                PolicyOptions::default(),
+            )
+            .expect("explain");
+            let m = ex.mailbox.expect("mailbox");
+            ex.relevant_permissions()
+                .into_iter()
+                .map(|p| ex.explain(p, m))
+                .collect::<Vec<_>>()
+        })
     });
     g.finish();
 }
