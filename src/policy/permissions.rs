@@ -142,33 +142,102 @@ pub fn entra_value(id: PermissionId) -> &'static str {
     }
 }
 
+/// The application roles of Exchange Online and the permissions each grants,
+/// exactly as Microsoft's "Supported Application Roles" table lists them
+/// (learn.microsoft.com/exchange/permissions-exo/application-rbac). Names are
+/// matched whole and case-insensitively: most roles drop the permission's
+/// `.All` suffix (`Application MailboxFolder.Read`), but `Application
+/// MailTips.ReadBasic.All` and `Application Mail-Advanced.ReadWrite.All` keep
+/// it, so no rule derives one from the other.
+pub const APPLICATION_ROLES: [(&str, &[&str]); 24] = [
+    ("Application Mail.Read", &["Mail.Read"]),
+    ("Application Mail.ReadBasic", &["Mail.ReadBasic"]),
+    ("Application Mail.ReadWrite", &["Mail.ReadWrite"]),
+    ("Application Mail.Send", &["Mail.Send"]),
+    (
+        "Application MailboxSettings.Read",
+        &["MailboxSettings.Read"],
+    ),
+    (
+        "Application MailboxSettings.ReadWrite",
+        &["MailboxSettings.ReadWrite"],
+    ),
+    ("Application Calendars.Read", &["Calendars.Read"]),
+    ("Application Calendars.ReadWrite", &["Calendars.ReadWrite"]),
+    ("Application Contacts.Read", &["Contacts.Read"]),
+    ("Application Contacts.ReadWrite", &["Contacts.ReadWrite"]),
+    (
+        "Application MailboxFolder.Read",
+        &["MailboxFolder.Read.All"],
+    ),
+    (
+        "Application MailboxFolder.ReadWrite",
+        &["MailboxFolder.ReadWrite.All"],
+    ),
+    ("Application MailboxItem.Read", &["MailboxItem.Read.All"]),
+    (
+        "Application MailboxItem.ReadWrite",
+        &["MailboxItem.ReadWrite.All"],
+    ),
+    (
+        "Application MailboxItem.Export",
+        &["MailboxItem.Export.All"],
+    ),
+    (
+        "Application MailboxItem.ImportExport",
+        &["MailboxItem.ImportExport.All"],
+    ),
+    (
+        "Application MailboxConfigItem.Read",
+        &["MailboxConfigItem.Read"],
+    ),
+    (
+        "Application MailboxConfigItem.ReadWrite",
+        &["MailboxConfigItem.ReadWrite"],
+    ),
+    (
+        "Application MailTips.ReadBasic.All",
+        &["MailTips.ReadBasic.All"],
+    ),
+    (
+        "Application Mail-Advanced.ReadWrite.All",
+        &["Mail-Advanced.ReadWrite.All"],
+    ),
+    ("Application EWS.AccessAsApp", &["EWS.AccessAsApp"]),
+    ("Application SMTP.SendAsApp", &["SMTP.SendAsApp"]),
+    (
+        "Application Mail Full Access",
+        &["Mail.ReadWrite", "Mail.Send"],
+    ),
+    (
+        "Application Exchange Full Access",
+        &[
+            "Mail.ReadWrite",
+            "Mail.Send",
+            "MailboxSettings.ReadWrite",
+            "Calendars.ReadWrite",
+            "Contacts.ReadWrite",
+        ],
+    ),
+];
+
 /// The permissions an Exchange application role grants; `None` if the role is unknown.
 pub fn role_permissions(role: &str) -> Option<Vec<PermissionId>> {
-    if !is_application_role(role) {
-        return None;
-    }
-    let name = role.trim()[12..].trim();
-    if name.eq_ignore_ascii_case("Mail Full Access") {
-        return Some(vec![id("Mail.ReadWrite"), id("Mail.Send")]);
-    }
-    if name.eq_ignore_ascii_case("Exchange Full Access") {
-        return Some(
-            [
-                "Mail.ReadWrite",
-                "Mail.Send",
-                "MailboxSettings.ReadWrite",
-                "Calendars.ReadWrite",
-                "Contacts.ReadWrite",
-            ]
-            .into_iter()
-            .map(id)
-            .collect(),
-        );
-    }
-    CATALOGUE
+    let role = role.trim();
+    APPLICATION_ROLES
         .iter()
-        .position(|p| p.rbac && role_suffix(p.name).eq_ignore_ascii_case(name))
-        .map(|i| vec![i as PermissionId])
+        .find(|(name, _)| name.eq_ignore_ascii_case(role))
+        .map(|(_, perms)| perms.iter().map(|p| id(p)).collect())
+}
+
+/// The application role that grants exactly one permission, if any (the
+/// bundles `Mail Full Access` and `Exchange Full Access` are not counted).
+pub fn role_for_permission(permission: PermissionId) -> Option<&'static str> {
+    let name = info(permission).name;
+    APPLICATION_ROLES
+        .iter()
+        .find(|(_, perms)| *perms == [name])
+        .map(|(role, _)| *role)
 }
 
 /// Whether a role name is an application role at all (`Application ...`).
@@ -178,73 +247,145 @@ pub fn is_application_role(role: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case("Application "))
 }
 
-/// The role name suffix of a permission: its name without a trailing `.All`.
-fn role_suffix(name: &str) -> &str {
-    name.strip_suffix(".All").unwrap_or(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every row of Microsoft's "Supported Application Roles" table, and the
+    /// near-miss names that must stay unknown.
     #[test]
-    fn application_roles_map_to_permissions() {
+    fn application_roles_are_exactly_the_documented_table() {
         let names = |role: &str| {
             role_permissions(role)
                 .map(|ids| ids.into_iter().map(|i| info(i).name).collect::<Vec<_>>())
         };
-        for (role, expected) in [
-            ("Application Mail.Read", Some(vec!["Mail.Read"])),
+        let documented: [(&str, &[&str]); 24] = [
+            ("Application Mail.Read", &["Mail.Read"]),
+            ("Application Mail.ReadBasic", &["Mail.ReadBasic"]),
+            ("Application Mail.ReadWrite", &["Mail.ReadWrite"]),
+            ("Application Mail.Send", &["Mail.Send"]),
             (
-                "application calendars.readwrite",
-                Some(vec!["Calendars.ReadWrite"]),
+                "Application MailboxSettings.Read",
+                &["MailboxSettings.Read"],
             ),
-            ("Application EWS.AccessAsApp", Some(vec!["EWS.AccessAsApp"])),
+            (
+                "Application MailboxSettings.ReadWrite",
+                &["MailboxSettings.ReadWrite"],
+            ),
+            ("Application Calendars.Read", &["Calendars.Read"]),
+            ("Application Calendars.ReadWrite", &["Calendars.ReadWrite"]),
+            ("Application Contacts.Read", &["Contacts.Read"]),
+            ("Application Contacts.ReadWrite", &["Contacts.ReadWrite"]),
             (
                 "Application MailboxFolder.Read",
-                Some(vec!["MailboxFolder.Read.All"]),
+                &["MailboxFolder.Read.All"],
+            ),
+            (
+                "Application MailboxFolder.ReadWrite",
+                &["MailboxFolder.ReadWrite.All"],
+            ),
+            ("Application MailboxItem.Read", &["MailboxItem.Read.All"]),
+            (
+                "Application MailboxItem.ReadWrite",
+                &["MailboxItem.ReadWrite.All"],
+            ),
+            (
+                "Application MailboxItem.Export",
+                &["MailboxItem.Export.All"],
             ),
             (
                 "Application MailboxItem.ImportExport",
-                Some(vec!["MailboxItem.ImportExport.All"]),
+                &["MailboxItem.ImportExport.All"],
+            ),
+            (
+                "Application MailboxConfigItem.Read",
+                &["MailboxConfigItem.Read"],
             ),
             (
                 "Application MailboxConfigItem.ReadWrite",
-                Some(vec!["MailboxConfigItem.ReadWrite"]),
+                &["MailboxConfigItem.ReadWrite"],
             ),
             (
-                "Application MailTips.ReadBasic",
-                Some(vec!["MailTips.ReadBasic.All"]),
+                "Application MailTips.ReadBasic.All",
+                &["MailTips.ReadBasic.All"],
             ),
             (
-                "Application Mail-Advanced.ReadWrite",
-                Some(vec!["Mail-Advanced.ReadWrite.All"]),
+                "Application Mail-Advanced.ReadWrite.All",
+                &["Mail-Advanced.ReadWrite.All"],
             ),
-            ("Application SMTP.SendAsApp", Some(vec!["SMTP.SendAsApp"])),
+            ("Application EWS.AccessAsApp", &["EWS.AccessAsApp"]),
+            ("Application SMTP.SendAsApp", &["SMTP.SendAsApp"]),
             (
                 "Application Mail Full Access",
-                Some(vec!["Mail.ReadWrite", "Mail.Send"]),
+                &["Mail.ReadWrite", "Mail.Send"],
             ),
             (
                 "Application Exchange Full Access",
-                Some(vec![
+                &[
                     "Mail.ReadWrite",
                     "Mail.Send",
                     "MailboxSettings.ReadWrite",
                     "Calendars.ReadWrite",
                     "Contacts.ReadWrite",
-                ]),
+                ],
             ),
-            ("Application MailboxFolder.Read.All", None),
-            ("Application Mail.ReadBasic.All", None),
-            ("Application Calendars.ReadBasic", None),
-            ("Application Teams.Read", None),
-            ("Mail Recipients", None),
+        ];
+        for (role, expected) in documented {
+            assert_eq!(names(role).as_deref(), Some(expected), "{role}");
+            // Names match case-insensitively and around surrounding blanks.
+            assert_eq!(
+                names(&format!("  {}  ", role.to_uppercase())).as_deref(),
+                Some(expected),
+                "{role} upper-cased"
+            );
+        }
+        for unknown in [
+            "Application MailTips.ReadBasic",
+            "Application Mail-Advanced.ReadWrite",
+            "Application MailboxFolder.Read.All",
+            "Application MailboxFolder.ReadWrite.All",
+            "Application MailboxItem.Read.All",
+            "Application MailboxItem.ImportExport.All",
+            "Application MailboxConfigItem.Read.All",
+            "Application Mail.ReadBasic.All",
+            "Application Calendars.ReadBasic",
+            "Application Calendars.ReadBasic.All",
+            "Application EWS.AccessAsApp.All",
+            "Application Teams.Read",
+            "ApplicationMail.Read",
+            "Mail.Read",
+            "Mail Recipients",
         ] {
-            assert_eq!(names(role), expected, "{role}");
+            assert_eq!(names(unknown), None, "{unknown} must be unknown");
         }
         assert!(is_application_role("APPLICATION Teams.Read"));
         assert!(!is_application_role("Mail Recipients"));
+    }
+
+    #[test]
+    fn single_permission_roles_are_found_by_permission() {
+        let role = |p: &str| role_for_permission(by_name(p).unwrap());
+        assert_eq!(role("Mail.Read"), Some("Application Mail.Read"));
+        assert_eq!(
+            role("MailboxFolder.Read.All"),
+            Some("Application MailboxFolder.Read")
+        );
+        assert_eq!(
+            role("MailTips.ReadBasic.All"),
+            Some("Application MailTips.ReadBasic.All")
+        );
+        assert_eq!(role("EWS.AccessAsApp"), Some("Application EWS.AccessAsApp"));
+        assert_eq!(role("Mail.ReadBasic.All"), None);
+        assert_eq!(role("Calendars.ReadBasic.All"), None);
+        // Every RBAC-grantable permission has a role of its own.
+        for (i, p) in CATALOGUE.iter().enumerate() {
+            assert_eq!(
+                role_for_permission(i as PermissionId).is_some(),
+                p.rbac,
+                "{}",
+                p.name
+            );
+        }
     }
 
     #[test]
