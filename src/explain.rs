@@ -19,7 +19,7 @@ use crate::matrix::read::describe_app;
 use crate::policy::aap::{Nesting, Policy};
 use crate::policy::apps::AppLookup;
 use crate::policy::permissions::{self, PermissionId, CATALOGUE};
-use crate::policy::rbac::{read_scopes_where, Assignment, ScopeKind};
+use crate::policy::rbac::{read_scopes_where, Assignment, ScopeColumns, ScopeKind, ScopeRef};
 use crate::policy::{Model, PolicyOptions};
 use crate::snapshot::{tables::first_present, Col, Snapshot};
 
@@ -113,15 +113,20 @@ impl Explainer {
         let assignments = assignments.filter_rows(|row| {
             first_present(&assignee_cols, row).is_some_and(|(_, v)| names.contains(&key(v)))
         });
-        let wanted: HashSet<String> = assignments
-            .column(&["CustomResourceScope"])
-            .map(|c| {
-                (0..assignments.len())
-                    .filter_map(|row| c.get(row))
-                    .map(str::to_lowercase)
-                    .collect()
+        // The scopes, units and groups the app's assignments name, read by the
+        // same column rules as the full analysis.
+        let scope_cols = ScopeColumns::new(&assignments);
+        let refs: Vec<ScopeRef<'_>> = (0..assignments.len())
+            .map(|row| scope_cols.read(row).scope)
+            .collect();
+        let wanted: HashSet<String> = refs
+            .iter()
+            .filter_map(|r| match r {
+                // A group-scoped row may name Exchange's scope object for the group.
+                ScopeRef::ManagementScope(v) | ScopeRef::Group(v) => Some(v.to_lowercase()),
+                _ => None,
             })
-            .unwrap_or_default();
+            .collect();
         // Memberships bear on the question only through policies, group or unit
         // scopes, and MemberOfGroup / AdministrativeUnits in the app's filters
         // (a filter naming the property anywhere counts, to be safe).
@@ -138,16 +143,13 @@ impl Explainer {
                         .is_some_and(|f| f.to_lowercase().contains(property))
             })
         };
-        let has_scope = |column: &str| {
-            assignments
-                .column(&[column])
-                .is_some_and(|c| (0..assignments.len()).any(|row| c.get(row).is_some()))
-        };
         let need_groups = !policies.is_empty()
-            || has_scope("RecipientGroupScope")
+            || refs.iter().any(|r| matches!(r, ScopeRef::Group(_)))
             || filter_names("memberofgroup");
-        let need_units =
-            has_scope("RecipientAdministrativeUnitScope") || filter_names("administrativeunits");
+        let need_units = refs
+            .iter()
+            .any(|r| matches!(r, ScopeRef::AdministrativeUnit(_)))
+            || filter_names("administrativeunits");
         if !need_groups {
             snapshot.group_members = snapshot.group_members.filter_rows(|_| false);
         }
@@ -407,6 +409,12 @@ impl Explainer {
                     "{name} is not in the snapshot, so it grants nothing"
                 )],
             ),
+            ScopeKind::UnknownKind(kind) => (
+                true,
+                vec![format!(
+                    "RecipientWriteScope '{kind}' is a scope kind exomatrix does not know; counted as the whole organization (may over-state access)"
+                )],
+            ),
             ScopeKind::AdministrativeUnit(u) => {
                 let unit = &self.directory.admin_units[*u as usize];
                 let inside = unit.members.contains(m);
@@ -654,6 +662,9 @@ impl Explainer {
                         (self.directory.groups[*g as usize].label.clone(), "Group")
                     }
                     ScopeKind::Missing(name) => (name.clone(), "Missing"),
+                    ScopeKind::UnknownKind(kind) => {
+                        ("Organization (assumed)".to_string(), kind.as_str())
+                    }
                 };
                 AuthorizationRow {
                     role_name: a.role.clone(),

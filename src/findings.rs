@@ -12,6 +12,10 @@ pub enum Severity {
     Info,
     /// The configuration probably does not do what its author meant.
     Warning,
+    /// exomatrix could not read part of the configuration as it stands and
+    /// made a cautious assumption (stated in the message) that may over-state
+    /// access; the result needs a person's review.
+    Error,
 }
 
 impl Severity {
@@ -19,6 +23,7 @@ impl Severity {
         match self {
             Severity::Info => "info",
             Severity::Warning => "warning",
+            Severity::Error => "error",
         }
     }
 }
@@ -84,6 +89,16 @@ impl Findings {
         self.push(kind, Severity::Warning, object, message, source);
     }
 
+    pub fn error(
+        &mut self,
+        kind: &'static str,
+        object: impl Into<String>,
+        message: impl Into<String>,
+        source: Option<Location>,
+    ) {
+        self.push(kind, Severity::Error, object, message, source);
+    }
+
     pub fn info(
         &mut self,
         kind: &'static str,
@@ -140,4 +155,5 @@ pub mod kind {
     pub const ASSIGNMENT_SEVERAL_SCOPES: &str = "assignment-several-scopes";
     pub const EXCLUSIVE_SCOPE_IGNORED: &str = "exclusive-scope-ignored";
     pub const AMBIGUOUS_SERVICE_PRINCIPAL: &str = "ambiguous-service-principal";
+    pub const ASSIGNMENT_SCOPE_KIND_UNKNOWN: &str = "assignment-scope-kind-unknown";
 }

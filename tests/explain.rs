@@ -553,3 +553,43 @@ fn scanned_ambiguity_names_the_same_objects_as_the_built_tiers() {
     let dir = Directory::build(&snapshot, &mut Findings::default()).unwrap();
     assert!(format!("{:?}", dir.resolve_once("twin")).starts_with("Ambiguous"));
 }
+
+/// Every documented Get-ManagementRoleAssignment shape: a focused explain of each
+/// mailbox gives the matrix's verdict (tests/fixtures/role-assignments).
+#[test]
+fn explain_agrees_with_the_matrix_on_every_role_assignment_shape() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/role-assignments");
+    for shape in std::fs::read_dir(fixtures.join("shapes")).unwrap() {
+        let shape = shape.unwrap().path();
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(fixtures.join("base")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+        std::fs::copy(&shape, dir.path().join("management_role_assignments.csv")).unwrap();
+        let analysis = Analysis::run(dir.path(), AnalysisOptions::default()).unwrap();
+        for m in 0..analysis.directory.count {
+            let address = analysis.directory.mailbox_addresses[m as usize].clone();
+            let ex = Explainer::load(
+                dir.path(),
+                "Fabrikam Sync",
+                Some(&address),
+                PolicyOptions::default(),
+            )
+            .unwrap();
+            for p in 0..CATALOGUE.len() as u8 {
+                let want = analysis.matrix.grant(0, p).map_or(0, |g| {
+                    (u8::from(g.via_entra.contains(m)) * VIA_ENTRA)
+                        | (u8::from(g.via_rbac.contains(m)) * VIA_RBAC)
+                });
+                assert_eq!(
+                    ex.via(p, ex.mailbox.unwrap()),
+                    want,
+                    "{} {address} {}",
+                    shape.display(),
+                    CATALOGUE[p as usize].name
+                );
+            }
+        }
+    }
+}

@@ -3,9 +3,13 @@
 
 mod common;
 
-use common::{ms, Scope, Tenant};
+use std::path::Path;
+
+use arrow_array::Array;
+use common::{guid, ms, Scope, Tenant};
+use exomatrix::analysis::{Analysis, AnalysisOptions};
 use exomatrix::findings::kind;
-use exomatrix::policy::Nesting;
+use exomatrix::policy::{permissions, Nesting};
 
 const ENTRA: u8 = 1;
 const RBAC: u8 = 2;
@@ -762,4 +766,187 @@ fn deep_group_nesting_expands_without_overflow() {
         .policy("App", "RestrictAccess", "G0")
         .analyze();
     assert_eq!(o.reach("App", "Mail.Read"), ms(&[1]));
+}
+
+// ---- Role assignments as Get-ManagementRoleAssignment writes them (DESIGN §2,
+// "Resource scope columns"); fixtures in tests/fixtures/role-assignments. ----
+
+/// The base tenant of the role-assignment fixtures with one shape file as its
+/// management_role_assignments table (and optionally more management scopes).
+fn role_assignment_shape(shape: &str, extra_scopes: &[(&str, &str)]) -> Analysis {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/role-assignments");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixtures.join("base")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let mut scopes = std::fs::read_to_string(dir.path().join("management_scopes.csv")).unwrap();
+    for (name, filter) in extra_scopes {
+        scopes.push_str(&format!("\"{name}\",\"{filter}\",\"False\"\r\n"));
+    }
+    std::fs::write(dir.path().join("management_scopes.csv"), scopes).unwrap();
+    std::fs::copy(
+        fixtures.join("shapes").join(format!("{shape}.csv")),
+        dir.path().join("management_role_assignments.csv"),
+    )
+    .unwrap();
+    Analysis::run(dir.path(), AnalysisOptions::default()).unwrap()
+}
+
+/// The aliases of the mailboxes `Fabrikam Sync` reaches with a permission.
+fn shape_reach(a: &Analysis, permission: &str) -> Vec<String> {
+    let p = permissions::by_name(permission).unwrap();
+    let Some(g) = a.matrix.grant(0, p) else {
+        return Vec::new();
+    };
+    let aliases = ["adele", "alex", "megan", "lynne", "nestor", "conf-1"];
+    g.effective()
+        .iter()
+        .map(|m| aliases[m as usize].to_string())
+        .collect()
+}
+
+#[test]
+fn write_scope_custom_recipient_scope_reads_the_scope_from_custom_resource_scope() {
+    let a = role_assignment_shape("custom-recipient-scope", &[]);
+    assert_eq!(shape_reach(&a, "Calendars.Read"), ["lynne", "conf-1"]);
+}
+
+#[test]
+fn write_scope_custom_recipient_scope_reads_custom_recipient_write_scope_when_resource_scope_is_blank(
+) {
+    let a = role_assignment_shape("custom-recipient-scope-in-write-scope-column", &[]);
+    assert_eq!(shape_reach(&a, "Calendars.Read"), ["lynne", "conf-1"]);
+}
+
+#[test]
+fn write_scope_administrative_unit_reads_the_unit_from_custom_recipient_write_scope() {
+    let a = role_assignment_shape("administrative-unit-in-write-scope-column", &[]);
+    assert_eq!(shape_reach(&a, "Mail.Read"), ["lynne", "nestor"]);
+    assert!(matches!(
+        a.model.assignments[0].scope,
+        exomatrix::policy::ScopeKind::AdministrativeUnit(0)
+    ));
+}
+
+#[test]
+fn write_scope_administrative_unit_reads_the_unit_from_custom_resource_scope() {
+    let a = role_assignment_shape("administrative-unit-in-resource-scope-column", &[]);
+    assert_eq!(shape_reach(&a, "Mail.Read"), ["lynne", "nestor"]);
+}
+
+#[test]
+fn write_scope_group_resolves_name_underscore_guid_by_its_guid_to_direct_members() {
+    let a = role_assignment_shape("group-scope-object-name-guid", &[]);
+    // Finance's direct members only: megan is in the nested Finance-Sub.
+    assert_eq!(shape_reach(&a, "Mail.Send"), ["adele", "alex"]);
+    assert!(
+        a.findings.is_empty(),
+        "{:?}",
+        a.findings.iter().collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn write_scope_group_prefers_a_listed_scope_object_of_that_name_over_the_guid() {
+    // When the snapshot lists Exchange's scope object itself, its filter decides.
+    let dn = "CN=Finance-Sub,OU=fabrikam.onmicrosoft.com,OU=Microsoft Exchange Hosted Organizations,DC=NAMPR00A001,DC=prod,DC=outlook,DC=com";
+    let filter = format!("MemberOfGroup -eq '{dn}'");
+    let a = role_assignment_shape(
+        "group-scope-object-name-guid",
+        &[("Finance_c0c0c0c0-0000-4000-8000-000000000001", &filter)],
+    );
+    assert_eq!(shape_reach(&a, "Mail.Send"), ["megan"]);
+}
+
+#[test]
+fn write_scope_group_resolves_a_plain_group_name() {
+    let a = role_assignment_shape("group-by-name", &[]);
+    assert_eq!(shape_reach(&a, "Mail.Send"), ["adele", "alex"]);
+}
+
+#[test]
+fn write_scope_organization_covers_every_mailbox() {
+    let a = role_assignment_shape("organization", &[]);
+    assert_eq!(shape_reach(&a, "Mail.ReadBasic").len(), 6);
+}
+
+#[test]
+fn write_scope_organization_with_a_resource_scope_reads_it_as_a_custom_scope() {
+    let a = role_assignment_shape("organization-with-resource-scope", &[]);
+    assert_eq!(shape_reach(&a, "Calendars.Read"), ["lynne", "conf-1"]);
+}
+
+#[test]
+fn unknown_write_scope_kind_is_an_error_finding_and_counts_as_the_organization() {
+    let a = role_assignment_shape("unknown-kind", &[]);
+    assert_eq!(
+        shape_reach(&a, "Mail.Read").len(),
+        6,
+        "over-stated, not hidden"
+    );
+    let f: Vec<_> = a
+        .findings
+        .iter()
+        .filter(|f| f.kind == kind::ASSIGNMENT_SCOPE_KIND_UNKNOWN)
+        .collect();
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].severity, exomatrix::Severity::Error);
+    assert!(
+        f[0].message
+            .starts_with("RecipientWriteScope 'MyGAL' is not a scope kind"),
+        "{}",
+        f[0].message
+    );
+    assert!(
+        f[0].source
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .ends_with("management_role_assignments.csv, line 2, column RecipientWriteScope"),
+        "{:?}",
+        f[0].source
+    );
+    // Marked in grants.parquet.
+    let out = tempfile::tempdir().unwrap();
+    let dataset = out.path().join("ds");
+    exomatrix::matrix::write_dataset(&a, &dataset, false, &[]).unwrap();
+    let file = std::fs::File::open(dataset.join("grants.parquet")).unwrap();
+    let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let marked = batch
+        .column_by_name("rbac_scope_assumed_org_wide")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow_array::BooleanArray>()
+        .unwrap();
+    assert!(marked.value(0));
+}
+
+#[test]
+fn parameter_named_scope_columns_are_read_by_the_section_3_3_rules() {
+    let a = role_assignment_shape("parameter-columns", &[]);
+    assert_eq!(shape_reach(&a, "Mail.Read"), ["lynne", "nestor"]);
+}
+
+#[test]
+fn write_scope_kind_without_an_object_grants_nothing_and_is_a_finding() {
+    let o = Tenant::new(2).app("App").analyze_with_assignments(
+        "Name,Role,App,RecipientWriteScope,CustomResourceScope,CustomRecipientWriteScope",
+        &[format!("a,Application Mail.Read,{},Group,,", guid(0xB, 0))],
+    );
+    assert!(o.reach("App", "Mail.Read").is_empty());
+    let f = o.findings(kind::ASSIGNMENT_SCOPE_MISSING);
+    assert_eq!(f.len(), 1);
+    assert!(
+        f[0].message
+            .starts_with("the group (RecipientWriteScope names the kind"),
+        "{}",
+        f[0].message
+    );
 }

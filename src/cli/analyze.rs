@@ -168,6 +168,7 @@ fn print_summary(
         rbac_only += g.via_rbac.len() - b;
     }
     let warnings = a.findings.count_severity(Severity::Warning);
+    let errors = a.findings.count_severity(Severity::Error);
     let t = &a.timings;
     let input_bytes: u64 = a.snapshot.files.iter().map(|f| f.bytes).sum();
     let per_second = |amount: f64, d: std::time::Duration| amount / d.as_secs_f64().max(1e-9);
@@ -202,9 +203,14 @@ fn print_summary(
     )?;
     writeln!(
         out,
-        "  findings        {} ({warnings} warnings, {} info) in findings.parquet",
+        "  findings        {} ({}{warnings} warnings, {} info) in findings.parquet",
         a.findings.len(),
-        a.findings.len() - warnings
+        if errors > 0 {
+            format!("{errors} errors, ")
+        } else {
+            String::new()
+        },
+        a.findings.len() - warnings - errors
     )?;
     writeln!(out, "  time            {} total", duration(total))?;
     writeln!(
@@ -241,23 +247,30 @@ fn print_summary(
         duration(written.access_time),
         per_second(written.cells as f64 / 1e6, written.access_time)
     )?;
-    let shown: Vec<_> = a
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warning)
-        .take(20)
-        .collect();
-    if !shown.is_empty() {
-        let mut err = std::io::stderr().lock();
-        writeln!(err, "warnings:")?;
+    // Errors first: each one is an assumption a reviewer has to check.
+    let mut err = std::io::stderr().lock();
+    for (severity, heading, total) in [
+        (Severity::Error, "errors", errors),
+        (Severity::Warning, "warnings", warnings),
+    ] {
+        let shown: Vec<_> = a
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .take(20)
+            .collect();
+        if shown.is_empty() {
+            continue;
+        }
+        writeln!(err, "{heading}:")?;
         for f in &shown {
             writeln!(err, "  {f}")?;
         }
-        if warnings > shown.len() {
+        if total > shown.len() {
             writeln!(
                 err,
                 "  ... and {} more in findings.parquet",
-                warnings - shown.len()
+                total - shown.len()
             )?;
         }
     }

@@ -434,6 +434,19 @@ fn grants_batch(a: &Analysis) -> RecordBatch {
         ),
         ("rbac_assignments", Arc::new(names.finish())),
         (
+            // An assignment behind this grant had a RecipientWriteScope kind
+            // exomatrix does not know and was counted as the whole organization.
+            "rbac_scope_assumed_org_wide",
+            Arc::new(BooleanArray::from_iter(grants.iter().map(|g| {
+                Some(g.assignments.iter().any(|&i| {
+                    matches!(
+                        a.model.assignments[i].scope,
+                        crate::policy::ScopeKind::UnknownKind(_)
+                    )
+                }))
+            }))),
+        ),
+        (
             "mailboxes_entra",
             Arc::new(UInt64Array::from_iter_values(
                 grants.iter().map(|g| g.via_entra.len()),

@@ -9,11 +9,11 @@ use roaring::RoaringBitmap;
 use super::aap::bool_cell;
 use super::apps::{AppLookup, AppRegistry};
 use super::permissions::{self, PermissionId};
-use crate::directory::{Directory, Recipient};
+use crate::directory::{parse_guid_u128, Directory, Recipient};
 use crate::error::{Error, Location, Result};
 use crate::filter::{Compiled, FilterContext};
 use crate::findings::{kind, Findings};
-use crate::snapshot::{tables::first_present, Table};
+use crate::snapshot::{tables::first_present, Col, Table};
 
 /// A management scope with its compiled recipient filter.
 #[derive(Debug, Clone)]
@@ -30,14 +30,18 @@ pub struct Scope {
 pub enum ScopeKind {
     /// No scope: the whole organization.
     Organization,
-    /// CustomResourceScope: a management scope, by index.
+    /// A management scope (its recipient filter), by index.
     Custom(usize),
-    /// RecipientAdministrativeUnitScope: an administrative unit, by index.
+    /// An administrative unit's direct members, by index.
     AdministrativeUnit(u32),
-    /// RecipientGroupScope: a group's direct members, by index.
+    /// A group's direct members, by index.
     Group(u32),
     /// The named scope, unit or group is not in the snapshot: grants nothing.
     Missing(String),
+    /// `RecipientWriteScope` held a kind exomatrix does not know (the value is
+    /// kept): the assignment is counted as covering the whole organization, so
+    /// the audit over-states access rather than hiding it.
+    UnknownKind(String),
 }
 
 /// One management role assignment to an app.
@@ -60,9 +64,148 @@ impl Assignment {
         self.enabled && !matches!(self.scope, ScopeKind::Missing(_))
     }
 
+    /// Whether the scope limits the assignment to fewer than the organization.
     pub fn is_scoped(&self) -> bool {
-        !matches!(self.scope, ScopeKind::Organization)
+        !matches!(
+            self.scope,
+            ScopeKind::Organization | ScopeKind::UnknownKind(_)
+        )
     }
+}
+
+/// What the scope columns of one role assignment row name, before anything is
+/// resolved. `Get-ManagementRoleAssignment` does not output the
+/// `-RecipientAdministrativeUnitScope` / `-RecipientGroupScope` parameters: it
+/// reports the kind of scope in `RecipientWriteScope` and the object in
+/// `CustomResourceScope` or `CustomRecipientWriteScope` (DESIGN §2, "Resource
+/// scope columns"). The shapes, and where each is documented:
+///
+/// | RecipientWriteScope | object column | source |
+/// |---|---|---|
+/// | `CustomRecipientScope` | CustomResourceScope (or CustomRecipientWriteScope) | New-ManagementRoleAssignment -CustomResourceScope; Get-ManagementRoleAssignment docs |
+/// | `AdministrativeUnit` | CustomResourceScope or CustomRecipientWriteScope (the AU id) | Microsoft365DSC MSFT_EXOManagementRoleAssignment reads the AU from CustomRecipientWriteScope |
+/// | `Group` | CustomResourceScope = `<GroupName>_<GUID>`, CustomRecipientWriteScope empty | EXORBACforAppManagement TODO.md, confirmed on a real tenant |
+/// | `Organization` | none | unscoped assignments |
+///
+/// Hand-made snapshots may instead fill the parameter-named columns
+/// `RecipientAdministrativeUnitScope` / `RecipientGroupScope`; those rows are
+/// read by DESIGN §3.3 as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeRef<'a> {
+    /// The whole organization.
+    Organization,
+    /// A management scope by name.
+    ManagementScope(&'a str),
+    /// An administrative unit by Id, distinguished name or display name.
+    AdministrativeUnit(&'a str),
+    /// A group by any identity, or `<GroupName>_<GUID>`.
+    Group(&'a str),
+    /// The row says what kind of object scopes it, but names none.
+    Unnamed(&'static str),
+    /// `RecipientWriteScope` holds a value exomatrix does not know.
+    UnknownKind(&'a str),
+}
+
+/// The scope columns of a role assignment table.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeColumns<'a> {
+    custom: Option<Col<'a>>,
+    custom_write: Option<Col<'a>>,
+    au: Option<Col<'a>>,
+    group: Option<Col<'a>>,
+    write_scope: Option<Col<'a>>,
+}
+
+/// One row's scope columns read by [`ScopeColumns::read`].
+#[derive(Debug, Clone)]
+pub struct ScopeCells<'a> {
+    pub scope: ScopeRef<'a>,
+    /// The column the object (or the kind) was read from, for messages.
+    pub column: Option<&'a str>,
+    /// Under DESIGN §3.3's precedence, every scope column that was filled, when
+    /// more than one was (the first one is used).
+    pub several: Vec<&'a str>,
+}
+
+impl<'a> ScopeColumns<'a> {
+    pub fn new(table: &'a Table) -> ScopeColumns<'a> {
+        ScopeColumns {
+            custom: table.column(&["CustomResourceScope"]),
+            custom_write: table.column(&["CustomRecipientWriteScope"]),
+            au: table.column(&["RecipientAdministrativeUnitScope"]),
+            group: table.column(&["RecipientGroupScope"]),
+            write_scope: table.column(&["RecipientWriteScope"]),
+        }
+    }
+
+    /// Reads which object scopes the assignment in `row`.
+    pub fn read(&self, row: usize) -> ScopeCells<'a> {
+        let get = |c: Option<Col<'a>>| c.and_then(|c| c.get(row).map(|v| (c.name(), v)));
+        let custom = get(self.custom);
+        let (au, group) = (get(self.au), get(self.group));
+        let cells = |scope, column: Option<&'a str>| ScopeCells {
+            scope,
+            column,
+            several: Vec::new(),
+        };
+        // 1. Parameter-named columns (hand-made snapshots): §3.3 as written.
+        if au.is_some() || group.is_some() {
+            let filled: Vec<(&'a str, &'a str)> =
+                [custom, au, group].into_iter().flatten().collect();
+            let (column, value) = filled[0];
+            let scope = if custom.is_some() {
+                ScopeRef::ManagementScope(value)
+            } else if au.is_some() {
+                ScopeRef::AdministrativeUnit(value)
+            } else {
+                ScopeRef::Group(value)
+            };
+            return ScopeCells {
+                scope,
+                column: Some(column),
+                several: if filled.len() > 1 {
+                    filled.iter().map(|(c, _)| *c).collect()
+                } else {
+                    Vec::new()
+                },
+            };
+        }
+        // 2. The kind in RecipientWriteScope, the object in CustomResourceScope
+        //    or CustomRecipientWriteScope.
+        let object = custom.or(get(self.custom_write));
+        if let Some((kind_column, kind)) = get(self.write_scope) {
+            let named = |make: fn(&'a str) -> ScopeRef<'a>, unnamed: &'static str| match object {
+                Some((column, value)) => cells(make(value), Some(column)),
+                None => cells(ScopeRef::Unnamed(unnamed), Some(kind_column)),
+            };
+            return if kind.eq_ignore_ascii_case("CustomRecipientScope") {
+                named(ScopeRef::ManagementScope, "management scope")
+            } else if kind.eq_ignore_ascii_case("AdministrativeUnit") {
+                named(ScopeRef::AdministrativeUnit, "administrative unit")
+            } else if kind.eq_ignore_ascii_case("Group") {
+                named(ScopeRef::Group, "group")
+            } else if kind.eq_ignore_ascii_case("Organization") {
+                match custom {
+                    Some((column, value)) => cells(ScopeRef::ManagementScope(value), Some(column)),
+                    None => cells(ScopeRef::Organization, None),
+                }
+            } else {
+                cells(ScopeRef::UnknownKind(kind), Some(kind_column))
+            };
+        }
+        // 3. Neither: CustomResourceScope names a management scope; none is the organization.
+        match custom {
+            Some((column, value)) => cells(ScopeRef::ManagementScope(value), Some(column)),
+            None => cells(ScopeRef::Organization, None),
+        }
+    }
+}
+
+/// The GUID of a name of the form `<text>_<GUID>` (how Exchange names the
+/// scope object behind a group-scoped assignment).
+pub fn guid_suffix(name: &str) -> Option<&str> {
+    let (_, tail) = name.trim().rsplit_once('_')?;
+    parse_guid_u128(tail).map(|_| tail)
 }
 
 /// Compiles every management scope (in parallel); a bad filter is an error.
@@ -191,9 +334,7 @@ pub fn read_assignments(
         table.column(&["RoleAssigneeName"]),
     ];
     let type_col = table.column(&["RoleAssigneeType"]);
-    let custom_col = table.column(&["CustomResourceScope"]);
-    let au_col = table.column(&["RecipientAdministrativeUnitScope"]);
-    let group_col = table.column(&["RecipientGroupScope"]);
+    let scope_cols = ScopeColumns::new(table);
     let scope_index: HashMap<String, usize> = scopes
         .iter()
         .enumerate()
@@ -217,7 +358,7 @@ pub fn read_assignments(
                 findings.warn(
                     kind::UNKNOWN_APPLICATION_ROLE,
                     name,
-                    format!("role '{role}' is not a known application role; it grants nothing in this analysis (role names are e.g. 'Application Mail.Read', 'Application MailboxFolder.Read')"),
+                    format!("role '{role}' is not a known application role; it grants nothing in this analysis (role names are e.g. 'Application Mail.Read', 'Application MailboxFolder.Read', 'Application MailTips.ReadBasic.All')"),
                     Some(role_col.location(row)),
                 );
             }
@@ -258,61 +399,72 @@ pub fn read_assignments(
             }
         };
         let enabled = bool_cell(table, &["Enabled"], row, true)?;
-        let filled: Vec<(&str, &str)> = [
-            (custom_col, "CustomResourceScope"),
-            (au_col, "RecipientAdministrativeUnitScope"),
-            (group_col, "RecipientGroupScope"),
-        ]
-        .into_iter()
-        .filter_map(|(c, label)| c.and_then(|c| c.get(row)).map(|v| (label, v)))
-        .collect();
-        if filled.len() > 1 {
+        let cells = scope_cols.read(row);
+        let at = table.location(row, cells.column);
+        if !cells.several.is_empty() {
             findings.warn(
                 kind::ASSIGNMENT_SEVERAL_SCOPES,
                 name.clone(),
                 format!(
                     "several scope columns are filled ({}); {} is used",
-                    filled
-                        .iter()
-                        .map(|(l, _)| *l)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    filled[0].0
+                    cells.several.join(", "),
+                    cells.several[0]
                 ),
                 Some(source.clone()),
             );
         }
-        let (scope, mailboxes) = match filled.first() {
-            None => (ScopeKind::Organization, all.clone()),
-            Some(&("CustomResourceScope", v)) => match scope_index.get(&v.to_lowercase()) {
-                Some(&i) => (
-                    ScopeKind::Custom(i),
-                    Arc::new(scopes[i].compiled.bitmap.clone()),
-                ),
-                None => (
-                    ScopeKind::Missing(format!("management scope '{v}'")),
-                    empty.clone(),
-                ),
+        let by_name = |v: &str| scope_index.get(&v.to_lowercase()).copied();
+        let custom = |i: usize| {
+            (
+                ScopeKind::Custom(i),
+                Arc::new(scopes[i].compiled.bitmap.clone()),
+            )
+        };
+        let group = |g: u32| {
+            (
+                ScopeKind::Group(g),
+                Arc::new(dir.groups[g as usize].direct_mailboxes.clone()),
+            )
+        };
+        let missing = |what: String| (ScopeKind::Missing(what), empty.clone());
+        let (scope, mailboxes) = match cells.scope {
+            ScopeRef::Organization => (ScopeKind::Organization, all.clone()),
+            ScopeRef::ManagementScope(v) => match by_name(v) {
+                Some(i) => custom(i),
+                None => missing(format!("management scope '{v}'")),
             },
-            Some(&("RecipientAdministrativeUnitScope", v)) => {
-                match dir.resolve_admin_unit(v, &source)? {
-                    Some(au) => (
-                        ScopeKind::AdministrativeUnit(au),
-                        Arc::new(dir.admin_units[au as usize].members.clone()),
-                    ),
-                    None => (
-                        ScopeKind::Missing(format!("administrative unit '{v}'")),
-                        empty.clone(),
-                    ),
-                }
+            ScopeRef::AdministrativeUnit(v) => match dir.resolve_admin_unit(v, &at)? {
+                Some(au) => (
+                    ScopeKind::AdministrativeUnit(au),
+                    Arc::new(dir.admin_units[au as usize].members.clone()),
+                ),
+                None => missing(format!("administrative unit '{v}'")),
+            },
+            // The group itself; else the scope object Exchange made for it
+            // (`<GroupName>_<GUID>`) when the snapshot lists it; else the GUID.
+            ScopeRef::Group(v) => match dir.resolve_recipient(v, &at)? {
+                Some(Recipient::Group(g)) => group(g),
+                _ => match (by_name(v), guid_suffix(v)) {
+                    (Some(i), _) => custom(i),
+                    (None, Some(guid)) => match dir.resolve_recipient(guid, &at)? {
+                        Some(Recipient::Group(g)) => group(g),
+                        _ => missing(format!("group '{v}'")),
+                    },
+                    (None, None) => missing(format!("group '{v}'")),
+                },
+            },
+            ScopeRef::Unnamed(what) => missing(format!(
+                "the {what} (RecipientWriteScope names the kind, but CustomResourceScope and CustomRecipientWriteScope are blank)"
+            )),
+            ScopeRef::UnknownKind(kind) => {
+                findings.error(
+                    kind::ASSIGNMENT_SCOPE_KIND_UNKNOWN,
+                    name.clone(),
+                    format!("RecipientWriteScope '{kind}' is not a scope kind exomatrix knows (CustomRecipientScope, AdministrativeUnit, Group, Organization); the assignment is counted as covering the whole organization, so its access may be over-stated — check it with Test-ServicePrincipalAuthorization"),
+                    Some(at.clone()),
+                );
+                (ScopeKind::UnknownKind(kind.to_string()), all.clone())
             }
-            Some(&(_, v)) => match dir.resolve_recipient(v, &source)? {
-                Some(Recipient::Group(g)) => (
-                    ScopeKind::Group(g),
-                    Arc::new(dir.groups[g as usize].direct_mailboxes.clone()),
-                ),
-                _ => (ScopeKind::Missing(format!("group '{v}'")), empty.clone()),
-            },
         };
         if let ScopeKind::Missing(what) = &scope {
             findings.warn(

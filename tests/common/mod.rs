@@ -42,6 +42,8 @@ pub struct Tenant {
     policies: Vec<String>,
     scopes: Vec<String>,
     assignments: Vec<String>,
+    /// A management_role_assignments table written as given (header, rows).
+    assignment_table: Option<(String, Vec<String>)>,
     pub nesting: Nesting,
 }
 
@@ -210,6 +212,12 @@ impl Tenant {
         self
     }
 
+    /// Analyzes with a management_role_assignments table given as raw CSV.
+    pub fn analyze_with_assignments(mut self, header: &str, rows: &[String]) -> Outcome {
+        self.assignment_table = Some((header.to_string(), rows.to_vec()));
+        self.analyze()
+    }
+
     pub fn with_nesting(mut self, nesting: Nesting) -> Tenant {
         self.nesting = nesting;
         self
@@ -325,11 +333,14 @@ impl Tenant {
             "Name,RecipientFilter,Exclusive",
             &self.scopes,
         );
-        table(
-            "management_role_assignments",
-            "Name,Role,App,CustomResourceScope,RecipientAdministrativeUnitScope,RecipientGroupScope,Enabled",
-            &self.assignments,
-        );
+        match &self.assignment_table {
+            Some((header, rows)) => table("management_role_assignments", header, rows),
+            None => table(
+                "management_role_assignments",
+                "Name,Role,App,CustomResourceScope,RecipientAdministrativeUnitScope,RecipientGroupScope,Enabled",
+                &self.assignments,
+            ),
+        }
     }
 
     pub fn try_analyze(&self) -> exomatrix::Result<Outcome> {
