@@ -362,6 +362,46 @@ fn missing_required_column() {
 }
 
 #[test]
+fn issue_9_a_header_naming_a_column_twice_is_an_error_with_both_positions() {
+    let f = Fixture::new();
+    f.edit(
+        "snap/groups.csv",
+        "\"RecipientTypeDetails\"\n",
+        "\"distinguishedname\"\n",
+    );
+    assert_fails(
+        &f,
+        "snap/groups.csv, line 1: the header names column distinguishedname twice (columns 3 and 7); remove one of them: exomatrix cannot tell which holds the data",
+    );
+}
+
+#[test]
+fn issue_9_a_mailboxes_table_with_a_header_and_no_rows_is_an_error() {
+    let f = Fixture::new();
+    let text = f.read("snap/mailboxes.csv");
+    let header_end = text.find("\n\"").unwrap() + 1; // past the #TYPE line
+    let header_end = header_end + text[header_end..].find('\n').unwrap() + 1;
+    f.write("snap/mailboxes.csv", &text[..header_end]);
+    assert_fails(
+        &f,
+        "snap/mailboxes.csv: the table lists no mailboxes (the header is there, no rows follow). A tenant always has mailboxes, so the export is broken (too few permissions, an interrupted run, a filter); exomatrix does not report \"no access\" for it. Run the export script again (its -CheckOnly switch tests the permissions first)",
+    );
+}
+
+#[test]
+fn issue_9_a_type_line_without_a_header_says_export_csv_got_no_objects() {
+    let f = Fixture::new();
+    f.write(
+        "snap/management_scopes.csv",
+        "#TYPE System.Management.Automation.PSCustomObject\r\n",
+    );
+    assert_fails(
+        &f,
+        "snap/management_scopes.csv: the file holds PowerShell's #TYPE line but no header: Export-Csv was given no objects, so the table has no columns; export it again with its header (scripts/Export-ExomatrixSnapshot.ps1 writes the header of an empty table)",
+    );
+}
+
+#[test]
 fn wrong_column_count() {
     let f = Fixture::new();
     f.edit(

@@ -15,7 +15,7 @@ use arrow_array::builder::StringBuilder;
 use arrow_array::StringArray;
 use rayon::prelude::*;
 
-use super::tables::{Column, SourceFormat, Table, TableSpec};
+use super::tables::{check_unique_names, Column, SourceFormat, Table, TableSpec};
 use crate::error::{Error, Location, Result};
 
 /// Reads one CSV table file.
@@ -106,10 +106,12 @@ fn parse_header(body: &[u8], file: &str, first_line: u64) -> Result<(Vec<String>
         )
     })?;
     if !found {
-        return Err(Error::data(
-            Location::file(file),
-            "the file is empty: expected a header line with the column names",
-        ));
+        let message = if first_line > 1 {
+            "the file holds PowerShell's #TYPE line but no header: Export-Csv was given no objects, so the table has no columns; export it again with its header (scripts/Export-ExomatrixSnapshot.ps1 writes the header of an empty table)"
+        } else {
+            "the file is empty: expected a header line with the column names"
+        };
+        return Err(Error::data(Location::file(file), message));
     }
     let header_line = LineCounter::new(body, first_line).line(&record);
     let mut names = Vec::with_capacity(record.len());
@@ -131,6 +133,7 @@ fn parse_header(body: &[u8], file: &str, first_line: u64) -> Result<(Vec<String>
             "the header line is blank: expected the column names",
         ));
     }
+    check_unique_names(&names, file, Some(header_line))?;
     Ok((names, end, header_line))
 }
 

@@ -10,7 +10,7 @@ pub use tables::{Col, Column, SourceFormat, Table, TableSpec};
 
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 
 /// One input file as read, for the manifest.
 #[derive(Debug, Clone)]
@@ -111,6 +111,13 @@ impl Snapshot {
                 }
                 None => tables.push(Table::empty(spec)),
             }
+        }
+        let mailboxes = &tables[0];
+        if mailboxes.is_empty() {
+            return Err(Error::data(
+                Location::file(&mailboxes.file),
+                "the table lists no mailboxes (the header is there, no rows follow). A tenant always has mailboxes, so the export is broken (too few permissions, an interrupted run, a filter); exomatrix does not report \"no access\" for it. Run the export script again (its -CheckOnly switch tests the permissions first)",
+            ));
         }
         let mut it = tables.into_iter();
         let mut next = || it.next().expect("one table per spec");

@@ -15,7 +15,7 @@ use arrow_schema::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use super::csv::display_name;
-use super::tables::{Column, SourceFormat, Table, TableSpec};
+use super::tables::{check_unique_names, Column, SourceFormat, Table, TableSpec};
 use crate::error::{Error, Location, Result};
 
 /// Reads one Parquet table file.
@@ -29,6 +29,7 @@ pub fn read_parquet(path: &Path, spec: TableSpec) -> Result<Table> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| perr(&e))?;
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    check_unique_names(&names, &file_name, None)?;
     let mut builders: Vec<StringBuilder> = names.iter().map(|_| StringBuilder::new()).collect();
     let mut chunks: Vec<Vec<StringArray>> = names.iter().map(|_| Vec::new()).collect();
     let mut rows = 0u64;

@@ -253,6 +253,35 @@ impl Table {
     }
 }
 
+/// Fails when two header names are the same (case-insensitively): exomatrix
+/// could not tell which of the two columns holds the data. `line` is the
+/// header's line in a CSV file.
+pub fn check_unique_names(names: &[String], file: &str, line: Option<u64>) -> Result<()> {
+    for (second, name) in names.iter().enumerate() {
+        if name.is_empty() {
+            continue;
+        }
+        if let Some(first) = names[..second]
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+        {
+            return Err(Error::data(
+                Location {
+                    file: file.to_string(),
+                    line,
+                    column: None,
+                },
+                format!(
+                    "the header names column {name} twice (columns {} and {}); remove one of them: exomatrix cannot tell which holds the data",
+                    first + 1,
+                    second + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One column of a table, read as trimmed text where blank means absent.
 #[derive(Debug, Clone, Copy)]
 pub struct Col<'a> {
