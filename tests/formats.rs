@@ -211,52 +211,123 @@ fn raw_powershell_7_export_with_array_list_is_rejected_with_advice() {
     assert!(err.ends_with("mailboxes.csv, line 2, column ExtensionCustomAttribute1: the cell holds the .NET type name 'System.Collections.ArrayList' instead of values: the export lost this multi-valued property; join its values with ';' (e.g. @{n='ExtensionCustomAttribute1';e={$_.ExtensionCustomAttribute1 -join ';'}})"), "{err}");
 }
 
-#[test]
-fn snapshot_shaped_like_the_export_script_output_loads() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/export-script");
-    let a = analyze(&dir);
-    let mut reach: Vec<(String, &str, String)> = Vec::new();
+/// (app, permission, mailbox address) of every granted cell, in matrix order.
+fn cells_by_name(a: &Analysis) -> Vec<(String, String, String)> {
+    let mut cells = Vec::new();
     for g in &a.matrix.grants {
         let app = a.model.apps.apps[g.app as usize].label().to_string();
         let permission = exomatrix::policy::permissions::info(g.permission).name;
         g.for_each_cell(|m, _| {
-            reach.push((
+            cells.push((
                 app.clone(),
-                permission,
+                permission.to_string(),
                 a.directory.mailbox_addresses[m as usize].clone(),
             ))
         });
     }
-    let reach: Vec<(&str, &str, &str)> = reach
-        .iter()
-        .map(|(a, p, m)| (a.as_str(), *p, m.as_str()))
+    cells
+}
+
+fn export_fixture(variant: &str) -> Analysis {
+    analyze(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/export-script")
+            .join(variant),
+    )
+}
+
+/// The tables exactly as scripts/Export-ExomatrixSnapshot.ps1 writes them under
+/// Windows PowerShell 5.1 (BOM, CRLF, every field quoted) and PowerShell 7 on
+/// Linux (no BOM, LF): role assignments in the shapes Get-ManagementRoleAssignment
+/// reports, a role group without an Entra id, ISO dates.
+#[test]
+fn snapshot_written_by_the_export_script_loads_in_both_powershell_dialects() {
+    let a = export_fixture("windows-powershell-5.1");
+    let all = [
+        "adele@fabrikam.com",
+        "alex@fabrikam.com",
+        "conf-1@fabrikam.com",
+        "linked-room@fabrikam.com",
+        "support@fabrikam.com",
+    ];
+    let mut expected: Vec<(&str, &str, &str)> = Vec::new();
+    // Entra Mail.Read restricted to Mail Readers, nested Rooms included.
+    for m in [0, 2, 3] {
+        expected.push(("Fabrikam Archiver", "Mail.Read", all[m]));
+    }
+    // RBAC Calendars.ReadWrite on the Canada unit (RecipientWriteScope
+    // AdministrativeUnit, the unit in CustomRecipientWriteScope) and
+    // Calendars.Read on the Canadian users scope.
+    for m in [1, 2] {
+        expected.push(("Canada Calendar Sync", "Calendars.Read", all[m]));
+    }
+    for m in [1, 2] {
+        expected.push(("Canada Calendar Sync", "Calendars.ReadWrite", all[m]));
+    }
+    // Finance Notifier: RBAC Mail.Send on the Microsoft 365 group Finance
+    // (CustomResourceScope Finance_2b8c_<GUID>), direct members; EWS from Entra
+    // with support denied; the role that keeps its .All over the organization.
+    for m in [1, 4] {
+        expected.push(("Finance Notifier", "Mail.Send", all[m]));
+    }
+    for m in [0, 1, 2, 3] {
+        expected.push(("Finance Notifier", "EWS.AccessAsApp", all[m]));
+    }
+    for m in all {
+        expected.push(("Finance Notifier", "MailTips.ReadBasic.All", m));
+    }
+    let mut cells = cells_by_name(&a);
+    cells.sort();
+    let mut expected: Vec<(String, String, String)> = expected
+        .into_iter()
+        .map(|(a, p, m)| (a.to_string(), p.to_string(), m.to_string()))
         .collect();
+    expected.sort();
+    assert_eq!(cells, expected);
+    let kinds: Vec<&str> = a.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            exomatrix::findings::kind::IGNORED_ENTRA_GRANTS,
+            exomatrix::findings::kind::ASSIGNMENT_DISABLED
+        ],
+        "{:?}",
+        a.findings.iter().collect::<Vec<_>>()
+    );
+    assert_eq!(a.directory.groups.len(), 4, "the role group is kept");
+
+    // PowerShell 7's output, byte for byte different, is the same snapshot.
+    let b = export_fixture("powershell-7");
+    assert_eq!(cells_by_name(&a), cells_by_name(&b));
+    assert_eq!(a.findings.len(), b.findings.len());
+}
+
+/// A tenant without administrative units, policies, scopes or role assignments:
+/// each of those tables is its header alone, as the script writes it.
+#[test]
+fn empty_tables_written_with_their_header_load_as_empty() {
+    let a = export_fixture("empty-tables");
+    assert_eq!(a.directory.admin_units.len(), 0);
+    assert!(a.model.policies.is_empty() && a.model.scopes.is_empty());
+    assert!(a.model.assignments.is_empty());
+    let mut reach: Vec<(String, String)> = cells_by_name(&a)
+        .into_iter()
+        .map(|(app, permission, _)| (app, permission))
+        .collect();
+    reach.dedup();
     assert_eq!(
         reach,
         [
-            // apps are indexed in AppId order: the archiver's id sorts first
-            ("Fabrikam Archiver", "Mail.Read", "adele@fabrikam.com"),
-            ("Fabrikam Archiver", "Mail.Read", "conf-1@fabrikam.com"),
+            ("Fabrikam Archiver".to_string(), "Mail.Read".to_string()),
             (
-                "Canada Calendar Sync",
-                "Calendars.ReadWrite",
-                "alex@fabrikam.com"
-            ),
-            (
-                "Canada Calendar Sync",
-                "Calendars.ReadWrite",
-                "conf-1@fabrikam.com"
-            ),
+                "Finance Notifier".to_string(),
+                "EWS.AccessAsApp".to_string()
+            )
         ]
     );
     assert_eq!(
-        a.findings
-            .count(exomatrix::findings::kind::ASSIGNMENT_DISABLED),
-        1
-    );
-    assert_eq!(
-        a.findings
-            .count(exomatrix::findings::kind::IGNORED_ENTRA_GRANTS),
-        1
+        a.matrix.cells(),
+        10,
+        "no policy: both Entra grants reach all five mailboxes"
     );
 }
