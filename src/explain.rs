@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use roaring::RoaringBitmap;
 
-use crate::directory::{parse_guid, Directory, Recipient, Resolution};
+use crate::directory::{Directory, Recipient, Resolution};
 use crate::error::{Error, Result};
 use crate::filter::{FilterContext, Trace};
 use crate::findings::Findings;
@@ -21,7 +21,7 @@ use crate::policy::apps::AppLookup;
 use crate::policy::permissions::{self, PermissionId, CATALOGUE};
 use crate::policy::rbac::{read_scopes_where, Assignment, ScopeColumns, ScopeKind, ScopeRef};
 use crate::policy::{Model, PolicyOptions};
-use crate::snapshot::{tables::first_present, Col, Snapshot};
+use crate::snapshot::{first_present, parse_guid, Col, Snapshot};
 
 /// A snapshot loaded to answer questions about one app.
 pub struct Explainer {

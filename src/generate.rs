@@ -1015,7 +1015,7 @@ mod tests {
     fn guids_are_well_formed_and_unique_per_index() {
         let mut r = Rng::new(3);
         let a = r.guid(1, 5);
-        assert!(crate::directory::parse_guid(&a).is_some(), "{a}");
+        assert!(crate::snapshot::parse_guid(&a).is_some(), "{a}");
         assert_ne!(r.guid(1, 6), a);
     }
 }

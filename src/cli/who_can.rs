@@ -98,7 +98,7 @@ fn from_dataset(
 ) -> anyhow::Result<(String, Vec<Row>)> {
     let set = read_dataset(&args.path)?;
     let wanted = args.mailbox.trim().to_lowercase();
-    let wanted_id = crate::directory::parse_guid(&wanted);
+    let wanted_id = crate::snapshot::parse_guid(&wanted);
     let m = set
         .mailboxes
         .iter()

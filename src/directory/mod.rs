@@ -10,13 +10,13 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use rustc_hash::FxHashMap;
 
-pub use resolve::{
-    format_guid, parse_guid, parse_guid_u128, KeySink, Resolution, Resolver, Scan, Tier,
-};
+pub use resolve::{KeySink, Resolution, Resolver, Scan, Tier};
 
 use crate::error::{Error, Location, Result};
 use crate::findings::{kind, Findings};
-use crate::snapshot::{Col, Snapshot, Table};
+use crate::snapshot::{
+    format_guid, parse_guid_u128, required_guid, smtp_proxy, split_multi, Col, Snapshot, Table,
+};
 
 /// A recipient an identity can name: a mailbox or a group, by index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -364,21 +364,6 @@ impl Directory {
     }
 }
 
-fn required_guid(col: Col<'_>, row: usize) -> Result<u128> {
-    let raw = col.get(row).ok_or_else(|| {
-        Error::data(
-            col.location(row),
-            format!("{} is blank; every row needs it", col.name()),
-        )
-    })?;
-    parse_guid_u128(raw).ok_or_else(|| {
-        Error::data(
-            col.location(row),
-            format!("'{raw}' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"),
-        )
-    })
-}
-
 /// Validates the mailboxes: ExternalDirectoryObjectId a unique GUID, an address present.
 fn read_mailboxes(table: &Table) -> Result<(Vec<u128>, Vec<String>)> {
     let id_col = table
@@ -539,20 +524,6 @@ fn tier_keys(
             }
         }
     }
-}
-
-/// The address of an `smtp:` proxy (prefix in any case), without the prefix.
-pub fn smtp_proxy(value: &str) -> Option<&str> {
-    value
-        .get(..5)
-        .filter(|prefix| prefix.eq_ignore_ascii_case("smtp:"))
-        .map(|_| &value[5..])
-        .filter(|address| !address.is_empty())
-}
-
-/// Splits a `;`-joined multi-valued cell into trimmed, non-empty values.
-pub fn split_multi(cell: &str) -> impl Iterator<Item = &str> {
-    cell.split(';').map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// Validates the groups: a unique DistinguishedName, well-formed GUIDs.
@@ -922,24 +893,5 @@ mod tests {
             read_mailboxes(&mailboxes(&[a, b])).unwrap().1,
             ["m0@x.com", "m1@x.com"]
         );
-    }
-
-    #[test]
-    fn smtp_proxy_table() {
-        for (value, expected) in [
-            ("smtp:a@b.com", Some("a@b.com")),
-            ("SMTP:a@b.com", Some("a@b.com")),
-            ("x500:/o=x", None),
-            ("smtp:", None),
-            ("sm€p:a@b.com", None), // multi-byte character inside the prefix must not panic
-            ("ü", None),
-        ] {
-            assert_eq!(smtp_proxy(value), expected, "{value}");
-        }
-    }
-
-    #[test]
-    fn split_multi_trims_and_drops_empty_values() {
-        assert_eq!(split_multi(" a ; ;b;").collect::<Vec<_>>(), ["a", "b"]);
     }
 }

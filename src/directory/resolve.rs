@@ -9,6 +9,8 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
 
+use crate::snapshot::cells::{parse_guid, parse_guid_u128, smtp_proxy};
+
 /// The identity tiers, in the order they are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
@@ -153,7 +155,7 @@ impl<T: Copy + PartialEq> KeySink<T> for Scan<T> {
             // Most keys differ in length, which needs no lower-casing to see.
             let trimmed = key.trim();
             let bare = match tier {
-                Tier::Address => super::smtp_proxy(trimmed).unwrap_or(trimmed),
+                Tier::Address => smtp_proxy(trimmed).unwrap_or(trimmed),
                 _ => trimmed,
             };
             if bare.is_ascii() && bare.len() != target.len() {
@@ -297,7 +299,7 @@ fn normalize(tier: Tier, key: &str) -> Option<Cow<'_, str>> {
     }
     match tier {
         Tier::Guid => parse_guid(key).map(Cow::Owned),
-        Tier::Address => Some(lower(super::smtp_proxy(key).unwrap_or(key))),
+        Tier::Address => Some(lower(smtp_proxy(key).unwrap_or(key))),
         Tier::DistinguishedName | Tier::Name => Some(lower(key)),
     }
 }
@@ -315,76 +317,9 @@ fn lower(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Parses a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, braces allowed) to a number.
-pub fn parse_guid_u128(text: &str) -> Option<u128> {
-    let t = text.trim();
-    let t = t
-        .strip_prefix('{')
-        .and_then(|s| s.strip_suffix('}'))
-        .unwrap_or(t);
-    let bytes = t.as_bytes();
-    if bytes.len() != 36 {
-        return None;
-    }
-    let mut value = 0u128;
-    for (i, &b) in bytes.iter().enumerate() {
-        if matches!(i, 8 | 13 | 18 | 23) {
-            if b != b'-' {
-                return None;
-            }
-            continue;
-        }
-        let digit = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => return None,
-        };
-        value = value << 4 | u128::from(digit);
-    }
-    Some(value)
-}
-
-/// Formats a GUID number in the canonical lower-case form.
-pub fn format_guid(g: u128) -> String {
-    let h = format!("{g:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
-}
-
-/// Parses a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, braces allowed) to lower case.
-pub fn parse_guid(text: &str) -> Option<String> {
-    parse_guid_u128(text).map(format_guid)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn guid_parsing_table() {
-        for (text, expected) in [
-            (
-                "810C84A8-4A9E-49E6-BF7D-12D183F40D01",
-                Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01"),
-            ),
-            (
-                "{810c84a8-4a9e-49e6-bf7d-12d183f40d01}",
-                Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01"),
-            ),
-            ("810c84a84a9e49e6bf7d12d183f40d01", None),
-            ("810c84a8-4a9e-49e6-bf7d-12d183f40d0g", None),
-            ("", None),
-        ] {
-            assert_eq!(parse_guid(text).as_deref(), expected, "{text}");
-        }
-    }
 
     #[test]
     fn lowest_tier_wins() {

@@ -14,9 +14,10 @@ use super::ast::{Comparison, Expr, Op, Span, Value};
 use super::error::FilterError;
 use super::index::{IdSet, OrderingTest, RowKeys, ValueIndex};
 use super::parser::parse;
-use crate::directory::{smtp_proxy, split_multi, Directory, Recipient};
+use crate::directory::{Directory, Recipient};
 use crate::findings::kind;
 use crate::snapshot::Table;
+use crate::snapshot::{smtp_proxy, split_multi};
 
 /// Properties holding several values; every other property holds one.
 const MULTI_VALUED: [&str; 7] = [

@@ -11,11 +11,10 @@
 
 use roaring::{MultiOps, RoaringBitmap};
 
-use super::apps::guid_cell;
-use crate::directory::{parse_guid, Directory, Recipient};
+use crate::directory::{Directory, Recipient};
 use crate::error::{Error, Location, Result};
 use crate::findings::{kind, Findings};
-use crate::snapshot::{tables::first_present, Table};
+use crate::snapshot::{bool_cell, first_present, guid_cell, parse_guid, Table};
 
 /// The one group type Exchange accepts as an application access policy scope.
 const SECURITY_GROUP: &str = "MailUniversalSecurityGroup";
@@ -121,31 +120,6 @@ pub fn allow_bitmap(
         allow -= d;
     }
     (mode, allow)
-}
-
-/// Parses a PowerShell-style boolean: True/False, 1/0, Yes/No, $true/$false.
-pub fn parse_bool(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "$true" => Some(true),
-        "false" | "0" | "no" | "$false" => Some(false),
-        _ => None,
-    }
-}
-
-/// Reads a boolean cell; blank gives `blank`.
-pub fn bool_cell(table: &Table, names: &[&str], row: usize, blank: bool) -> Result<bool> {
-    let Some(col) = table.column(names) else {
-        return Ok(blank);
-    };
-    match col.get(row) {
-        None => Ok(blank),
-        Some(v) => parse_bool(v).ok_or_else(|| {
-            Error::data(
-                col.location(row),
-                format!("'{v}' is not a boolean; write True or False"),
-            )
-        }),
-    }
 }
 
 /// Reads every policy row and resolves its scope.

@@ -2,9 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::directory::parse_guid;
 use crate::error::{Error, Result};
-use crate::snapshot::{Col, Table};
+use crate::snapshot::{guid_cell, parse_guid, Table};
 
 /// One application, identified by its AppId (client id).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,19 +45,6 @@ pub struct AppRegistry {
 pub struct AppCollector {
     apps: BTreeMap<String, App>,
     object_ids: HashMap<String, String>,
-}
-
-/// Reads a GUID cell, failing with the location when it is malformed.
-pub fn guid_cell(col: Col<'_>, row: usize) -> Result<Option<String>> {
-    match col.get(row) {
-        None => Ok(None),
-        Some(raw) => parse_guid(raw).map(Some).ok_or_else(|| {
-            Error::data(
-                col.location(row),
-                format!("'{raw}' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"),
-            )
-        }),
-    }
 }
 
 impl AppCollector {

@@ -6,11 +6,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::apps::{guid_cell, AppCollector};
+use super::apps::AppCollector;
 use super::permissions::{self, EntraSource, PermissionId, EXCHANGE_APP_ID, GRAPH_APP_ID};
 use crate::error::{Location, Result};
 use crate::findings::{kind, Findings};
-use crate::snapshot::{tables::first_present, Table};
+use crate::snapshot::{first_present, guid_cell, Table};
 
 /// One Entra grant of a catalogue permission to an app.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::aap::bool_cell;
 use super::apps::{AppLookup, AppRegistry};
 use super::permissions::{self, PermissionId};
-use crate::directory::{parse_guid_u128, Directory, Recipient};
+use crate::directory::{Directory, Recipient};
 use crate::error::{Error, Location, Result};
 use crate::filter::{Compiled, FilterContext};
 use crate::findings::{kind, Findings};
-use crate::snapshot::{tables::first_present, Col, Table};
+use crate::snapshot::{bool_cell, first_present, parse_guid_u128, Col, Table};
 
 /// A management scope with its compiled recipient filter.
 #[derive(Debug, Clone)]

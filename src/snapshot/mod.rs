@@ -1,12 +1,17 @@
 //! Reading a tenant snapshot: a directory of `<table>.csv` or `<table>.parquet` files.
 
+pub mod cells;
 pub mod csv;
 pub mod parquet;
 pub mod tables;
 
 use std::path::{Path, PathBuf};
 
-pub use tables::{Col, Column, SourceFormat, Table, TableSpec};
+pub use cells::{
+    bool_cell, format_guid, guid_cell, parse_bool, parse_guid, parse_guid_u128, required_guid,
+    smtp_proxy, split_multi,
+};
+pub use tables::{first_present, Col, Column, SourceFormat, Table, TableSpec};
 
 use rayon::prelude::*;
 

@@ -1,0 +1,165 @@
+//! Cells of the export dialect: how one CSV or Parquet cell is read as a GUID,
+//! a boolean, a multi-valued list or an SMTP proxy. Every table reader uses these,
+//! so a cell means the same thing in every table.
+
+use super::tables::Col;
+use crate::error::{Error, Result};
+
+/// Parses a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, braces allowed) to a number.
+pub fn parse_guid_u128(text: &str) -> Option<u128> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix('{')
+        .and_then(|s| s.strip_suffix('}'))
+        .unwrap_or(t);
+    let bytes = t.as_bytes();
+    if bytes.len() != 36 {
+        return None;
+    }
+    let mut value = 0u128;
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if b != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        value = value << 4 | u128::from(digit);
+    }
+    Some(value)
+}
+
+/// Formats a GUID number in the canonical lower-case form.
+pub fn format_guid(g: u128) -> String {
+    let h = format!("{g:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// Parses a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, braces allowed) to lower case.
+pub fn parse_guid(text: &str) -> Option<String> {
+    parse_guid_u128(text).map(format_guid)
+}
+
+/// A GUID cell every row must fill, as a number; blank or malformed is an error.
+pub fn required_guid(col: Col<'_>, row: usize) -> Result<u128> {
+    let raw = col.get(row).ok_or_else(|| {
+        Error::data(
+            col.location(row),
+            format!("{} is blank; every row needs it", col.name()),
+        )
+    })?;
+    parse_guid_u128(raw).ok_or_else(|| {
+        Error::data(
+            col.location(row),
+            format!("'{raw}' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"),
+        )
+    })
+}
+
+/// Reads a GUID cell, failing with the location when it is malformed.
+pub fn guid_cell(col: Col<'_>, row: usize) -> Result<Option<String>> {
+    match col.get(row) {
+        None => Ok(None),
+        Some(raw) => parse_guid(raw).map(Some).ok_or_else(|| {
+            Error::data(
+                col.location(row),
+                format!("'{raw}' is not a GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"),
+            )
+        }),
+    }
+}
+
+/// Parses a PowerShell-style boolean: True/False, 1/0, Yes/No, $true/$false.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "$true" => Some(true),
+        "false" | "0" | "no" | "$false" => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads a boolean cell; blank gives `blank`.
+pub fn bool_cell(table: &super::Table, names: &[&str], row: usize, blank: bool) -> Result<bool> {
+    let Some(col) = table.column(names) else {
+        return Ok(blank);
+    };
+    match col.get(row) {
+        None => Ok(blank),
+        Some(v) => parse_bool(v).ok_or_else(|| {
+            Error::data(
+                col.location(row),
+                format!("'{v}' is not a boolean; write True or False"),
+            )
+        }),
+    }
+}
+
+/// The address of an `smtp:` proxy (prefix in any case), without the prefix.
+pub fn smtp_proxy(value: &str) -> Option<&str> {
+    value
+        .get(..5)
+        .filter(|prefix| prefix.eq_ignore_ascii_case("smtp:"))
+        .map(|_| &value[5..])
+        .filter(|address| !address.is_empty())
+}
+
+/// Splits a `;`-joined multi-valued cell into trimmed, non-empty values.
+pub fn split_multi(cell: &str) -> impl Iterator<Item = &str> {
+    cell.split(';').map(str::trim).filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guid_parsing_table() {
+        for (text, expected) in [
+            (
+                "810C84A8-4A9E-49E6-BF7D-12D183F40D01",
+                Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01"),
+            ),
+            (
+                "{810c84a8-4a9e-49e6-bf7d-12d183f40d01}",
+                Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01"),
+            ),
+            ("810c84a84a9e49e6bf7d12d183f40d01", None),
+            ("810c84a8-4a9e-49e6-bf7d-12d183f40d0g", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_guid(text).as_deref(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn smtp_proxy_table() {
+        for (value, expected) in [
+            ("smtp:a@b.com", Some("a@b.com")),
+            ("SMTP:a@b.com", Some("a@b.com")),
+            ("x500:/o=x", None),
+            ("smtp:", None),
+            ("sm€p:a@b.com", None), // multi-byte character inside the prefix must not panic
+            ("ü", None),
+        ] {
+            assert_eq!(smtp_proxy(value), expected, "{value}");
+        }
+    }
+
+    #[test]
+    fn split_multi_trims_and_drops_empty_values() {
+        assert_eq!(split_multi(" a ; ;b;").collect::<Vec<_>>(), ["a", "b"]);
+    }
+}
