@@ -16,8 +16,8 @@ use roaring::RoaringBitmap;
 
 use crate::error::{Error, Result};
 use crate::matrix::read::{AccessSet, AppKey, CellSet, MailboxKey};
-use crate::matrix::write::{create_private_file, parquet_error};
 use crate::matrix::{VIA_ENTRA, VIA_RBAC};
+use crate::output::{create_private_file, write_file_atomically};
 use crate::policy::permissions::{self, PermissionId};
 
 /// What happened to one cell.
@@ -233,19 +233,7 @@ pub fn for_each_change(c: &SetChange, mut f: impl FnMut(u32, Change)) {
 /// Writes every changed cell as Parquet to `path` (written beside it under a
 /// temporary name, then renamed; readable by the owner only). Returns the rows.
 pub fn write_changes(diff: &Diff, path: &Path) -> Result<u64> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "changes.parquet".into());
-    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
-    let result = write_changes_to(diff, &tmp).and_then(|rows| {
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-        Ok(rows)
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_file_atomically(path, |tmp| write_changes_to(diff, tmp))
 }
 
 fn write_changes_to(diff: &Diff, path: &Path) -> Result<u64> {
@@ -266,14 +254,14 @@ fn write_changes_to(diff: &Diff, path: &Path) -> Result<u64> {
                     .build();
                 *writer = Some(
                     ArrowWriter::try_new(file.take().expect("once"), batch.schema(), Some(props))
-                        .map_err(|e| parquet_error(path, e))?,
+                        .map_err(|e| Error::parquet(path, e))?,
                 );
             }
             writer
                 .as_mut()
                 .expect("created")
                 .write(&batch)
-                .map_err(|e| parquet_error(path, e))
+                .map_err(|e| Error::parquet(path, e))
         };
     for c in &diff.changes {
         let app = &diff.apps[c.app as usize];
@@ -309,7 +297,7 @@ fn write_changes_to(diff: &Diff, path: &Path) -> Result<u64> {
     let file = writer
         .expect("written")
         .into_inner()
-        .map_err(|e| parquet_error(path, e))?;
+        .map_err(|e| Error::parquet(path, e))?;
     file.sync_all().map_err(|e| Error::io(path, e))?;
     Ok(total)
 }

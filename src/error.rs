@@ -80,6 +80,9 @@ pub enum Error {
     /// A question (explain, who-can) names something the snapshot or dataset lacks.
     #[error("{0}")]
     Query(String),
+    /// The output path names a file where a directory is wanted.
+    #[error("{0} is a file; -o takes a directory (give a new folder's name)")]
+    OutputNotDirectory(PathBuf),
     /// The output directory exists and is not empty.
     #[error(
         "output directory {0} already exists and is not empty; pass --force to replace it, or choose another -o"
@@ -92,6 +95,14 @@ impl Error {
         Error::Data {
             location,
             message: message.into(),
+        }
+    }
+
+    /// A Parquet or Arrow library error on `path`.
+    pub fn parquet(path: &std::path::Path, e: impl fmt::Display) -> Error {
+        Error::Parquet {
+            path: path.to_path_buf(),
+            message: e.to_string(),
         }
     }
 

@@ -329,7 +329,7 @@ impl TableWriter {
                         .collect::<Vec<_>>(),
                 ));
                 let writer = ArrowWriter::try_new(file, schema.clone(), None)
-                    .map_err(|e| parquet_error(&path, e))?;
+                    .map_err(|e| Error::parquet(&path, e))?;
                 Ok(TableWriter::Parquet {
                     writer: Box::new(writer),
                     schema,
@@ -390,8 +390,8 @@ impl TableWriter {
                     .map(|b| Arc::new(b.finish()) as ArrayRef)
                     .collect();
                 let batch = RecordBatch::try_new(schema.clone(), columns)
-                    .map_err(|e| parquet_error(path, e))?;
-                writer.write(&batch).map_err(|e| parquet_error(path, e))?;
+                    .map_err(|e| Error::parquet(path, e))?;
+                writer.write(&batch).map_err(|e| Error::parquet(path, e))?;
             }
         }
         Ok(())
@@ -404,15 +404,8 @@ impl TableWriter {
             TableWriter::Parquet { writer, path, .. } => writer
                 .close()
                 .map(|_| ())
-                .map_err(|e| parquet_error(&path, e)),
+                .map_err(|e| Error::parquet(&path, e)),
         }
-    }
-}
-
-fn parquet_error(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Parquet {
-        path: path.to_path_buf(),
-        message: e.to_string(),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod filter;
 pub mod findings;
 pub mod generate;
 pub mod matrix;
+pub mod output;
 pub mod policy;
 pub mod snapshot;
 

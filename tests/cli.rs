@@ -510,6 +510,19 @@ fn output_under_a_file_fails_cleanly() {
 }
 
 #[test]
+fn output_that_is_a_file_is_refused_and_left_alone() {
+    let f = Fixture::new();
+    f.write("taken", "a file");
+    let o = f.run(&["analyze", "snap", "-o", "taken"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "error: taken is a file; -o takes a directory (give a new folder's name)\n"
+    );
+    assert_eq!(f.read("taken"), "a file");
+}
+
+#[test]
 fn help_matches_the_golden_file() {
     for (args, golden) in [
         (vec!["--help"], "help.txt"),

@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::ExitStatus;
 use crate::analysis::{Analysis, AnalysisOptions, Progress};
 use crate::findings::Severity;
-use crate::matrix::write::{check_output, write_dataset};
+use crate::matrix::write::write_dataset;
+use crate::output::check_output;
 use crate::policy::{Nesting, PolicyOptions};
 
 /// How Application Access Policy scope groups are expanded.

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::ExitStatus;
 use crate::generate::{generate, Format, Profile};
-use crate::matrix::write::check_output;
+use crate::output::check_output;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProfileArg {

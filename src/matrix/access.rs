@@ -19,8 +19,8 @@ use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use super::evaluate::{Grant, VIA_ENTRA, VIA_RBAC};
-use super::write::{create_private_dir, create_private_file, parquet_error};
 use crate::error::{Error, Result};
+use crate::output::{create_private_dir, create_private_file};
 
 /// Sizes of the access writer; the defaults suit any tenant, tests shrink them.
 #[derive(Debug, Clone, Copy)]
@@ -133,14 +133,14 @@ fn write_part(grants: &[Grant], path: &Path, batch_rows: usize) -> Result<u64> {
     let file = create_private_file(path)?;
     let schema = schema();
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties(batch_rows)))
-        .map_err(|e| parquet_error(path, e))?;
+        .map_err(|e| Error::parquet(path, e))?;
     let mut batch = Batch::new(batch_rows);
     let mut cells = 0u64;
     let mut flush = |batch: &mut Batch, writer: &mut ArrowWriter<std::fs::File>| -> Result<()> {
         cells += batch.len() as u64;
         writer
             .write(&batch.take(&schema))
-            .map_err(|e| parquet_error(path, e))
+            .map_err(|e| Error::parquet(path, e))
     };
     for g in grants {
         let single = match (g.via_entra.is_empty(), g.via_rbac.is_empty()) {
@@ -185,7 +185,7 @@ fn write_part(grants: &[Grant], path: &Path, batch_rows: usize) -> Result<u64> {
     if batch.len() > 0 {
         flush(&mut batch, &mut writer)?;
     }
-    let file = writer.into_inner().map_err(|e| parquet_error(path, e))?;
+    let file = writer.into_inner().map_err(|e| Error::parquet(path, e))?;
     file.sync_all().map_err(|e| Error::io(path, e))?;
     Ok(cells)
 }

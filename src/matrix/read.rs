@@ -13,7 +13,6 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use super::evaluate::{VIA_ENTRA, VIA_RBAC};
-use super::write::parquet_error;
 use crate::analysis::{Analysis, AnalysisOptions};
 use crate::error::{Error, Result};
 use crate::policy::permissions::{self, PermissionId};
@@ -236,14 +235,14 @@ fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.with_batch_size(64 * 1024).build())
-        .map_err(|e| parquet_error(path, e))?;
+        .map_err(|e| Error::parquet(path, e))?;
     reader
         .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| parquet_error(path, e))
+        .map_err(|e| Error::parquet(path, e))
 }
 
 fn missing(path: &Path, column: &str) -> Error {
-    parquet_error(
+    Error::parquet(
         path,
         format!("column {column} is missing or has another type; was this file written by exomatrix analyze?"),
     )
@@ -266,7 +265,7 @@ fn read_access(
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.with_batch_size(256 * 1024).build())
-        .map_err(|e| parquet_error(path, e))?;
+        .map_err(|e| Error::parquet(path, e))?;
     let mut sets: Vec<CellSet> = Vec::new();
     // The set being read, as mailbox lists: a bitmap is built once per set, since
     // appending to a dense roaring container one value at a time rescans it.
@@ -286,7 +285,7 @@ fn read_access(
         }
     };
     for batch in reader {
-        let batch = batch.map_err(|e| parquet_error(path, e))?;
+        let batch = batch.map_err(|e| Error::parquet(path, e))?;
         let column = |name: &str| {
             batch
                 .column_by_name(name)
@@ -313,7 +312,7 @@ fn read_access(
         for i in 0..batch.num_rows() {
             let (a, p, m, v) = (app[i], permission[i], mailbox[i], via[i]);
             let Some(p) = permission_map[p as usize] else {
-                return Err(parquet_error(
+                return Err(Error::parquet(
                     path,
                     format!("row with permission_id {p}, which permissions.parquet does not name"),
                 ));
@@ -323,7 +322,7 @@ fn read_access(
                 || v & !(VIA_ENTRA | VIA_RBAC) != 0
                 || v == 0
             {
-                return Err(parquet_error(
+                return Err(Error::parquet(
                     path,
                     format!("row (app_idx {a}, mailbox_idx {m}, via {v}) is outside the dataset's apps and mailboxes; the dataset is damaged, run exomatrix analyze again"),
                 ));

@@ -2,8 +2,6 @@
 //! temporary directory beside the target and renamed into place at the end, so a
 //! failure leaves either the previous dataset or nothing. Files are owner-only.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +18,7 @@ use rayon::prelude::*;
 use super::access::{write_access, AccessLayout, AccessOptions};
 use crate::analysis::Analysis;
 use crate::error::{Error, Result};
+use crate::output::{create_private_file, write_private_text, StagedDir};
 use crate::policy::permissions::{self, CATALOGUE};
 
 /// What was written.
@@ -33,24 +32,6 @@ pub struct DatasetSummary {
     pub access_time: Duration,
 }
 
-/// Refuses an existing non-empty output directory unless `force` is set.
-pub fn check_output(out: &Path, force: bool) -> Result<()> {
-    match fs::read_dir(out) {
-        Ok(mut entries) => {
-            if entries.next().is_some() && !force {
-                return Err(Error::OutputExists(out.to_path_buf()));
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(Error::Snapshot {
-            path: out.to_path_buf(),
-            message: "the output path is a file; -o takes a directory".to_string(),
-        }),
-        Err(e) => Err(Error::io(out, e)),
-    }
-}
-
 /// Writes the whole dataset for `analysis` to `out`, atomically.
 pub fn write_dataset(
     analysis: &Analysis,
@@ -59,129 +40,27 @@ pub fn write_dataset(
     command_line: &[String],
 ) -> Result<DatasetSummary> {
     let started = Instant::now();
-    let out = absolute(out)?;
-    let parent = out
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "dataset".into());
-    recover_interrupted(&parent, &name, &out)?;
-    check_output(&out, force)?;
-    let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    }
-    create_private_dir(&tmp)?;
-    let result = write_files(analysis, &tmp, &out, started, command_line).and_then(|written| {
-        replace_dir(&tmp, &out)?;
-        Ok(written)
-    });
-    match result {
-        Ok((cells, access_time)) => Ok(DatasetSummary {
-            path: out,
+    let staged = StagedDir::begin(out, force)?;
+    let target = staged.target().to_path_buf();
+    let written = write_files(
+        analysis,
+        staged.dir(),
+        staged.target(),
+        started,
+        command_line,
+    )
+    .and_then(|written| Ok((written, staged.commit()?)));
+    match written {
+        Ok(((cells, access_time), path)) => Ok(DatasetSummary {
+            path,
             cells,
             write_time: started.elapsed(),
             access_time,
         }),
-        Err(e) => {
-            let _ = fs::remove_dir_all(&tmp);
-            Err(Error::WriteDataset {
-                out,
-                cause: Box::new(e),
-            })
-        }
-    }
-}
-
-fn absolute(path: &Path) -> Result<PathBuf> {
-    if path.is_absolute() {
-        return Ok(path.to_path_buf());
-    }
-    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-    Ok(cwd.join(path))
-}
-
-pub(crate) fn create_private_dir(path: &Path) -> Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(path).map_err(|e| Error::io(path, e))
-}
-
-pub(crate) fn create_private_file(path: &Path) -> Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).map_err(|e| Error::io(path, e))
-}
-
-/// Cleans up after an earlier run of a process that no longer exists: its
-/// half-written `.NAME.tmp-PID` directory is removed, and a previous dataset it
-/// had moved aside (`.NAME.old-PID`, killed between the two renames) is put back
-/// when `out` is missing. Only on systems with `/proc`, where a dead PID can be told.
-fn recover_interrupted(parent: &Path, name: &str, out: &Path) -> Result<()> {
-    let proc = Path::new("/proc");
-    if !proc.join("self").exists() {
-        return Ok(());
-    }
-    let Ok(entries) = fs::read_dir(parent) else {
-        return Ok(());
-    };
-    let tmp_prefix = format!(".{name}.tmp-");
-    let old_prefix = format!(".{name}.old-");
-    for entry in entries.flatten() {
-        let file_name = entry.file_name();
-        let file_name = file_name.to_string_lossy();
-        let (pid, old) = if let Some(pid) = file_name.strip_prefix(&tmp_prefix) {
-            (pid, false)
-        } else if let Some(pid) = file_name.strip_prefix(&old_prefix) {
-            (pid, true)
-        } else {
-            continue;
-        };
-        if pid.parse::<u32>().is_err() || proc.join(pid).exists() {
-            continue; // not ours, or its process is still running
-        }
-        let path = entry.path();
-        if old && !out.exists() {
-            fs::rename(&path, out).map_err(|e| Error::io(&path, e))?;
-        } else {
-            fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Moves `tmp` to `out`; an existing `out` is moved aside first and removed after.
-fn replace_dir(tmp: &Path, out: &Path) -> Result<()> {
-    if out.exists() {
-        let aside = out.with_file_name(format!(
-            ".{}.old-{}",
-            out.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        fs::rename(out, &aside).map_err(|e| Error::io(out, e))?;
-        if let Err(e) = fs::rename(tmp, out) {
-            let _ = fs::rename(&aside, out);
-            return Err(Error::io(out, e));
-        }
-        fs::remove_dir_all(&aside).map_err(|e| Error::io(&aside, e))?;
-    } else {
-        fs::rename(tmp, out).map_err(|e| Error::io(out, e))?;
-    }
-    Ok(())
-}
-
-pub(crate) fn parquet_error(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Parquet {
-        path: path.to_path_buf(),
-        message: e.to_string(),
+        Err(e) => Err(Error::WriteDataset {
+            out: target,
+            cause: Box::new(e),
+        }),
     }
 }
 
@@ -207,7 +86,7 @@ fn write_files(
         .par_iter()
         .map(|(name, batch)| write_table(&dir.join(format!("{name}.parquet")), batch()))
         .collect::<Result<Vec<()>>>()?;
-    write_text(&dir.join("views.sql"), &views_sql(final_dir, layout))?;
+    write_private_text(&dir.join("views.sql"), &views_sql(final_dir, layout))?;
     let manifest = manifest(
         analysis,
         cells,
@@ -215,15 +94,8 @@ fn write_files(
         access_time,
         command_line,
     )?;
-    write_text(&dir.join("manifest.json"), &manifest)?;
+    write_private_text(&dir.join("manifest.json"), &manifest)?;
     Ok((cells, access_time))
-}
-
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    let mut f = create_private_file(path)?;
-    f.write_all(text.as_bytes())
-        .map_err(|e| Error::io(path, e))?;
-    f.sync_all().map_err(|e| Error::io(path, e))
 }
 
 fn write_table(path: &Path, batch: RecordBatch) -> Result<()> {
@@ -241,9 +113,9 @@ fn write_table(path: &Path, batch: RecordBatch) -> Result<()> {
         props = props.set_column_dictionary_enabled(ColumnPath::from(unique), false);
     }
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props.build()))
-        .map_err(|e| parquet_error(path, e))?;
-    writer.write(&batch).map_err(|e| parquet_error(path, e))?;
-    let file = writer.into_inner().map_err(|e| parquet_error(path, e))?;
+        .map_err(|e| Error::parquet(path, e))?;
+    writer.write(&batch).map_err(|e| Error::parquet(path, e))?;
+    let file = writer.into_inner().map_err(|e| Error::parquet(path, e))?;
     file.sync_all().map_err(|e| Error::io(path, e))
 }
 
