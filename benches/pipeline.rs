@@ -106,7 +106,12 @@ fn stages(c: &mut Criterion) {
         b.iter_batched(
             || tempfile::tempdir().expect("temp dir"),
             |out| {
-                write_dataset(&analysis, &out.path().join("dataset"), false, &[]).expect("write");
+                write_dataset(
+                    &analysis.dataset_parts(&[]),
+                    &out.path().join("dataset"),
+                    false,
+                )
+                .expect("write");
                 out
             },
             BatchSize::PerIteration,
@@ -151,9 +156,9 @@ fn stages(c: &mut Criterion) {
     }
     let before_ds = dir.path().join("before-ds");
     let after_ds = dir.path().join("after-ds");
-    write_dataset(&analysis, &before_ds, false, &[]).expect("write before");
+    write_dataset(&analysis.dataset_parts(&[]), &before_ds, false).expect("write before");
     let after = Analysis::run(&after_dir, AnalysisOptions::default()).expect("after");
-    write_dataset(&after, &after_ds, false, &[]).expect("write after");
+    write_dataset(&after.dataset_parts(&[]), &after_ds, false).expect("write after");
     let mut g = c.benchmark_group("diff");
     g.sample_size(10).measurement_time(Duration::from_secs(15));
     g.throughput(Throughput::Elements(cells + after.matrix.cells()));

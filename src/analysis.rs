@@ -7,6 +7,8 @@ use crate::directory::Directory;
 use crate::error::Result;
 use crate::filter::FilterContext;
 use crate::findings::Findings;
+use crate::matrix::read::{is_dataset, read_dataset, AccessSet, AppKey, MailboxKey};
+use crate::matrix::write::{DatasetParts, Input};
 use crate::matrix::{self, Matrix};
 use crate::policy::{rbac, Model, PolicyOptions};
 use crate::snapshot::Snapshot;
@@ -126,5 +128,88 @@ impl Analysis {
             options,
             timings,
         })
+    }
+}
+
+impl Analysis {
+    /// The parts `analyze` writes a dataset from; `command_line` goes to the manifest.
+    pub fn dataset_parts<'a>(&'a self, command_line: &'a [String]) -> DatasetParts<'a> {
+        let t = &self.timings;
+        DatasetParts {
+            directory: &self.directory,
+            model: &self.model,
+            matrix: &self.matrix,
+            findings: &self.findings,
+            snapshot: &self.snapshot.dir,
+            inputs: self
+                .snapshot
+                .files
+                .iter()
+                .map(|f| Input {
+                    table: f.table,
+                    path: &f.path,
+                    bytes: f.bytes,
+                    rows: f.rows,
+                    sha256: &f.sha256,
+                })
+                .collect(),
+            stages: vec![
+                ("load", t.load),
+                ("directory", t.directory),
+                ("compile_scopes", t.compile),
+                ("policy", t.policy),
+                ("evaluate", t.evaluate),
+            ],
+            command_line,
+        }
+    }
+}
+
+/// The matrix of an analysis keyed for comparison (the bitmaps are moved, not copied).
+impl From<Analysis> for AccessSet {
+    fn from(analysis: Analysis) -> AccessSet {
+        let apps = analysis
+            .model
+            .apps
+            .apps
+            .iter()
+            .map(|a| AppKey {
+                app_id: a.app_id.clone(),
+                name: a.display_name.clone(),
+            })
+            .collect();
+        let dir = &analysis.directory;
+        let mailboxes = dir
+            .mailbox_addresses
+            .iter()
+            .enumerate()
+            .map(|(m, address)| MailboxKey {
+                id: dir.mailbox_id(m as u32),
+                address: address.clone(),
+            })
+            .collect();
+        let sets = analysis
+            .matrix
+            .grants
+            .into_iter()
+            .map(|g| g.cells)
+            .filter(|cells| !cells.is_empty())
+            .collect();
+        AccessSet {
+            source: analysis.snapshot.dir.clone(),
+            apps,
+            mailboxes,
+            sets,
+        }
+    }
+}
+
+/// The matrix at `path`: read from a dataset written by `analyze`, or computed
+/// from a snapshot directory on the fly.
+pub fn access_set(path: &Path, options: AnalysisOptions) -> Result<AccessSet> {
+    if is_dataset(path) {
+        read_dataset(path)
+    } else {
+        Analysis::run(path, options).map(AccessSet::from)
     }
 }

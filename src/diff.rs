@@ -15,8 +15,8 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use crate::error::{Error, Result};
-use crate::matrix::read::{AccessSet, AppKey, CellSet, MailboxKey};
-use crate::matrix::{VIA_ENTRA, VIA_RBAC};
+use crate::matrix::read::{AccessSet, AppKey, MailboxKey};
+use crate::matrix::CellSet;
 use crate::output::{create_private_file, write_file_atomically};
 use crate::policy::permissions::{self, PermissionId};
 
@@ -36,16 +36,6 @@ impl Change {
             Change::Lost => "lost",
             Change::ViaChanged => "via-changed",
         }
-    }
-}
-
-/// `entra`, `rbac` or `entra+rbac`; `None` for no access.
-pub fn via_name(via: u8) -> Option<&'static str> {
-    match via {
-        VIA_ENTRA => Some("entra"),
-        VIA_RBAC => Some("rbac"),
-        v if v == VIA_ENTRA | VIA_RBAC => Some("entra+rbac"),
-        _ => None,
     }
 }
 
@@ -277,8 +267,8 @@ fn write_changes_to(diff: &Diff, path: &Path) -> Result<u64> {
                 permission,
                 mailbox,
                 change,
-                via_name(c.before.via(m)),
-                via_name(c.after.via(m)),
+                c.before.via(m).name(),
+                c.after.via(m).name(),
             );
             total += 1;
             if rows.len() >= 64 * 1024 {

@@ -14,8 +14,9 @@ use crate::directory::{Directory, Recipient, Resolution};
 use crate::error::{Error, Result};
 use crate::filter::{FilterContext, Trace};
 use crate::findings::Findings;
-use crate::matrix::evaluate::{evaluate_app, Grant, VIA_ENTRA, VIA_RBAC};
+use crate::matrix::evaluate::{evaluate_app, Grant};
 use crate::matrix::read::describe_app;
+use crate::matrix::Via;
 use crate::policy::aap::{Nesting, Policy};
 use crate::policy::apps::AppLookup;
 use crate::policy::permissions::{self, PermissionId, CATALOGUE};
@@ -214,19 +215,13 @@ impl Explainer {
         )
     }
 
-    /// The via bits of the app's cell for one permission and mailbox, as `analyze` computes it.
-    pub fn via(&self, permission: PermissionId, m: u32) -> u8 {
+    /// The provenance of the app's cell for one permission and mailbox, as `analyze` computes it.
+    pub fn via(&self, permission: PermissionId, m: u32) -> Via {
         self.check_mailbox(m);
         self.grants
             .iter()
-            .find(|g| g.permission == permission)
-            .map_or(0, |g| {
-                (if g.via_entra.contains(m) {
-                    VIA_ENTRA
-                } else {
-                    0
-                }) | (if g.via_rbac.contains(m) { VIA_RBAC } else { 0 })
-            })
+            .find(|g| g.cells.permission == permission)
+            .map_or(Via::NONE, |g| g.cells.via(m))
     }
 
     /// The permissions the app holds in any way (Entra grant or an assignment's role).
@@ -552,18 +547,16 @@ impl Explainer {
 #[derive(Debug, Clone)]
 pub struct Explanation {
     pub permission: PermissionId,
-    /// The cell's provenance bits (0: not granted).
-    pub via: u8,
+    /// The cell's provenance.
+    pub via: Via,
     pub lines: Vec<String>,
 }
 
 impl Explanation {
     pub fn verdict(&self) -> String {
-        match self.via {
-            0 => "NOT GRANTED".to_string(),
-            VIA_ENTRA => "GRANTED via entra".to_string(),
-            VIA_RBAC => "GRANTED via rbac".to_string(),
-            _ => "GRANTED via entra+rbac".to_string(),
+        match self.via.name() {
+            None => "NOT GRANTED".to_string(),
+            Some(via) => format!("GRANTED via {via}"),
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod matrix;
 pub mod output;
 pub mod policy;
 pub mod snapshot;
+pub mod who_can;
 
 pub use analysis::{Analysis, AnalysisOptions, Progress};
 pub use error::{Error, Location, Result};

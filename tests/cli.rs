@@ -584,7 +584,9 @@ fn access_parquet_holds_exactly_the_evaluated_cells_in_sorted_order() {
     let analysis = exomatrix::Analysis::run(&sample_dir(), Default::default()).unwrap();
     let mut expected = Vec::new();
     for g in &analysis.matrix.grants {
-        g.for_each_cell(|m, via| expected.push((g.app, g.permission, m, via)));
+        g.cells.for_each_cell(|m, via| {
+            expected.push((g.cells.app, g.cells.permission, m, via.bits()))
+        });
     }
     assert_eq!(rows.len(), 420);
     assert!(
@@ -671,7 +673,7 @@ fn generated_parquet_snapshot_gives_the_same_matrix_as_csv() {
         a.matrix
             .grants
             .iter()
-            .map(|g| (g.app, g.permission, g.effective()))
+            .map(|g| (g.cells.app, g.cells.permission, g.cells.cells()))
             .collect::<Vec<_>>()
     };
     assert_eq!(effective(&csv), effective(&pq));

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use common::{Scope, Tenant};
 use exomatrix::analysis::{Analysis, AnalysisOptions};
 use exomatrix::explain::{AuthorizationRow, Explainer};
-use exomatrix::matrix::{VIA_ENTRA, VIA_RBAC};
+use exomatrix::matrix::Via;
 use exomatrix::policy::permissions::{self, CATALOGUE};
 use exomatrix::policy::{Nesting, PolicyOptions};
 
@@ -389,9 +389,8 @@ fn explanations_agree_with_the_matrix_on_every_cell_of_the_sample() {
             let focused = sample_explainer(&app.app_id, Some(id));
             assert_eq!(focused.mailbox, Some(m));
             for (p, ex) in (0..CATALOGUE.len() as u8).flat_map(|p| [(p, &any), (p, &focused)]) {
-                let via = analysis.matrix.grant(i as u32, p).map_or(0, |g| {
-                    (u8::from(g.via_entra.contains(m)) * VIA_ENTRA)
-                        | (u8::from(g.via_rbac.contains(m)) * VIA_RBAC)
+                let via = analysis.matrix.grant(i as u32, p).map_or(Via::NONE, |g| {
+                    Via::new(g.cells.entra.contains(m), g.cells.rbac.contains(m))
                 });
                 let e = ex.explain(p, m);
                 assert_eq!(
@@ -406,8 +405,8 @@ fn explanations_agree_with_the_matrix_on_every_cell_of_the_sample() {
                 let rbac_covers = e.lines.iter().any(|l| {
                     l.starts_with("rbac: assignment") && l.ends_with(" covers the mailbox")
                 });
-                assert_eq!(entra_reaches, via & VIA_ENTRA != 0, "{:?}", e.lines);
-                assert_eq!(rbac_covers, via & VIA_RBAC != 0, "{:?}", e.lines);
+                assert_eq!(entra_reaches, via.entra(), "{:?}", e.lines);
+                assert_eq!(rbac_covers, via.rbac(), "{:?}", e.lines);
                 checked += 1;
             }
         }
@@ -578,9 +577,8 @@ fn explain_agrees_with_the_matrix_on_every_role_assignment_shape() {
             )
             .unwrap();
             for p in 0..CATALOGUE.len() as u8 {
-                let want = analysis.matrix.grant(0, p).map_or(0, |g| {
-                    (u8::from(g.via_entra.contains(m)) * VIA_ENTRA)
-                        | (u8::from(g.via_rbac.contains(m)) * VIA_RBAC)
+                let want = analysis.matrix.grant(0, p).map_or(Via::NONE, |g| {
+                    Via::new(g.cells.entra.contains(m), g.cells.rbac.contains(m))
                 });
                 assert_eq!(
                     ex.via(p, ex.mailbox.unwrap()),

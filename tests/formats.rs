@@ -20,9 +20,14 @@ fn sample() -> PathBuf {
 fn cells(a: &Analysis) -> Vec<(String, u8, String, u8)> {
     let mut out = Vec::new();
     for g in &a.matrix.grants {
-        let app = &a.model.apps.apps[g.app as usize].app_id;
-        g.for_each_cell(|m, via| {
-            out.push((app.clone(), g.permission, a.directory.mailbox_id(m), via))
+        let app = &a.model.apps.apps[g.cells.app as usize].app_id;
+        g.cells.for_each_cell(|m, via| {
+            out.push((
+                app.clone(),
+                g.cells.permission,
+                a.directory.mailbox_id(m),
+                via.bits(),
+            ))
         });
     }
     out.sort();
@@ -215,9 +220,9 @@ fn raw_powershell_7_export_with_array_list_is_rejected_with_advice() {
 fn cells_by_name(a: &Analysis) -> Vec<(String, String, String)> {
     let mut cells = Vec::new();
     for g in &a.matrix.grants {
-        let app = a.model.apps.apps[g.app as usize].label().to_string();
-        let permission = exomatrix::policy::permissions::info(g.permission).name;
-        g.for_each_cell(|m, _| {
+        let app = a.model.apps.apps[g.cells.app as usize].label().to_string();
+        let permission = exomatrix::policy::permissions::info(g.cells.permission).name;
+        g.cells.for_each_cell(|m, _| {
             cells.push((
                 app.clone(),
                 permission.to_string(),

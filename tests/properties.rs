@@ -20,6 +20,7 @@ use exomatrix::explain::Explainer;
 use exomatrix::filter::ast::Op;
 use exomatrix::filter::compile::{parse_date, parse_number, wildcard_match};
 use exomatrix::filter::FilterContext;
+use exomatrix::matrix::Via;
 use exomatrix::policy::aap::allow_bitmap;
 use exomatrix::policy::{permissions, Nesting, PolicyOptions};
 use exomatrix::snapshot::Snapshot;
@@ -776,8 +777,8 @@ proptest! {
                     Explainer::load(dir.path(), &app_name(a), Some(&address), options.policy)
                         .unwrap();
                 for p in 0..permissions::CATALOGUE.len() as u8 {
-                    let via = analysis.matrix.grant(any.app, p).map_or(0, |g| {
-                        u8::from(g.via_entra.contains(m)) | (u8::from(g.via_rbac.contains(m)) << 1)
+                    let via = analysis.matrix.grant(any.app, p).map_or(Via::NONE, |g| {
+                        Via::new(g.cells.entra.contains(m), g.cells.rbac.contains(m))
                     });
                     prop_assert_eq!(any.explain(p, m).via, via, "App{} {} m{}", a, p, m);
                     prop_assert_eq!(focused.explain(p, m).via, via, "focused: App{} {} m{}", a, p, m);

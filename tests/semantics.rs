@@ -393,7 +393,7 @@ fn policy_scope_comes_from_the_guid_half_of_scope_identity_raw_without_fallback(
     let a = exomatrix::Analysis::run(dir.path(), Default::default()).unwrap();
     let app = a.model.apps.by_app_id(&t.app_id("App")).unwrap();
     let g = a.matrix.grant(app, 0).unwrap();
-    assert_eq!(g.effective().iter().collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(g.cells.cells().iter().collect::<Vec<_>>(), [0, 1]);
 }
 
 // ---- 3.3 RBAC for applications ---------------------------------------------
@@ -577,7 +577,7 @@ fn custom_scope_wins_when_several_scope_columns_are_filled() {
     std::fs::write(&path, text).unwrap();
     let a = exomatrix::Analysis::run(dir.path(), Default::default()).unwrap();
     assert_eq!(
-        a.matrix.grants[0].effective().iter().collect::<Vec<_>>(),
+        a.matrix.grants[0].cells.cells().iter().collect::<Vec<_>>(),
         [0]
     );
     assert_eq!(a.findings.count(kind::ASSIGNMENT_SEVERAL_SCOPES), 1);
@@ -800,7 +800,8 @@ fn shape_reach(a: &Analysis, permission: &str) -> Vec<String> {
         return Vec::new();
     };
     let aliases = ["adele", "alex", "megan", "lynne", "nestor", "conf-1"];
-    g.effective()
+    g.cells
+        .cells()
         .iter()
         .map(|m| aliases[m as usize].to_string())
         .collect()
@@ -910,7 +911,7 @@ fn unknown_write_scope_kind_is_an_error_finding_and_counts_as_the_organization()
     // Marked in grants.parquet.
     let out = tempfile::tempdir().unwrap();
     let dataset = out.path().join("ds");
-    exomatrix::matrix::write_dataset(&a, &dataset, false, &[]).unwrap();
+    exomatrix::matrix::write_dataset(&a.dataset_parts(&[]), &dataset, false).unwrap();
     let file = std::fs::File::open(dataset.join("grants.parquet")).unwrap();
     let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .unwrap()

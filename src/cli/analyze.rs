@@ -145,7 +145,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
             config.output.display()
         ),
     );
-    let written = write_dataset(&analysis, &config.output, config.force, &command_line);
+    let written = write_dataset(
+        &analysis.dataset_parts(&command_line),
+        &config.output,
+        config.force,
+    );
     spinner.finish();
     let written = written?;
     if !config.quiet {
@@ -163,10 +167,10 @@ fn print_summary(
 ) -> std::io::Result<()> {
     let (mut entra_only, mut rbac_only, mut both) = (0u64, 0u64, 0u64);
     for g in &a.matrix.grants {
-        let b = g.via_entra.intersection_len(&g.via_rbac);
+        let b = g.cells.entra.intersection_len(&g.cells.rbac);
         both += b;
-        entra_only += g.via_entra.len() - b;
-        rbac_only += g.via_rbac.len() - b;
+        entra_only += g.cells.entra.len() - b;
+        rbac_only += g.cells.rbac.len() - b;
     }
     let warnings = a.findings.count_severity(Severity::Warning);
     let errors = a.findings.count_severity(Severity::Error);

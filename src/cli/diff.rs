@@ -8,9 +8,8 @@ use serde_json::json;
 
 use super::analyze::AapNesting;
 use super::ExitStatus;
-use crate::analysis::AnalysisOptions;
+use crate::analysis::{access_set, AnalysisOptions};
 use crate::diff::{diff, write_changes, Diff};
-use crate::matrix::read::AccessSet;
 use crate::policy::permissions;
 
 /// Which changes make `diff` exit with status 1.
@@ -81,8 +80,8 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
         },
     };
     let (before, after) = rayon::join(
-        || AccessSet::load(&args.before, options),
-        || AccessSet::load(&args.after, options),
+        || access_set(&args.before, options),
+        || access_set(&args.after, options),
     );
     let (before, after) = (before?, after?);
     let d = diff(before, after);

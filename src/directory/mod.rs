@@ -84,6 +84,22 @@ impl Directory {
         Ok(dir)
     }
 
+    /// A mailbox's DisplayName, when the snapshot has one.
+    pub fn display_name(&self, m: u32) -> Option<&str> {
+        self.mailbox_column(&["DisplayName"], m)
+    }
+
+    /// A mailbox's RecipientTypeDetails (UserMailbox, SharedMailbox, ...), when exported.
+    pub fn recipient_type(&self, m: u32) -> Option<&str> {
+        self.mailbox_column(&["RecipientTypeDetails"], m)
+    }
+
+    fn mailbox_column(&self, names: &[&str], m: u32) -> Option<&str> {
+        // Looked up per call: a name search over a few dozen headers, cheap
+        // next to writing the value.
+        self.mailbox_table.column(names)?.get(m as usize)
+    }
+
     /// A mailbox's ExternalDirectoryObjectId, lower-case.
     pub fn mailbox_id(&self, m: u32) -> String {
         format_guid(self.mailbox_guids[m as usize])

@@ -18,7 +18,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
-use super::evaluate::{Grant, VIA_ENTRA, VIA_RBAC};
+use super::cells::{CellSet, Via};
 use crate::error::{Error, Result};
 use crate::output::{create_private_dir, create_private_file};
 
@@ -80,22 +80,19 @@ fn properties(batch_rows: usize) -> WriterProperties {
         .build()
 }
 
-/// Writes every cell of `grants` (sorted by app, permission) under `dir`.
-pub fn write_access(
-    grants: &[Grant],
+/// Writes every cell of `sets` (sorted by app, permission) under `dir`.
+pub fn write_access<S: AsRef<CellSet> + Sync>(
+    sets: &[S],
     dir: &Path,
     options: AccessOptions,
 ) -> Result<(u64, AccessLayout)> {
-    let sizes: Vec<u64> = grants
-        .par_iter()
-        .map(|g| g.via_entra.union_len(&g.via_rbac))
-        .collect();
+    let sizes: Vec<u64> = sets.par_iter().map(|g| g.as_ref().len()).collect();
     let total: u64 = sizes.iter().sum();
     if total <= 2 * options.part_cells {
-        let cells = write_part(grants, &dir.join("access.parquet"), options.batch_rows)?;
+        let cells = write_part(sets, &dir.join("access.parquet"), options.batch_rows)?;
         return Ok((cells, AccessLayout::Single));
     }
-    // Contiguous ranges of grants holding about `part_cells` cells each.
+    // Contiguous ranges of sets holding about `part_cells` cells each.
     let mut ranges = Vec::new();
     let (mut start, mut acc) = (0, 0u64);
     for (i, &n) in sizes.iter().enumerate() {
@@ -105,8 +102,8 @@ pub fn write_access(
             (start, acc) = (i + 1, 0);
         }
     }
-    if start < grants.len() {
-        ranges.push(start..grants.len());
+    if start < sets.len() {
+        ranges.push(start..sets.len());
     }
     let parts = dir.join("access");
     create_private_dir(&parts)?;
@@ -115,7 +112,7 @@ pub fn write_access(
         .enumerate()
         .map(|(i, r)| {
             write_part(
-                &grants[r.clone()],
+                &sets[r.clone()],
                 &parts.join(format!("part-{i:05}.parquet")),
                 options.batch_rows,
             )
@@ -128,8 +125,8 @@ pub fn write_access(
     Ok((cells, AccessLayout::Parts(ranges.len())))
 }
 
-/// Streams the cells of `grants` into one Parquet file.
-fn write_part(grants: &[Grant], path: &Path, batch_rows: usize) -> Result<u64> {
+/// Streams the cells of `sets` into one Parquet file.
+fn write_part<S: AsRef<CellSet>>(sets: &[S], path: &Path, batch_rows: usize) -> Result<u64> {
     let file = create_private_file(path)?;
     let schema = schema();
     let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties(batch_rows)))
@@ -142,10 +139,10 @@ fn write_part(grants: &[Grant], path: &Path, batch_rows: usize) -> Result<u64> {
             .write(&batch.take(&schema))
             .map_err(|e| Error::parquet(path, e))
     };
-    for g in grants {
-        let single = match (g.via_entra.is_empty(), g.via_rbac.is_empty()) {
-            (false, true) => Some((&g.via_entra, VIA_ENTRA)),
-            (true, false) => Some((&g.via_rbac, VIA_RBAC)),
+    for g in sets.iter().map(AsRef::as_ref) {
+        let single = match (g.entra.is_empty(), g.rbac.is_empty()) {
+            (false, true) => Some((&g.entra, Via::ENTRA)),
+            (true, false) => Some((&g.rbac, Via::RBAC)),
             _ => None,
         };
         match single {
@@ -215,11 +212,11 @@ impl Batch {
     }
 
     /// Appends `n` copies of the constant columns for mailboxes already pushed.
-    fn fill(&mut self, app: u32, permission: u8, via: u8, n: usize) {
+    fn fill(&mut self, app: u32, permission: u8, via: Via, n: usize) {
         let len = self.app.len() + n;
         self.app.resize(len, app);
         self.permission.resize(len, permission);
-        self.via.resize(len, via);
+        self.via.resize(len, via.bits());
     }
 
     fn take(&mut self, schema: &Arc<Schema>) -> RecordBatch {
@@ -238,7 +235,6 @@ impl Batch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::aap::AapMode;
     use arrow_array::cast::AsArray;
     use arrow_array::types::{UInt32Type, UInt8Type};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -248,15 +244,12 @@ mod tests {
         permission: u8,
         entra: std::ops::Range<u32>,
         rbac: std::ops::Range<u32>,
-    ) -> Grant {
-        Grant {
+    ) -> CellSet {
+        CellSet {
             app,
             permission,
-            entra: !entra.is_empty(),
-            aap_mode: AapMode::None,
-            via_entra: entra.collect(),
-            via_rbac: rbac.collect(),
-            assignments: Vec::new(),
+            entra: entra.collect(),
+            rbac: rbac.collect(),
         }
     }
 
@@ -281,15 +274,15 @@ mod tests {
         rows
     }
 
-    fn expected(grants: &[Grant]) -> Vec<(u32, u8, u32, u8)> {
+    fn expected(grants: &[CellSet]) -> Vec<(u32, u8, u32, u8)> {
         let mut rows = Vec::new();
         for g in grants {
-            g.for_each_cell(|m, via| rows.push((g.app, g.permission, m, via)));
+            g.for_each_cell(|m, via| rows.push((g.app, g.permission, m, via.bits())));
         }
         rows
     }
 
-    fn grants() -> Vec<Grant> {
+    fn grants() -> Vec<CellSet> {
         vec![
             grant(0, 0, 0..25, 0..0),
             grant(0, 3, 0..0, 5..17),

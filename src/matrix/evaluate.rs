@@ -9,64 +9,34 @@
 use rayon::prelude::*;
 use roaring::{MultiOps, RoaringBitmap};
 
+use super::cells::CellSet;
 use crate::directory::Directory;
 use crate::findings::{kind, Findings};
 use crate::policy::aap::{allow_bitmap, AapMode, Nesting, PolicyApp};
 use crate::policy::permissions::{self, PermissionId, COUNT};
 use crate::policy::Model;
 
-/// Provenance bits of a cell.
-pub const VIA_ENTRA: u8 = 1;
-pub const VIA_RBAC: u8 = 2;
-
-/// Access of one app with one permission.
+/// Access of one app with one permission: its cells, and what granted them.
 #[derive(Debug, Clone)]
 pub struct Grant {
-    pub app: u32,
-    pub permission: PermissionId,
+    /// The cells, by provenance.
+    pub cells: CellSet,
     /// The app holds an Entra grant of the permission.
-    pub entra: bool,
+    pub entra_grant: bool,
     pub aap_mode: AapMode,
-    /// Mailboxes reached through the Entra grant, after AAP.
-    pub via_entra: RoaringBitmap,
-    /// Mailboxes reached through RBAC assignments.
-    pub via_rbac: RoaringBitmap,
     /// Indices of the enabled assignments that grant this permission.
     pub assignments: Vec<usize>,
 }
 
-impl Grant {
-    /// Every mailbox the app reaches with this permission.
-    pub fn effective(&self) -> RoaringBitmap {
-        &self.via_entra | &self.via_rbac
+impl AsRef<CellSet> for Grant {
+    fn as_ref(&self) -> &CellSet {
+        &self.cells
     }
+}
 
-    /// Calls `f(mailbox, via)` for every cell, in mailbox order.
-    pub fn for_each_cell(&self, mut f: impl FnMut(u32, u8)) {
-        let mut e = self.via_entra.iter().peekable();
-        let mut r = self.via_rbac.iter().peekable();
-        loop {
-            match (e.peek().copied(), r.peek().copied()) {
-                (Some(a), Some(b)) if a == b => {
-                    f(a, VIA_ENTRA | VIA_RBAC);
-                    e.next();
-                    r.next();
-                }
-                (Some(a), Some(b)) if a < b => {
-                    f(a, VIA_ENTRA);
-                    e.next();
-                }
-                (Some(a), None) => {
-                    f(a, VIA_ENTRA);
-                    e.next();
-                }
-                (_, Some(b)) => {
-                    f(b, VIA_RBAC);
-                    r.next();
-                }
-                (None, None) => break,
-            }
-        }
+impl AsRef<CellSet> for CellSet {
+    fn as_ref(&self) -> &CellSet {
+        self
     }
 }
 
@@ -80,16 +50,13 @@ pub struct Matrix {
 
 impl Matrix {
     pub fn cells(&self) -> u64 {
-        self.grants
-            .iter()
-            .map(|g| g.via_entra.union_len(&g.via_rbac))
-            .sum()
+        self.grants.iter().map(|g| g.cells.len()).sum()
     }
 
     /// The grant of one app and permission, if any.
     pub fn grant(&self, app: u32, permission: PermissionId) -> Option<&Grant> {
         self.grants
-            .binary_search_by(|g| (g.app, g.permission).cmp(&(app, permission)))
+            .binary_search_by(|g| (g.cells.app, g.cells.permission).cmp(&(app, permission)))
             .ok()
             .map(|i| &self.grants[i])
     }
@@ -157,12 +124,14 @@ pub fn evaluate_app(model: &Model, dir: &Directory, app: u32) -> (Vec<Grant>, u6
             nesting_cells += now.symmetric_difference_len(&then);
         }
         grants.push(Grant {
-            app,
-            permission,
-            entra: has_entra,
+            cells: CellSet {
+                app,
+                permission,
+                entra: via_entra,
+                rbac: via_rbac,
+            },
+            entra_grant: has_entra,
             aap_mode,
-            via_entra,
-            via_rbac,
             assignments: granting,
         });
     }
@@ -173,8 +142,8 @@ pub fn evaluate_app(model: &Model, dir: &Directory, app: u32) -> (Vec<Grant>, u6
 /// grant already covers, and tenant-wide access that nothing of the app's own limits.
 /// Policies with AppId `*` do not count as the app's own limit.
 pub fn report(model: &Model, dir: &Directory, matrix: &Matrix, findings: &mut Findings) {
-    for grants in matrix.grants.chunk_by(|a, b| a.app == b.app) {
-        let app = grants[0].app;
+    for grants in matrix.grants.chunk_by(|a, b| a.cells.app == b.cells.app) {
+        let app = grants[0].cells.app;
         let label = model.apps.apps[app as usize].label().to_string();
         let own_policy = model.app_policies[app as usize]
             .iter()
@@ -185,12 +154,12 @@ pub fn report(model: &Model, dir: &Directory, matrix: &Matrix, findings: &mut Fi
                 .map(|&i| &model.assignments[i])
         };
 
-        for g in grants.iter().filter(|g| g.entra && !own_policy) {
+        for g in grants.iter().filter(|g| g.entra_grant && !own_policy) {
             let covered: Vec<&str> = g
                 .assignments
                 .iter()
                 .map(|&i| &model.assignments[i])
-                .filter(|a| a.is_scoped() && a.mailboxes.is_subset(&g.via_entra))
+                .filter(|a| a.is_scoped() && a.mailboxes.is_subset(&g.cells.entra))
                 .map(|a| a.name.as_str())
                 .collect();
             if !covered.is_empty() {
@@ -199,7 +168,7 @@ pub fn report(model: &Model, dir: &Directory, matrix: &Matrix, findings: &mut Fi
                     label.clone(),
                     format!(
                         "{} is granted in Entra without an application access policy of this app, so the scoped RBAC assignment(s) {} limit nothing; remove the Entra consent to make the scope effective",
-                        permissions::info(g.permission).name,
+                        permissions::info(g.cells.permission).name,
                         covered.join(", ")
                     ),
                     None,
@@ -213,20 +182,16 @@ pub fn report(model: &Model, dir: &Directory, matrix: &Matrix, findings: &mut Fi
         let unlimited: Vec<&str> = grants
             .iter()
             .filter(|g| {
-                g.entra
+                g.entra_grant
                     || g.assignments
                         .iter()
                         .any(|&i| !model.assignments[i].is_scoped())
             })
-            .filter(|g| g.via_entra.union_len(&g.via_rbac) > 0)
-            .map(|g| permissions::info(g.permission).name)
+            .filter(|g| !g.cells.is_empty())
+            .map(|g| permissions::info(g.cells.permission).name)
             .collect();
         if !unlimited.is_empty() {
-            let reach = grants
-                .iter()
-                .map(|g| g.via_entra.union_len(&g.via_rbac))
-                .max()
-                .unwrap_or(0);
+            let reach = grants.iter().map(|g| g.cells.len()).max().unwrap_or(0);
             findings.warn(
                 kind::TENANT_WIDE_UNSCOPED,
                 label,

@@ -1,6 +1,7 @@
-//! The matrix keyed for comparison: from a dataset written by `analyze`, or from
-//! an analysis in memory. Cells stay as bitmaps per app and permission (entra
-//! part and rbac part), so two large matrices compare in bounded memory.
+//! The matrix keyed for comparison, read back from a dataset written by
+//! `analyze` (an analysis in memory becomes one in [`crate::analysis`]). Cells
+//! stay as bitmaps per app and permission (entra part and rbac part), so two
+//! large matrices compare in bounded memory.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -12,8 +13,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
-use super::evaluate::{VIA_ENTRA, VIA_RBAC};
-use crate::analysis::{Analysis, AnalysisOptions};
+use super::cells::{CellSet, Via};
 use crate::error::{Error, Result};
 use crate::policy::permissions::{self, PermissionId};
 
@@ -50,34 +50,6 @@ pub struct MailboxKey {
     pub address: String,
 }
 
-/// The cells of one app and permission, by provenance, over local mailbox indices.
-#[derive(Debug, Clone, Default)]
-pub struct CellSet {
-    pub app: u32,
-    pub permission: PermissionId,
-    pub entra: RoaringBitmap,
-    pub rbac: RoaringBitmap,
-}
-
-impl CellSet {
-    pub fn cells(&self) -> RoaringBitmap {
-        &self.entra | &self.rbac
-    }
-
-    /// The via bits of one mailbox (0 when not granted).
-    pub fn via(&self, mailbox: u32) -> u8 {
-        (if self.entra.contains(mailbox) {
-            VIA_ENTRA
-        } else {
-            0
-        }) | (if self.rbac.contains(mailbox) {
-            VIA_RBAC
-        } else {
-            0
-        })
-    }
-}
-
 /// A whole matrix with the keys that make it comparable to another.
 #[derive(Debug, Clone, Default)]
 pub struct AccessSet {
@@ -91,58 +63,7 @@ pub struct AccessSet {
 
 impl AccessSet {
     pub fn cells(&self) -> u64 {
-        self.sets.iter().map(|s| s.entra.union_len(&s.rbac)).sum()
-    }
-
-    /// Takes the matrix of an analysis (the bitmaps are moved, not copied).
-    pub fn from_analysis(analysis: Analysis) -> AccessSet {
-        let apps = analysis
-            .model
-            .apps
-            .apps
-            .iter()
-            .map(|a| AppKey {
-                app_id: a.app_id.clone(),
-                name: a.display_name.clone(),
-            })
-            .collect();
-        let dir = &analysis.directory;
-        let mailboxes = dir
-            .mailbox_addresses
-            .iter()
-            .enumerate()
-            .map(|(m, address)| MailboxKey {
-                id: dir.mailbox_id(m as u32),
-                address: address.clone(),
-            })
-            .collect();
-        let sets = analysis
-            .matrix
-            .grants
-            .into_iter()
-            .filter(|g| !g.via_entra.is_empty() || !g.via_rbac.is_empty())
-            .map(|g| CellSet {
-                app: g.app,
-                permission: g.permission,
-                entra: g.via_entra,
-                rbac: g.via_rbac,
-            })
-            .collect();
-        AccessSet {
-            source: analysis.snapshot.dir.clone(),
-            apps,
-            mailboxes,
-            sets,
-        }
-    }
-
-    /// Reads a dataset directory, or analyzes a snapshot directory.
-    pub fn load(path: &Path, options: AnalysisOptions) -> Result<AccessSet> {
-        if is_dataset(path) {
-            read_dataset(path)
-        } else {
-            Analysis::run(path, options).map(AccessSet::from_analysis)
-        }
+        self.sets.iter().map(CellSet::len).sum()
     }
 }
 
@@ -317,11 +238,8 @@ fn read_access(
                     format!("row with permission_id {p}, which permissions.parquet does not name"),
                 ));
             };
-            if a as usize >= apps
-                || m as usize >= mailboxes
-                || v & !(VIA_ENTRA | VIA_RBAC) != 0
-                || v == 0
-            {
+            let via = Via::from_bits(v).filter(|via| via.is_granted());
+            if a as usize >= apps || m as usize >= mailboxes || via.is_none() {
                 return Err(Error::parquet(
                     path,
                     format!("row (app_idx {a}, mailbox_idx {m}, via {v}) is outside the dataset's apps and mailboxes; the dataset is damaged, run exomatrix analyze again"),
@@ -331,10 +249,11 @@ fn read_access(
                 finish(current, &mut entra, &mut rbac, &mut sets);
                 current = Some((a, p));
             }
-            if v & VIA_ENTRA != 0 {
+            let via = via.expect("checked above");
+            if via.entra() {
                 entra.push(m);
             }
-            if v & VIA_RBAC != 0 {
+            if via.rbac() {
                 rbac.push(m);
             }
         }
@@ -374,6 +293,7 @@ fn merge(mut sets: Vec<CellSet>) -> Vec<CellSet> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::{Analysis, AnalysisOptions};
     use crate::matrix::access::{write_access, AccessOptions};
 
     fn sample() -> Analysis {
@@ -385,12 +305,12 @@ mod tests {
     #[test]
     fn access_reads_back_as_the_evaluated_sets_single_and_in_parts() {
         let analysis = sample();
-        let expected: Vec<(u32, PermissionId, RoaringBitmap, RoaringBitmap)> = analysis
+        let expected: Vec<CellSet> = analysis
             .matrix
             .grants
             .iter()
-            .filter(|g| !g.effective().is_empty())
-            .map(|g| (g.app, g.permission, g.via_entra.clone(), g.via_rbac.clone()))
+            .filter(|g| !g.cells.is_empty())
+            .map(|g| g.cells.clone())
             .collect();
         let mut map = [None; 256];
         for (i, slot) in map
@@ -415,11 +335,7 @@ mod tests {
                     .flat_map(|f| read_access(f, &map, analysis.model.apps.apps.len(), 38).unwrap())
                     .collect(),
             );
-            let got: Vec<_> = sets
-                .into_iter()
-                .map(|s| (s.app, s.permission, s.entra, s.rbac))
-                .collect();
-            assert_eq!(got, expected, "part_cells {part_cells}");
+            assert_eq!(sets, expected, "part_cells {part_cells}");
         }
     }
 

@@ -16,10 +16,14 @@ use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use super::access::{write_access, AccessLayout, AccessOptions};
-use crate::analysis::Analysis;
+use crate::directory::Directory;
 use crate::error::{Error, Result};
+use crate::findings::Findings;
 use crate::output::{create_private_file, write_private_text, StagedDir};
 use crate::policy::permissions::{self, CATALOGUE};
+use crate::policy::{Model, Nesting, ScopeKind};
+
+use super::evaluate::Matrix;
 
 /// What was written.
 #[derive(Debug, Clone)]
@@ -32,24 +36,40 @@ pub struct DatasetSummary {
     pub access_time: Duration,
 }
 
-/// Writes the whole dataset for `analysis` to `out`, atomically.
-pub fn write_dataset(
-    analysis: &Analysis,
-    out: &Path,
-    force: bool,
-    command_line: &[String],
-) -> Result<DatasetSummary> {
+/// A snapshot file the analysis read, for the manifest.
+#[derive(Debug, Clone)]
+pub struct Input<'a> {
+    pub table: &'a str,
+    pub path: &'a Path,
+    pub bytes: u64,
+    pub rows: usize,
+    /// SHA-256 of the file's bytes, lower-case hex.
+    pub sha256: &'a str,
+}
+
+/// Everything a dataset is written from: the resolved analysis, and where it
+/// came from for the manifest.
+#[derive(Debug, Clone)]
+pub struct DatasetParts<'a> {
+    pub directory: &'a Directory,
+    pub model: &'a Model,
+    pub matrix: &'a Matrix,
+    pub findings: &'a Findings,
+    /// The snapshot directory, as given.
+    pub snapshot: &'a Path,
+    pub inputs: Vec<Input<'a>>,
+    /// Wall time of each analysis stage, by the manifest's name for it.
+    pub stages: Vec<(&'static str, Duration)>,
+    pub command_line: &'a [String],
+}
+
+/// Writes the whole dataset to `out`, atomically.
+pub fn write_dataset(parts: &DatasetParts<'_>, out: &Path, force: bool) -> Result<DatasetSummary> {
     let started = Instant::now();
     let staged = StagedDir::begin(out, force)?;
     let target = staged.target().to_path_buf();
-    let written = write_files(
-        analysis,
-        staged.dir(),
-        staged.target(),
-        started,
-        command_line,
-    )
-    .and_then(|written| Ok((written, staged.commit()?)));
+    let written = write_files(parts, staged.dir(), staged.target(), started)
+        .and_then(|written| Ok((written, staged.commit()?)));
     match written {
         Ok(((cells, access_time), path)) => Ok(DatasetSummary {
             path,
@@ -65,35 +85,28 @@ pub fn write_dataset(
 }
 
 fn write_files(
-    analysis: &Analysis,
+    parts: &DatasetParts<'_>,
     dir: &Path,
     final_dir: &Path,
     started: Instant,
-    command_line: &[String],
 ) -> Result<(u64, Duration)> {
     let access_started = Instant::now();
-    let (cells, layout) = write_access(&analysis.matrix.grants, dir, AccessOptions::default())?;
+    let (cells, layout) = write_access(&parts.matrix.grants, dir, AccessOptions::default())?;
     let access_time = access_started.elapsed();
     // The small tables are independent: build and write them concurrently.
     let tables: [(&str, &(dyn Fn() -> RecordBatch + Sync)); 5] = [
         ("permissions", &permissions_batch),
-        ("apps", &|| apps_batch(analysis)),
-        ("mailboxes", &|| mailboxes_batch(analysis)),
-        ("grants", &|| grants_batch(analysis)),
-        ("findings", &|| findings_batch(analysis)),
+        ("apps", &|| apps_batch(parts)),
+        ("mailboxes", &|| mailboxes_batch(parts)),
+        ("grants", &|| grants_batch(parts)),
+        ("findings", &|| findings_batch(parts)),
     ];
     tables
         .par_iter()
         .map(|(name, batch)| write_table(&dir.join(format!("{name}.parquet")), batch()))
         .collect::<Result<Vec<()>>>()?;
     write_private_text(&dir.join("views.sql"), &views_sql(final_dir, layout))?;
-    let manifest = manifest(
-        analysis,
-        cells,
-        started.elapsed(),
-        access_time,
-        command_line,
-    )?;
+    let manifest = manifest(parts, cells, started.elapsed(), access_time)?;
     write_private_text(&dir.join("manifest.json"), &manifest)?;
     Ok((cells, access_time))
 }
@@ -160,30 +173,15 @@ fn permissions_batch() -> RecordBatch {
     ])
 }
 
-fn apps_batch(a: &Analysis) -> RecordBatch {
+fn apps_batch(a: &DatasetParts<'_>) -> RecordBatch {
     let apps = &a.model.apps.apps;
     let mut permissions = vec![0u32; apps.len()];
     let mut cells = vec![0u64; apps.len()];
-    let mut mode = vec![None; apps.len()];
     for g in &a.matrix.grants {
-        permissions[g.app as usize] += 1;
-        cells[g.app as usize] += g.via_entra.union_len(&g.via_rbac);
-        mode[g.app as usize] = Some(g.aap_mode.as_str());
+        permissions[g.cells.app as usize] += 1;
+        cells[g.cells.app as usize] += g.cells.len();
     }
-    for (i, m) in mode.iter_mut().enumerate() {
-        if m.is_none() {
-            let policies = a.model.policies_of(i as u32);
-            *m = Some(
-                crate::policy::aap::allow_bitmap(
-                    &policies,
-                    &roaring::RoaringBitmap::new(),
-                    a.model.options.aap_nesting,
-                )
-                .0
-                .as_str(),
-            );
-        }
-    }
+    let mode = (0..apps.len() as u32).map(|app| Some(a.model.aap_mode(app).as_str()));
     batch(vec![
         (
             "app_idx",
@@ -225,13 +223,8 @@ fn apps_batch(a: &Analysis) -> RecordBatch {
     ])
 }
 
-fn mailboxes_batch(a: &Analysis) -> RecordBatch {
-    let t = &a.snapshot.mailboxes;
+fn mailboxes_batch(a: &DatasetParts<'_>) -> RecordBatch {
     let n = a.directory.count as usize;
-    let col = |names: &[&str]| {
-        let c = t.column(names);
-        strings((0..n).map(move |row| c.and_then(|c| c.get(row))))
-    };
     batch(vec![
         (
             "mailbox_idx",
@@ -252,12 +245,18 @@ fn mailboxes_batch(a: &Analysis) -> RecordBatch {
                     .map(|s| Some(s.as_str())),
             ),
         ),
-        ("display_name", col(&["DisplayName"])),
-        ("recipient_type_details", col(&["RecipientTypeDetails"])),
+        (
+            "display_name",
+            strings((0..n as u32).map(|m| a.directory.display_name(m))),
+        ),
+        (
+            "recipient_type_details",
+            strings((0..n as u32).map(|m| a.directory.recipient_type(m))),
+        ),
     ])
 }
 
-fn grants_batch(a: &Analysis) -> RecordBatch {
+fn grants_batch(a: &DatasetParts<'_>) -> RecordBatch {
     let grants = &a.matrix.grants;
     let mut names = ListBuilder::new(StringBuilder::new());
     for g in grants {
@@ -270,20 +269,22 @@ fn grants_batch(a: &Analysis) -> RecordBatch {
     batch(vec![
         (
             "app_idx",
-            Arc::new(UInt32Array::from_iter_values(grants.iter().map(|g| g.app))) as ArrayRef,
+            Arc::new(UInt32Array::from_iter_values(
+                grants.iter().map(|g| g.cells.app),
+            )) as ArrayRef,
         ),
         (
             "app_id",
             strings(
                 grants
                     .iter()
-                    .map(|g| Some(a.model.apps.apps[g.app as usize].app_id.as_str())),
+                    .map(|g| Some(a.model.apps.apps[g.cells.app as usize].app_id.as_str())),
             ),
         ),
         (
             "permission_id",
             Arc::new(UInt8Array::from_iter_values(
-                grants.iter().map(|g| g.permission),
+                grants.iter().map(|g| g.cells.permission),
             )),
         ),
         (
@@ -291,13 +292,13 @@ fn grants_batch(a: &Analysis) -> RecordBatch {
             strings(
                 grants
                     .iter()
-                    .map(|g| Some(permissions::info(g.permission).name)),
+                    .map(|g| Some(permissions::info(g.cells.permission).name)),
             ),
         ),
         (
             "entra",
             Arc::new(BooleanArray::from_iter(
-                grants.iter().map(|g| Some(g.entra)),
+                grants.iter().map(|g| Some(g.entra_grant)),
             )),
         ),
         (
@@ -310,42 +311,41 @@ fn grants_batch(a: &Analysis) -> RecordBatch {
             // exomatrix does not know and was counted as the whole organization.
             "rbac_scope_assumed_org_wide",
             Arc::new(BooleanArray::from_iter(grants.iter().map(|g| {
-                Some(g.assignments.iter().any(|&i| {
-                    matches!(
-                        a.model.assignments[i].scope,
-                        crate::policy::ScopeKind::UnknownKind(_)
-                    )
-                }))
+                Some(
+                    g.assignments.iter().any(|&i| {
+                        matches!(a.model.assignments[i].scope, ScopeKind::UnknownKind(_))
+                    }),
+                )
             }))),
         ),
         (
             "mailboxes_entra",
             Arc::new(UInt64Array::from_iter_values(
-                grants.iter().map(|g| g.via_entra.len()),
+                grants.iter().map(|g| g.cells.entra.len()),
             )),
         ),
         (
             "mailboxes_rbac",
             Arc::new(UInt64Array::from_iter_values(
-                grants.iter().map(|g| g.via_rbac.len()),
+                grants.iter().map(|g| g.cells.rbac.len()),
             )),
         ),
         (
             "mailboxes_total",
             Arc::new(UInt64Array::from_iter_values(
-                grants.iter().map(|g| g.via_entra.union_len(&g.via_rbac)),
+                grants.iter().map(|g| g.cells.len()),
             )),
         ),
         (
             "tenant_wide",
-            Arc::new(BooleanArray::from_iter(grants.iter().map(|g| {
-                Some(all > 0 && g.via_entra.union_len(&g.via_rbac) == all)
-            }))),
+            Arc::new(BooleanArray::from_iter(
+                grants.iter().map(|g| Some(all > 0 && g.cells.len() == all)),
+            )),
         ),
     ])
 }
 
-fn findings_batch(a: &Analysis) -> RecordBatch {
+fn findings_batch(a: &DatasetParts<'_>) -> RecordBatch {
     let f: Vec<_> = a.findings.iter().collect();
     let sources: Vec<Option<String>> = f
         .iter()
@@ -397,15 +397,9 @@ JOIN mailboxes m ON m.mailbox_idx = x.mailbox_idx;
     sql
 }
 
-fn manifest(
-    a: &Analysis,
-    cells: u64,
-    write: Duration,
-    access: Duration,
-    command_line: &[String],
-) -> Result<String> {
+fn manifest(a: &DatasetParts<'_>, cells: u64, write: Duration, access: Duration) -> Result<String> {
     let mut inputs = Vec::new();
-    for f in &a.snapshot.files {
+    for f in &a.inputs {
         inputs.push(serde_json::json!({
             "table": f.table,
             "file": f.path.file_name().map(|n| n.to_string_lossy().into_owned()),
@@ -414,19 +408,24 @@ fn manifest(
             "sha256": f.sha256,
         }));
     }
-    let t = &a.timings;
     let secs = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e6;
+    let mut timings = serde_json::Map::new();
+    for (stage, time) in &a.stages {
+        timings.insert(stage.to_string(), secs(*time).into());
+    }
+    timings.insert("write".into(), secs(write).into());
+    timings.insert("write_access".into(), secs(access).into());
     let value = serde_json::json!({
         "tool": "exomatrix",
         "version": env!("CARGO_PKG_VERSION"),
-        "command_line": command_line,
+        "command_line": a.command_line,
         "options": {
-            "aap_nesting": match a.options.policy.aap_nesting {
-                crate::policy::Nesting::Transitive => "transitive",
-                crate::policy::Nesting::Direct => "direct",
+            "aap_nesting": match a.model.options.aap_nesting {
+                Nesting::Transitive => "transitive",
+                Nesting::Direct => "direct",
             },
         },
-        "snapshot": a.snapshot.dir.display().to_string(),
+        "snapshot": a.snapshot.display().to_string(),
         "inputs": inputs,
         "counts": {
             "mailboxes": a.directory.count,
@@ -441,15 +440,7 @@ fn manifest(
             "nesting_dependent_cells": a.matrix.nesting_dependent_cells,
             "findings": a.findings.len(),
         },
-        "timings_seconds": {
-            "load": secs(t.load),
-            "directory": secs(t.directory),
-            "compile_scopes": secs(t.compile),
-            "policy": secs(t.policy),
-            "evaluate": secs(t.evaluate),
-            "write": secs(write),
-            "write_access": secs(access),
-        },
+        "timings_seconds": timings,
         "throughput": {
             "access_cells_per_second": (cells as f64 / access.as_secs_f64().max(1e-9)).round(),
         },

@@ -89,6 +89,18 @@ impl AapMode {
     }
 }
 
+/// The mode a set of policies puts an app in.
+pub fn mode_of(policies: &[&Policy]) -> AapMode {
+    let restricts = policies.iter().any(|p| p.restrict);
+    let denies = policies.iter().any(|p| !p.restrict);
+    match (restricts, denies) {
+        (false, false) => AapMode::None,
+        (true, false) => AapMode::AllowList,
+        (false, true) => AapMode::DenyList,
+        (true, true) => AapMode::AllowListWithDeny,
+    }
+}
+
 /// The mailboxes an app's AAP-constrainable Entra grants reach, and the mode.
 pub fn allow_bitmap(
     policies: &[&Policy],
@@ -105,12 +117,7 @@ pub fn allow_bitmap(
         .filter(|p| !p.restrict)
         .map(|p| p.members(nesting))
         .collect();
-    let mode = match (restricts.is_empty(), denies.is_empty()) {
-        (true, true) => AapMode::None,
-        (false, true) => AapMode::AllowList,
-        (true, false) => AapMode::DenyList,
-        (false, false) => AapMode::AllowListWithDeny,
-    };
+    let mode = mode_of(policies);
     let mut allow = if restricts.is_empty() {
         all.clone()
     } else {

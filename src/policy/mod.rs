@@ -118,6 +118,11 @@ impl Model {
         })
     }
 
+    /// How application access policies limit an app's Entra grants.
+    pub fn aap_mode(&self, app: u32) -> AapMode {
+        aap::mode_of(&self.policies_of(app))
+    }
+
     /// The policies that apply to an app.
     pub fn policies_of(&self, app: u32) -> Vec<&Policy> {
         self.app_policies[app as usize]

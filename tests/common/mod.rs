@@ -380,7 +380,8 @@ impl Outcome {
             return Vec::new();
         };
         let mut out = Vec::new();
-        g.for_each_cell(|m, via| out.push((format!("m{m}"), via)));
+        g.cells
+            .for_each_cell(|m, via| out.push((format!("m{m}"), via.bits())));
         out
     }
 
