@@ -18,7 +18,7 @@ use exomatrix::analysis::{Analysis, AnalysisOptions};
 use exomatrix::directory::Directory;
 use exomatrix::explain::Explainer;
 use exomatrix::filter::ast::Op;
-use exomatrix::filter::compile::{parse_date, parse_number, wildcard_match};
+use exomatrix::filter::value::{parse_date, parse_number, wildcard_match};
 use exomatrix::filter::FilterContext;
 use exomatrix::matrix::Via;
 use exomatrix::policy::aap::allow_bitmap;

@@ -4,6 +4,9 @@
 //! then evaluates the plan with bitmap algebra. Each property gets an inverted
 //! index (lower-cased value → mailboxes, plus the set of blank mailboxes), built
 //! once on first use and shared by every filter of the analysis.
+//!
+//! The file is long because its lower half is the table tests that pin the
+//! comparison semantics of DESIGN §3.4 down, kept beside the evaluation they test.
 
 use std::sync::OnceLock;
 
@@ -11,133 +14,17 @@ use rayon::prelude::*;
 use roaring::{MultiOps, RoaringBitmap};
 
 use super::ast::{Comparison, Expr, Op, Span, Value};
-use super::error::FilterError;
-use super::index::{IdSet, OrderingTest, RowKeys, ValueIndex};
+use super::error::{FilterError, FilterErrorKind};
+use super::index::{IdSet, RowKeys, ValueIndex};
 use super::parser::parse;
+use super::plan::{Leaf, Note, Plan, Property, MULTI_VALUED};
+use super::suggest::close_names;
+use super::trace::{LeafTrace, Trace};
+use super::value::{wildcard_match, OrderingTest};
 use crate::directory::{Directory, Recipient};
 use crate::findings::kind;
 use crate::snapshot::Table;
 use crate::snapshot::{smtp_proxy, split_multi};
-
-/// Properties holding several values; every other property holds one.
-const MULTI_VALUED: [&str; 7] = [
-    "EmailAddresses",
-    "AdministrativeUnits",
-    "ExtensionCustomAttribute1",
-    "ExtensionCustomAttribute2",
-    "ExtensionCustomAttribute3",
-    "ExtensionCustomAttribute4",
-    "ExtensionCustomAttribute5",
-];
-
-/// A property a filter can test, resolved against the snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Property {
-    /// A mailboxes column by index; `multi` splits on `;`.
-    Column {
-        index: usize,
-        multi: bool,
-        email_addresses: bool,
-    },
-    /// PrimarySmtpAddress, which also matches `smtp:` proxies.
-    PrimarySmtpAddress,
-    /// Direct group membership by group DN, from group_members.
-    MemberOfGroup,
-    /// Administrative unit membership by AU DN, from administrative_unit_members.
-    AdministrativeUnits,
-}
-
-/// A resolved filter, ready for evaluation.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Plan {
-    And(Vec<Plan>),
-    Or(Vec<Plan>),
-    Not(Box<Plan>),
-    Leaf(Leaf),
-}
-
-impl Plan {
-    /// Calls `f` on every leaf.
-    pub fn visit_leaves(&self, f: &mut impl FnMut(&Leaf)) {
-        match self {
-            Plan::And(items) | Plan::Or(items) => items.iter().for_each(|p| p.visit_leaves(f)),
-            Plan::Not(inner) => inner.visit_leaves(f),
-            Plan::Leaf(leaf) => f(leaf),
-        }
-    }
-}
-
-/// One comparison with its property resolved and its value lower-cased.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Leaf {
-    pub property: Property,
-    pub name: String,
-    pub op: Op,
-    /// Lower-cased text of the value; `None` is `$null`.
-    pub value: Option<String>,
-    pub span: Span,
-}
-
-/// One filter node evaluated for one mailbox, with its result.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Trace {
-    And(Vec<Trace>, bool),
-    Or(Vec<Trace>, bool),
-    Not(Box<Trace>, bool),
-    Leaf(LeafTrace),
-}
-
-/// One comparison evaluated for one mailbox.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LeafTrace {
-    /// The comparison's span in the filter text.
-    pub span: Span,
-    pub property: String,
-    /// The mailbox's values of the property (none when blank).
-    pub values: Vec<String>,
-    pub holds: bool,
-}
-
-impl Trace {
-    pub fn holds(&self) -> bool {
-        match self {
-            Trace::And(_, h) | Trace::Or(_, h) | Trace::Not(_, h) => *h,
-            Trace::Leaf(l) => l.holds,
-        }
-    }
-
-    /// The comparisons that decided the result: for a filter that holds, those
-    /// that made it hold; for one that does not, those that made it fail.
-    pub fn deciding(&self) -> Vec<&LeafTrace> {
-        let mut out = Vec::new();
-        self.collect_deciding(self.holds(), &mut out);
-        out
-    }
-
-    fn collect_deciding<'t>(&'t self, want: bool, out: &mut Vec<&'t LeafTrace>) {
-        match self {
-            // A node whose result is `want`: its children with the result that caused it.
-            Trace::And(items, _) | Trace::Or(items, _) => {
-                for item in items {
-                    if item.holds() == want {
-                        item.collect_deciding(want, out);
-                    }
-                }
-            }
-            Trace::Not(inner, _) => inner.collect_deciding(!want, out),
-            Trace::Leaf(l) => out.push(l),
-        }
-    }
-}
-
-/// Something worth reporting about a valid filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Note {
-    /// A finding kind from [`crate::findings::kind`].
-    pub kind: &'static str,
-    pub message: String,
-    pub span: Span,
-}
 
 /// A compiled filter: the mailboxes it selects and the notes about it.
 #[derive(Debug, Clone)]
@@ -365,6 +252,7 @@ impl<'a> FilterContext<'a> {
         let property = self.resolve_property(&c.property, &c.property_span)?;
         if c.value == Value::Null && !matches!(c.op, Op::Eq | Op::Ne) {
             return Err(FilterError::new(
+                FilterErrorKind::NullComparison,
                 format!("{} cannot compare with $null", c.op.as_str()),
                 c.op_span.start..c.value_span.end,
             )
@@ -437,6 +325,10 @@ impl<'a> FilterContext<'a> {
             format!("did you mean {}?", close.join(" or "))
         };
         Err(FilterError::new(
+            FilterErrorKind::UnknownProperty {
+                name: name.to_string(),
+                close: close.clone(),
+            },
             format!(
                 "unknown property '{name}': the mailboxes table ({}) has no such column",
                 self.mailboxes.file
@@ -695,137 +587,6 @@ fn memberships<'b>(n: usize, sets: impl Iterator<Item = &'b RoaringBitmap>) -> V
     of_row
 }
 
-/// Whole-value match where `*` stands for any run of characters (both sides lower-cased).
-pub fn wildcard_match(pattern: &str, value: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
-    let Some(mut rest) = value.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty(); // no '*' at all: exact match
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
-}
-
-/// `[+-]digits[.digits]`
-pub fn parse_number(text: &str) -> Option<f64> {
-    let t = text.trim();
-    let body = t.strip_prefix(['+', '-']).unwrap_or(t);
-    let (int, frac) = match body.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (body, None),
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(int) || frac.is_some_and(|f| !digits(f)) {
-        return None;
-    }
-    t.parse().ok()
-}
-
-/// ISO `yyyy-mm-dd[THH:MM:SS[Z]]` or US `M/d/yyyy[ h:mm:ss AM|PM]`, as a sortable number.
-pub fn parse_date(text: &str) -> Option<i64> {
-    let t = text.trim();
-    let num = |s: &str| -> Option<i64> {
-        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())?
-    };
-    let (y, mo, d, rest) = if let Some((date, time)) = t
-        .split_once(['T', 't'])
-        .or(Some((t, "")))
-        .filter(|(d, _)| d.contains('-'))
-    {
-        let mut p = date.split('-');
-        let (y, m, d) = (p.next()?, p.next()?, p.next()?);
-        if p.next().is_some() || y.len() != 4 {
-            return None;
-        }
-        (
-            num(y)?,
-            num(m)?,
-            num(d)?,
-            time.trim_end_matches(['Z', 'z']).to_string(),
-        )
-    } else {
-        let (date, time) = t.split_once(' ').unwrap_or((t, ""));
-        let mut p = date.split('/');
-        let (m, d, y) = (p.next()?, p.next()?, p.next()?);
-        if p.next().is_some() || y.len() != 4 {
-            return None;
-        }
-        (num(y)?, num(m)?, num(d)?, time.trim().to_string())
-    };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let (mut h, mi, s) = if rest.is_empty() {
-        (0, 0, 0)
-    } else {
-        let (clock, meridiem) = match rest.rsplit_once(' ') {
-            Some((c, m)) => (c.trim(), Some(m.to_ascii_uppercase())),
-            None => (rest.as_str(), None),
-        };
-        let mut p = clock.split(':');
-        let h = num(p.next()?)?;
-        let mi = num(p.next()?)?;
-        let s = p.next().map_or(Some(0), num)?;
-        if p.next().is_some() {
-            return None;
-        }
-        let h = match meridiem.as_deref() {
-            None => h,
-            Some("AM") if (1..=12).contains(&h) => h % 12,
-            Some("PM") if (1..=12).contains(&h) => h % 12 + 12,
-            Some(_) => return None,
-        };
-        (h, mi, s)
-    };
-    if h > 23 || mi > 59 || s > 59 {
-        return None;
-    }
-    h += ((y * 12 + mo) * 31 + d) * 24;
-    Some((h * 60 + mi) * 60 + s)
-}
-
-/// Known names within a small edit distance of `name` (case-insensitive), best first.
-pub fn close_names(name: &str, known: &[&str]) -> Vec<String> {
-    let lower = name.to_lowercase();
-    let mut scored: Vec<(usize, &str)> = known
-        .iter()
-        .map(|k| (edit_distance(&lower, &k.to_lowercase()), *k))
-        .filter(|(d, k)| *d <= (k.len() / 3).clamp(1, 3))
-        .collect();
-    scored.sort();
-    scored.dedup_by(|a, b| a.1.eq_ignore_ascii_case(b.1));
-    scored
-        .into_iter()
-        .take(3)
-        .map(|(_, k)| k.to_string())
-        .collect()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1012,17 +773,34 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
 
     #[test]
     fn errors_table() {
+        use FilterErrorKind::*;
+        let unknown = |name: &str, close: &[&str]| UnknownProperty {
+            name: name.to_string(),
+            close: close.iter().map(|c| c.to_string()).collect(),
+        };
         with_context(|ctx| {
-            for (filter, message, span, hint) in [
-                ("Departmnt -eq 'x'", "unknown property 'Departmnt': the mailboxes table (mailboxes.csv) has no such column", 0..9, Some("did you mean Department?")),
-                ("Colour -eq 'x'", "unknown property 'Colour': the mailboxes table (mailboxes.csv) has no such column", 0..6, Some("export the property as a column of mailboxes.csv, or check the spelling")),
-                ("Department -like $null", "-like cannot compare with $null", 11..22, Some("use -eq $null for a blank property and -ne $null for a filled one")),
-                ("Office -gt $null", "-gt cannot compare with $null", 7..16, Some("use -eq $null for a blank property and -ne $null for a filled one")),
-                ("", "the filter is empty", 0..0, Some("write at least one comparison, e.g. Department -eq 'Sales'")),
+            for (filter, kind, message, span, hint) in [
+                ("Departmnt -eq 'x'", unknown("Departmnt", &["Department"]), "unknown property 'Departmnt': the mailboxes table (mailboxes.csv) has no such column", 0..9, Some("did you mean Department?")),
+                ("Colour -eq 'x'", unknown("Colour", &[]), "unknown property 'Colour': the mailboxes table (mailboxes.csv) has no such column", 0..6, Some("export the property as a column of mailboxes.csv, or check the spelling")),
+                ("Department -like $null", NullComparison, "-like cannot compare with $null", 11..22, Some("use -eq $null for a blank property and -ne $null for a filled one")),
+                ("Office -gt $null", NullComparison, "-gt cannot compare with $null", 7..16, Some("use -eq $null for a blank property and -ne $null for a filled one")),
+                ("", Empty, "the filter is empty", 0..0, Some("write at least one comparison, e.g. Department -eq 'Sales'")),
             ] {
                 let e = ctx.compile(filter).unwrap_err();
-                assert_eq!((e.message.as_str(), e.span.clone(), e.hint.as_deref()), (message, span, hint), "{filter}");
+                assert_eq!((&e.kind, e.message.as_str(), e.span.clone(), e.hint.as_deref()), (&kind, message, span, hint), "{filter}");
             }
+            for (filter, kind) in [
+                ("Alias -contains 'a'", UnknownToken),
+                ("Alias -eq 'a", UnterminatedValue),
+                ("Alias -eq 'a' Office", Unexpected),
+                ("Alias -eq", Incomplete),
+                ("(Alias -eq 'a'", Incomplete),
+                ("Alias -eq a", Unexpected),
+            ] {
+                assert_eq!(ctx.compile(filter).unwrap_err().kind, kind, "{filter}");
+            }
+            let deep = format!("{}Alias -eq 'a'{}", "(".repeat(100), ")".repeat(100));
+            assert_eq!(ctx.compile(&deep).unwrap_err().kind, TooDeep);
         });
     }
 
@@ -1120,52 +898,5 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
                 }
             }
         });
-    }
-
-    #[test]
-    fn wildcard_match_table() {
-        for (pattern, value, expected) in [
-            ("abc", "abc", true),
-            ("abc", "abcd", false),
-            ("a*", "a", true),
-            ("*c", "abc", true),
-            ("a*c", "ac", true),
-            ("a*b*c", "axxbyyc", true),
-            ("a*b*c", "acb", false),
-            ("*", "", true),
-            ("ab*ab", "ab", false),
-        ] {
-            assert_eq!(
-                wildcard_match(pattern, value),
-                expected,
-                "{pattern} ~ {value}"
-            );
-        }
-    }
-
-    #[test]
-    fn date_and_number_parsing_table() {
-        assert!(parse_date("2020-02-03") < parse_date("2020-02-03T00:00:01Z"));
-        assert_eq!(parse_date("2/3/2020"), parse_date("2020-02-03"));
-        assert_eq!(
-            parse_date("2/3/2020 1:05:00 PM"),
-            parse_date("2020-02-03T13:05:00")
-        );
-        assert_eq!(parse_date("2/3/2020 12:00:00 AM"), parse_date("2020-02-03"));
-        for bad in [
-            "2020-13-01",
-            "13/1/2020",
-            "2020-1",
-            "abc",
-            "1/2/20",
-            "2020-01-01T25:00:00",
-        ] {
-            assert_eq!(parse_date(bad), None, "{bad}");
-        }
-        assert_eq!(parse_number("+3.5"), Some(3.5));
-        assert_eq!(parse_number("-007"), Some(-7.0));
-        for bad in ["1e5", "3.", ".5", "", "1,000", "nan"] {
-            assert_eq!(parse_number(bad), None, "{bad}");
-        }
     }
 }

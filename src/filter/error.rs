@@ -4,17 +4,41 @@ use std::fmt;
 
 use super::ast::Span;
 
+/// What kind of mistake makes a filter unusable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterErrorKind {
+    /// A character, operator, variable or number the language does not have.
+    UnknownToken,
+    /// A quoted value without its closing quote.
+    UnterminatedValue,
+    /// A token where the grammar wants another: a property, an operator, a
+    /// value, a closing parenthesis, or an unquoted word as a value.
+    Unexpected,
+    /// The filter ends inside a comparison, or a '(' is never closed.
+    Incomplete,
+    /// The filter holds no comparison at all.
+    Empty,
+    /// Parentheses and `-not` nest deeper than [`super::MAX_NESTING`].
+    TooDeep,
+    /// The mailboxes table has no such property; `close` lists near names.
+    UnknownProperty { name: String, close: Vec<String> },
+    /// An operator other than `-eq` / `-ne` compares with `$null`.
+    NullComparison,
+}
+
 /// Why a filter cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilterError {
+    pub kind: FilterErrorKind,
     pub message: String,
     pub span: Span,
     pub hint: Option<String>,
 }
 
 impl FilterError {
-    pub fn new(message: impl Into<String>, span: Span) -> FilterError {
+    pub fn new(kind: FilterErrorKind, message: impl Into<String>, span: Span) -> FilterError {
         FilterError {
+            kind,
             message: message.into(),
             span,
             hint: None,
@@ -64,7 +88,12 @@ mod tests {
 
     #[test]
     fn caret_sits_under_the_span() {
-        let e = FilterError::new("unknown operator '-contains'", 11..20).with_hint("use -like");
+        let e = FilterError::new(
+            FilterErrorKind::UnknownToken,
+            "unknown operator '-contains'",
+            11..20,
+        )
+        .with_hint("use -like");
         assert_eq!(
             e.render("Department -contains 'x'"),
             "  Department -contains 'x'\n             ^^^^^^^^^\n  unknown operator '-contains'\n  hint: use -like"

@@ -8,7 +8,6 @@
 //! a million rows cost a hash lookup each, not an allocation each.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
@@ -16,6 +15,7 @@ use roaring::RoaringBitmap;
 use rustc_hash::FxHashMap;
 
 use super::ast::Op;
+use super::value::{lower, OrderingTest};
 
 /// Value id marker for "no such value".
 const NONE: u32 = u32::MAX;
@@ -212,7 +212,7 @@ impl<'s> ValueIndex<'s> {
     /// dates, else by text. Tested per id on demand, never materialised.
     pub fn ordering_ids(&self, op: Op, literal: &str) -> IdSet {
         let test = OrderingTest::new(op, literal);
-        if test.number.is_some() || test.date.is_some() {
+        if test.is_typed() {
             self.prepare_typed_keys();
         }
         IdSet::Ordering(Box::new(test))
@@ -244,7 +244,7 @@ impl<'s> ValueIndex<'s> {
         self.numbers.get_or_init(|| {
             self.values
                 .par_iter()
-                .map(|v| super::compile::parse_number(v))
+                .map(|v| super::value::parse_number(v))
                 .collect()
         })
     }
@@ -253,7 +253,7 @@ impl<'s> ValueIndex<'s> {
         self.dates.get_or_init(|| {
             self.values
                 .par_iter()
-                .map(|v| super::compile::parse_date(v))
+                .map(|v| super::value::parse_date(v))
                 .collect()
         })
     }
@@ -290,48 +290,6 @@ fn compact_offsets(mut row_offsets: Vec<u32>, row_ids: &[u32]) -> Vec<u32> {
     row_offsets
 }
 
-pub(crate) fn ordering_holds(op: Op, ord: Ordering) -> bool {
-    match op {
-        Op::Lt => ord == Ordering::Less,
-        Op::Gt => ord == Ordering::Greater,
-        Op::Le => ord != Ordering::Greater,
-        Op::Ge => ord != Ordering::Less,
-        _ => false,
-    }
-}
-
-/// An ordering comparison: numeric when both sides are numbers, by date when
-/// both are dates, else by lower-cased text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderingTest {
-    op: Op,
-    literal: String,
-    number: Option<f64>,
-    date: Option<i64>,
-}
-
-impl OrderingTest {
-    /// `literal` is lower-cased already.
-    pub fn new(op: Op, literal: &str) -> OrderingTest {
-        OrderingTest {
-            op,
-            literal: literal.to_string(),
-            number: super::compile::parse_number(literal),
-            date: super::compile::parse_date(literal),
-        }
-    }
-
-    /// Whether a value, given its parsed number and date, satisfies the test.
-    fn holds(&self, text: &str, number: Option<f64>, date: Option<i64>) -> bool {
-        let ord = match (number, self.number, date, self.date) {
-            (Some(a), Some(b), _, _) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
-            (_, _, Some(a), Some(b)) => a.cmp(&b),
-            _ => lower(text).as_ref().cmp(self.literal.as_str()),
-        };
-        ordering_holds(self.op, ord)
-    }
-}
-
 /// The keys of a single-valued property row by row, for ordering comparisons:
 /// no dictionary and no sort, which for a column of a million distinct dates is
 /// most of what an inverted index would cost.
@@ -349,12 +307,12 @@ impl<'s> RowKeys<'s> {
         let (numbers, dates) = rayon::join(
             || {
                 text.par_iter()
-                    .map(|t| t.and_then(super::compile::parse_number))
+                    .map(|t| t.and_then(super::value::parse_number))
                     .collect()
             },
             || {
                 text.par_iter()
-                    .map(|t| t.and_then(super::compile::parse_date))
+                    .map(|t| t.and_then(super::value::parse_date))
                     .collect()
             },
         );
@@ -431,17 +389,6 @@ impl ValueIndex<'_> {
                 .min(self.row_count() as u64),
         }
     }
-}
-
-/// A value lower-cased, borrowed when it already is.
-fn lower(v: &str) -> Cow<'_, str> {
-    if v.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
-        let lowered = v.to_lowercase();
-        if lowered != v {
-            return Cow::Owned(lowered);
-        }
-    }
-    Cow::Borrowed(v)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Tokens of the OPATH filter language, each with its byte span.
 
 use super::ast::{Op, Span};
-use super::error::FilterError;
+use super::error::{FilterError, FilterErrorKind};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Token {
@@ -93,6 +93,7 @@ pub fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, FilterError> {
                             _ => format!("operators are {OPERATORS}"),
                         };
                         return Err(FilterError::new(
+                            FilterErrorKind::UnknownToken,
                             format!("unknown operator '{}'", &text[start..i]),
                             start..i,
                         )
@@ -111,6 +112,7 @@ pub fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, FilterError> {
                     "null" => Token::Null,
                     _ => {
                         return Err(FilterError::new(
+                            FilterErrorKind::UnknownToken,
                             format!("unknown variable '{}'", &text[start..i]),
                             start..i,
                         )
@@ -128,6 +130,7 @@ pub fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, FilterError> {
                 }
                 if i == digits {
                     return Err(FilterError::new(
+                        FilterErrorKind::UnknownToken,
                         format!("unexpected character '{}'", c as char),
                         start..start + 1,
                     )
@@ -150,6 +153,7 @@ pub fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, FilterError> {
                         end += 1;
                     }
                     return Err(FilterError::new(
+                        FilterErrorKind::UnknownToken,
                         format!("'{}' is not a number", &text[start..end]),
                         start..end,
                     )
@@ -166,8 +170,14 @@ pub fn tokenize(text: &str) -> Result<Vec<(Token, Span)>, FilterError> {
             _ => {
                 let ch = text[i..].chars().next().unwrap_or('?');
                 let end = i + ch.len_utf8();
-                return Err(FilterError::new(format!("unexpected character '{ch}'"), i..end)
-                    .with_hint("a filter is Property -op 'value', joined with -and, -or, -not and parentheses"));
+                return Err(FilterError::new(
+                    FilterErrorKind::UnknownToken,
+                    format!("unexpected character '{ch}'"),
+                    i..end,
+                )
+                .with_hint(
+                    "a filter is Property -op 'value', joined with -and, -or, -not and parentheses",
+                ));
             }
         };
         tokens.push((token, start..i));
@@ -185,14 +195,15 @@ fn quoted(text: &str, start: usize) -> Result<(String, usize), FilterError> {
     loop {
         match bytes.get(i) {
             None => {
-                return Err(
-                    FilterError::new("unterminated quoted value", start..text.len()).with_hint(
-                        format!(
-                            "close the value with {q}; to put a {q} inside it, double it ({q}{q})",
-                            q = quote as char
-                        ),
-                    ),
+                return Err(FilterError::new(
+                    FilterErrorKind::UnterminatedValue,
+                    "unterminated quoted value",
+                    start..text.len(),
                 )
+                .with_hint(format!(
+                    "close the value with {q}; to put a {q} inside it, double it ({q}{q})",
+                    q = quote as char
+                )))
             }
             Some(&b) if b == quote => {
                 value.push_str(&text[run..i]);

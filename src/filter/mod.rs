@@ -22,7 +22,13 @@ pub mod error;
 pub mod index;
 pub mod lexer;
 pub mod parser;
+pub mod plan;
+pub mod suggest;
+pub mod trace;
+pub mod value;
 
-pub use compile::{Compiled, FilterContext, LeafTrace, Note, Plan, Trace};
-pub use error::FilterError;
+pub use compile::{Compiled, FilterContext};
+pub use error::{FilterError, FilterErrorKind};
 pub use parser::{parse, MAX_NESTING};
+pub use plan::{Leaf, Note, Plan, Property};
+pub use trace::{LeafTrace, Trace};

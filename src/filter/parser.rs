@@ -2,7 +2,7 @@
 //! [`crate::filter`]. `-not` binds tighter than `-and`, which binds tighter than `-or`.
 
 use super::ast::{Comparison, Expr, Span, Value};
-use super::error::FilterError;
+use super::error::{FilterError, FilterErrorKind};
 use super::lexer::{tokenize, Token};
 
 /// How deep parentheses and `-not` may nest before the filter is refused.
@@ -26,8 +26,10 @@ pub struct Parsed {
 pub fn parse(text: &str) -> Result<Parsed, FilterError> {
     let tokens = tokenize(text)?;
     if tokens.is_empty() {
-        return Err(FilterError::new("the filter is empty", 0..text.len())
-            .with_hint("write at least one comparison, e.g. Department -eq 'Sales'"));
+        return Err(
+            FilterError::new(FilterErrorKind::Empty, "the filter is empty", 0..text.len())
+                .with_hint("write at least one comparison, e.g. Department -eq 'Sales'"),
+        );
     }
     let mut p = Parser {
         text,
@@ -42,10 +44,12 @@ pub fn parse(text: &str) -> Result<Parsed, FilterError> {
             Token::RParen => "this ')' has no matching '('",
             _ => "join comparisons with -and or -or",
         };
-        return Err(
-            FilterError::new(format!("unexpected {}", token.describe()), span.clone())
-                .with_hint(hint),
-        );
+        return Err(FilterError::new(
+            FilterErrorKind::Unexpected,
+            format!("unexpected {}", token.describe()),
+            span.clone(),
+        )
+        .with_hint(hint));
     }
     Ok(Parsed {
         expr,
@@ -143,12 +147,17 @@ impl Parser<'_> {
                 match self.next() {
                     Some((Token::RParen, end)) => Ok((inner, start.start..end.end)),
                     Some((token, span)) => Err(FilterError::new(
+                        FilterErrorKind::Unexpected,
                         format!("expected ')' but found {}", token.describe()),
                         span,
                     )
                     .with_hint("close the '(' before this point, or join with -and / -or")),
-                    None => Err(FilterError::new("missing ')'", start.clone())
-                        .with_hint("this '(' is never closed")),
+                    None => Err(FilterError::new(
+                        FilterErrorKind::Incomplete,
+                        "missing ')'",
+                        start.clone(),
+                    )
+                    .with_hint("this '(' is never closed")),
                 }
             }
             _ => self.parse_compare(),
@@ -159,6 +168,7 @@ impl Parser<'_> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
             return Err(FilterError::new(
+                FilterErrorKind::TooDeep,
                 format!("parentheses and -not nest deeper than {MAX_NESTING} levels"),
                 span.clone(),
             )
@@ -173,6 +183,7 @@ impl Parser<'_> {
             Some((Token::Ident(name), span)) => (name, span),
             Some((token, span)) => {
                 return Err(FilterError::new(
+                    FilterErrorKind::Unexpected,
                     format!("expected a property name but found {}", token.describe()),
                     span,
                 )
@@ -180,6 +191,7 @@ impl Parser<'_> {
             }
             None => {
                 return Err(FilterError::new(
+                    FilterErrorKind::Incomplete,
                     "expected a comparison but the filter ends",
                     self.end_span(),
                 )
@@ -190,6 +202,7 @@ impl Parser<'_> {
             Some((Token::Op(op), span)) => (op, span),
             Some((token, span)) => {
                 return Err(FilterError::new(
+                    FilterErrorKind::Unexpected,
                     format!(
                         "expected an operator after {property} but found {}",
                         token.describe()
@@ -200,6 +213,7 @@ impl Parser<'_> {
             }
             None => {
                 return Err(FilterError::new(
+                    FilterErrorKind::Incomplete,
                     format!("expected an operator after {property}"),
                     self.end_span(),
                 )
@@ -213,13 +227,16 @@ impl Parser<'_> {
             Some((Token::False, span)) => (Value::Bool(false), span),
             Some((Token::Null, span)) => (Value::Null, span),
             Some((Token::Ident(word), span)) => {
-                return Err(
-                    FilterError::new(format!("value '{word}' is not quoted"), span)
-                        .with_hint(format!("write '{word}' in single quotes")),
+                return Err(FilterError::new(
+                    FilterErrorKind::Unexpected,
+                    format!("value '{word}' is not quoted"),
+                    span,
                 )
+                .with_hint(format!("write '{word}' in single quotes")))
             }
             Some((token, span)) => {
                 return Err(FilterError::new(
+                    FilterErrorKind::Unexpected,
                     format!(
                         "expected a value after {} but found {}",
                         op.as_str(),
@@ -231,6 +248,7 @@ impl Parser<'_> {
             }
             None => {
                 return Err(FilterError::new(
+                    FilterErrorKind::Incomplete,
                     format!("expected a value after {}", op.as_str()),
                     self.end_span(),
                 )
