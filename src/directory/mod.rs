@@ -1,6 +1,10 @@
 //! The directory: the mailbox universe `0..N`, groups and administrative units as
 //! roaring bitmaps over mailbox indices, and the identity resolver.
 
+mod groups;
+mod keys;
+mod mailboxes;
+mod membership;
 pub mod resolve;
 
 use std::ops::Range;
@@ -8,15 +12,14 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
-use rustc_hash::FxHashMap;
 
 pub use resolve::{KeySink, Resolution, Resolver, Scan, Tier};
 
 use crate::error::{Error, Location, Result};
-use crate::findings::{kind, Findings};
-use crate::snapshot::{
-    format_guid, parse_guid_u128, required_guid, smtp_proxy, split_multi, Col, Snapshot, Table,
-};
+use crate::findings::Findings;
+use crate::snapshot::{format_guid, parse_guid_u128, Snapshot, Table};
+
+use keys::KeySources;
 
 /// A recipient an identity can name: a mailbox or a group, by index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -107,14 +110,14 @@ impl Directory {
 
     /// Mailboxes, groups and administrative units, without their memberships.
     pub fn bare(snapshot: &Snapshot) -> Result<Directory> {
-        let (ids, mailbox_addresses) = read_mailboxes(&snapshot.mailboxes)?;
+        let (ids, mailbox_addresses) = mailboxes::read_mailboxes(&snapshot.mailboxes)?;
         let count = u32::try_from(ids.len()).map_err(|_| {
             Error::data(
                 Location::file(&snapshot.mailboxes.file),
                 "more than 4,294,967,295 mailboxes",
             )
         })?;
-        let groups = read_groups(&snapshot.groups)?;
+        let groups = groups::read_groups(&snapshot.groups)?;
         let mut dir = Directory {
             count,
             all: (0..count).collect(),
@@ -130,15 +133,16 @@ impl Directory {
             mailbox_guids: ids,
             au_resolver: Resolver::default(),
         };
-        dir.admin_units = add_admin_units(&snapshot.administrative_units, &mut dir.au_resolver)?;
+        dir.admin_units =
+            groups::read_admin_units(&snapshot.administrative_units, &mut dir.au_resolver)?;
         Ok(dir)
     }
 
     /// Resolves group and administrative unit memberships.
     pub fn add_memberships(&mut self, snapshot: &Snapshot, findings: &mut Findings) -> Result<()> {
-        add_group_members(self, &snapshot.group_members, findings)?;
-        report_cycles(&self.groups, findings);
-        add_au_members(self, &snapshot.administrative_unit_members, findings)
+        membership::add_group_members(self, &snapshot.group_members, findings)?;
+        groups::report_cycles(&self.groups, findings);
+        membership::add_admin_unit_members(self, &snapshot.administrative_unit_members, findings)
     }
 
     /// Narrows the directory to questions about mailbox `m`, before
@@ -268,16 +272,14 @@ impl Directory {
             no_groups = Table::empty(crate::snapshot::tables::GROUPS);
             (&no_groups, &[])
         };
-        tier_keys(
-            tier,
-            &self.mailbox_table,
+        KeySources {
+            mailboxes: &self.mailbox_table,
             group_table,
-            &self.mailbox_guids,
-            &self.mailbox_addresses,
-            all_groups,
-            rows,
-            sink,
-        )
+            mailbox_ids: &self.mailbox_guids,
+            addresses: &self.mailbox_addresses,
+            groups: all_groups,
+        }
+        .visit(tier, rows, sink)
     }
 
     /// As [`Directory::resolve`] for a single identity: tiers not built yet are
@@ -380,534 +382,10 @@ impl Directory {
     }
 }
 
-/// Validates the mailboxes: ExternalDirectoryObjectId a unique GUID, an address present.
-fn read_mailboxes(table: &Table) -> Result<(Vec<u128>, Vec<String>)> {
-    let id_col = table
-        .column(&["ExternalDirectoryObjectId"])
-        .expect("required");
-    let smtp = table.column(&["PrimarySmtpAddress"]).expect("required");
-    let row = |row: usize| -> Result<(u128, String)> {
-        let id = required_guid(id_col, row)?;
-        let address = smtp.get(row).ok_or_else(|| {
-            Error::data(
-                smtp.location(row),
-                "PrimarySmtpAddress is blank; every mailbox needs one",
-            )
-        })?;
-        Ok((id, address.to_string()))
-    };
-    // In parallel while all is well; on a bad row, again in order, so the error
-    // is always the first one in the file.
-    let parsed: Option<Vec<(u128, String)>> = (0..table.len())
-        .into_par_iter()
-        .map(|r| row(r).ok())
-        .collect();
-    let Some(parsed) = parsed else {
-        // Some row is bad: find the first problem in file order, a duplicate id
-        // on an earlier line included.
-        let mut seen: FxHashMap<u128, usize> = FxHashMap::default();
-        for r in 0..table.len() {
-            let (id, _) = row(r)?;
-            if let Some(first) = seen.insert(id, r) {
-                return Err(duplicate_mailbox(table, id_col, id, r, first));
-            }
-        }
-        unreachable!("a row failed to parse in parallel but not in order");
-    };
-    let (ids, addresses): (Vec<u128>, Vec<String>) = parsed.into_par_iter().unzip();
-    // Duplicates: sorted (id, row) pairs side by side; the error names the
-    // earliest row that repeats an id, and the row it repeats.
-    let mut by_id: Vec<(u128, u32)> = ids
-        .iter()
-        .enumerate()
-        .map(|(r, &id)| (id, r as u32))
-        .collect();
-    by_id.par_sort_unstable();
-    if let Some(repeat) = by_id
-        .windows(2)
-        .filter(|w| w[0].0 == w[1].0)
-        .map(|w| w[1].1 as usize)
-        .min()
-    {
-        // The first occurrence of that id: the first of its run in the sort.
-        let first = by_id[by_id.partition_point(|&(id, _)| id < ids[repeat])].1 as usize;
-        return Err(duplicate_mailbox(table, id_col, ids[repeat], repeat, first));
-    }
-    Ok((ids, addresses))
-}
-
-fn duplicate_mailbox(table: &Table, id_col: Col<'_>, id: u128, row: usize, first: usize) -> Error {
-    Error::data(
-        id_col.location(row),
-        format!(
-            "duplicate mailbox {}: line {} has the same ExternalDirectoryObjectId; remove one of the rows",
-            format_guid(id),
-            table.lines[first]
-        ),
-    )
-}
-
 /// The identity tiers a focused directory resolves membership rows with.
 #[derive(Debug, Clone)]
 struct MemberTiers {
     tiers: [Resolver<Recipient>; 4],
     /// Whether some name or address key could be read as a GUID.
     guid_shaped_text_keys: bool,
-}
-
-/// The keys of one identity tier for every group and the mailboxes in `rows`
-/// (all of them, or the one a directory is focused on).
-#[allow(clippy::too_many_arguments)]
-fn tier_keys(
-    tier: Tier,
-    mb: &Table,
-    gt: &Table,
-    ids: &[u128],
-    addresses: &[String],
-    groups: &[Group],
-    rows: Range<usize>,
-    r: &mut dyn KeySink<Recipient>,
-) {
-    let mailbox = |row: usize| Recipient::Mailbox(row as u32);
-    let group = |row: usize| Recipient::Group(row as u32);
-    // Mailboxes, then groups, each with the rows to visit.
-    let tables = [
-        (mb, &mailbox as &dyn Fn(usize) -> Recipient, rows.clone()),
-        (gt, &group, 0..gt.len()),
-    ];
-    match tier {
-        Tier::Guid => {
-            for row in rows.clone() {
-                r.add_guid(ids[row], mailbox(row));
-            }
-            if let Some(c) = mb.column(&["Guid"]) {
-                rows.for_each(|row| {
-                    c.get(row)
-                        .into_iter()
-                        .for_each(|v| r.add(tier, v, mailbox(row)))
-                });
-            }
-            for (row, g) in groups.iter().enumerate() {
-                g.guids.iter().for_each(|&id| r.add_guid(id, group(row)));
-            }
-        }
-        Tier::DistinguishedName => {
-            if let Some(c) = mb.column(&["DistinguishedName"]) {
-                rows.for_each(|row| {
-                    c.get(row)
-                        .into_iter()
-                        .for_each(|v| r.add(tier, v, mailbox(row)))
-                });
-            }
-            for (row, g) in groups.iter().enumerate() {
-                r.add(tier, &g.dn, group(row));
-            }
-        }
-        Tier::Address => {
-            for row in rows {
-                r.add(tier, &addresses[row], mailbox(row));
-            }
-            for (table, object, rows) in tables {
-                let cols = [
-                    table.column(&["UserPrincipalName"]),
-                    table.column(&["PrimarySmtpAddress"]),
-                ];
-                let proxies = table.column(&["EmailAddresses"]);
-                for row in rows {
-                    for v in cols.iter().flatten().filter_map(|c| c.get(row)) {
-                        r.add(tier, v, object(row));
-                    }
-                    for p in proxies
-                        .and_then(|c| c.get(row))
-                        .into_iter()
-                        .flat_map(split_multi)
-                    {
-                        if smtp_proxy(p).is_some() {
-                            r.add(tier, p, object(row));
-                        }
-                    }
-                }
-            }
-        }
-        Tier::Name => {
-            for (table, object, rows) in tables {
-                let cols = [table.column(&["Alias"]), table.column(&["Name"])];
-                for row in rows {
-                    for v in cols.iter().flatten().filter_map(|c| c.get(row)) {
-                        r.add(tier, v, object(row));
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Validates the groups: a unique DistinguishedName, well-formed GUIDs.
-fn read_groups(table: &Table) -> Result<Vec<Group>> {
-    if table.is_empty() {
-        return Ok(Vec::new()); // also an absent groups table, which has no columns
-    }
-    let dn = table.column(&["DistinguishedName"]).expect("required");
-    let guid_cols = [
-        table.column(&["ExternalDirectoryObjectId"]),
-        table.column(&["Guid"]),
-    ];
-    let label_cols = [
-        table.column(&["Name"]),
-        table.column(&["DisplayName"]),
-        table.column(&["PrimarySmtpAddress"]),
-    ];
-    let type_col = table.column(&["RecipientTypeDetails"]);
-    let mut groups = Vec::with_capacity(table.len());
-    let mut seen: FxHashMap<String, usize> = FxHashMap::default();
-    for row in 0..table.len() {
-        let dn_value = dn.get(row).ok_or_else(|| {
-            Error::data(
-                dn.location(row),
-                "DistinguishedName is blank; every group needs one",
-            )
-        })?;
-        if let Some(previous) = seen.insert(dn_value.to_lowercase(), row) {
-            return Err(Error::data(
-                dn.location(row),
-                format!(
-                    "duplicate group '{dn_value}': line {} has the same DistinguishedName; remove one of the rows",
-                    table.lines[previous]
-                ),
-            ));
-        }
-        let mut guids = Vec::new();
-        for col in guid_cols.into_iter().flatten() {
-            if col.get(row).is_some() {
-                guids.push(required_guid(col, row)?);
-            }
-        }
-        let label = label_cols
-            .iter()
-            .flatten()
-            .find_map(|c| c.get(row))
-            .unwrap_or(dn_value)
-            .to_string();
-        groups.push(Group {
-            dn: dn_value.to_string(),
-            label,
-            guids,
-            recipient_type: type_col.and_then(|c| c.get(row)).map(str::to_string),
-            ..Group::default()
-        });
-    }
-    Ok(groups)
-}
-
-fn add_group_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -> Result<()> {
-    if table.is_empty() {
-        return Ok(());
-    }
-    let group_col = table.column(&["Group"]).expect("required");
-    let member_col = table.column(&["Member"]).expect("required");
-    let edges = resolve_rows(table.len(), findings, |rows, out| {
-        // Exports list a group's members together: remember the last group.
-        let mut last: Option<(&str, Option<u32>)> = None;
-        let cells = group_col
-            .values(rows.clone())
-            .zip(member_col.values(rows.clone()));
-        for (row, cells) in rows.zip(cells) {
-            let (Some(group_id), Some(member_id)) = cells else {
-                out.finding(
-                    kind::UNRESOLVED_IDENTITY,
-                    "group_members",
-                    "row with a blank Group or Member is skipped".into(),
-                    table.location(row, None),
-                );
-                continue;
-            };
-            let group = match last {
-                Some((id, group)) if id == group_id => group,
-                _ => {
-                    let group = match dir.resolve_member(group_id, || group_col.location(row))? {
-                        Some(Recipient::Group(g)) => Some(g),
-                        Some(other) => {
-                            out.finding(
-                                kind::NOT_A_GROUP,
-                                group_id,
-                                format!(
-                                    "names {}, not a group; the membership row is skipped",
-                                    dir.describe(other)
-                                ),
-                                group_col.location(row),
-                            );
-                            None
-                        }
-                        None => {
-                            out.finding(
-                                kind::UNRESOLVED_IDENTITY,
-                                group_id,
-                                "group not found in groups; the membership row is skipped".into(),
-                                group_col.location(row),
-                            );
-                            None
-                        }
-                    };
-                    last = Some((group_id, group));
-                    group
-                }
-            };
-            let Some(group) = group else {
-                // Unresolved: reported once for its first row.
-                continue;
-            };
-            match dir.resolve_member(member_id, || member_col.location(row))? {
-                Some(member) => out.edges.push((group, member)),
-                None if dir.focus.is_some() => {} // most likely another mailbox
-                None => out.finding(
-                    kind::UNRESOLVED_IDENTITY,
-                    member_id,
-                    format!(
-                        "member of group '{}' not found among mailboxes or groups; it is left out",
-                        dir.groups[group as usize].label
-                    ),
-                    member_col.location(row),
-                ),
-            }
-        }
-        Ok(())
-    })?;
-    for (group, member) in edges {
-        let group = &mut dir.groups[group as usize];
-        match member {
-            Recipient::Mailbox(m) => {
-                group.direct_mailboxes.insert(m);
-            }
-            Recipient::Group(child) => {
-                if !group.direct_groups.contains(&child) {
-                    group.direct_groups.push(child);
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// What one chunk of membership rows resolved to.
-struct Resolved<T> {
-    edges: Vec<T>,
-    findings: Vec<(&'static str, String, String, Location)>,
-}
-
-impl<T> Resolved<T> {
-    fn finding(&mut self, kind: &'static str, object: &str, message: String, source: Location) {
-        self.findings
-            .push((kind, object.to_string(), message, source));
-    }
-}
-
-/// Resolves rows `0..n` in parallel chunks with `f`; edges and findings come back
-/// in row order, and the first error in row order wins.
-fn resolve_rows<T: Send>(
-    n: usize,
-    findings: &mut Findings,
-    f: impl Fn(std::ops::Range<usize>, &mut Resolved<T>) -> Result<()> + Sync,
-) -> Result<Vec<T>> {
-    const CHUNK: usize = 16_384;
-    let chunks: Vec<(Resolved<T>, Result<()>)> = (0..n.div_ceil(CHUNK))
-        .into_par_iter()
-        .map(|c| {
-            let mut out = Resolved {
-                edges: Vec::new(),
-                findings: Vec::new(),
-            };
-            let result = f(c * CHUNK..((c + 1) * CHUNK).min(n), &mut out);
-            (out, result)
-        })
-        .collect();
-    let mut edges = Vec::with_capacity(n);
-    for (out, result) in chunks {
-        for (kind, object, message, source) in out.findings {
-            findings.warn(kind, object, message, Some(source));
-        }
-        result?;
-        edges.extend(out.edges);
-    }
-    Ok(edges)
-}
-
-/// Reports every group nesting cycle once (Exchange allows them; expansion stops at repeats).
-fn report_cycles(groups: &[Group], findings: &mut Findings) {
-    #[derive(Clone, Copy, PartialEq)]
-    enum State {
-        New,
-        OnPath,
-        Done,
-    }
-    let mut state = vec![State::New; groups.len()];
-    for start in 0..groups.len() {
-        if state[start] != State::New {
-            continue;
-        }
-        // Iterative DFS: (group, next child position).
-        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
-        state[start] = State::OnPath;
-        while let Some(&mut (g, ref mut next)) = path.last_mut() {
-            if let Some(&child) = groups[g].direct_groups.get(*next) {
-                *next += 1;
-                let child = child as usize;
-                match state[child] {
-                    State::New => {
-                        state[child] = State::OnPath;
-                        path.push((child, 0));
-                    }
-                    State::OnPath => {
-                        let from = path.iter().position(|&(p, _)| p == child).unwrap_or(0);
-                        let mut names: Vec<&str> = path[from..]
-                            .iter()
-                            .map(|&(p, _)| groups[p].label.as_str())
-                            .collect();
-                        names.push(&groups[child].label);
-                        findings.warn(
-                            kind::GROUP_NESTING_CYCLE,
-                            groups[child].label.clone(),
-                            format!(
-                                "group nesting cycle {}; nested expansion visits each group once",
-                                names.join(" -> ")
-                            ),
-                            None,
-                        );
-                    }
-                    State::Done => {}
-                }
-            } else {
-                state[g] = State::Done;
-                path.pop();
-            }
-        }
-    }
-}
-
-fn add_admin_units(table: &Table, r: &mut Resolver<u32>) -> Result<Vec<AdminUnit>> {
-    let dn = table.column(&["DistinguishedName"]);
-    let display = table.column(&["DisplayName"]);
-    let mut units = Vec::with_capacity(table.len());
-    for row in 0..table.len() {
-        let id = required_guid(table.column(&["Id"]).expect("required"), row)?;
-        let i = row as u32;
-        r.add_guid(id, i);
-        let id = format_guid(id);
-        let dn_value = dn.and_then(|c| c.get(row)).map(str::to_string);
-        if let Some(v) = &dn_value {
-            r.add(Tier::DistinguishedName, v, i);
-        }
-        let label = display.and_then(|c| c.get(row)).map(str::to_string);
-        if let Some(v) = &label {
-            r.add(Tier::Name, v, i);
-        }
-        units.push(AdminUnit {
-            label: label.unwrap_or_else(|| id.clone()),
-            id,
-            dn: dn_value,
-            members: RoaringBitmap::new(),
-        });
-    }
-    Ok(units)
-}
-
-fn add_au_members(dir: &mut Directory, table: &Table, findings: &mut Findings) -> Result<()> {
-    if table.is_empty() {
-        return Ok(());
-    }
-    let au_col = table.column(&["AdministrativeUnit"]).expect("required");
-    let member_col = table.column(&["Member"]).expect("required");
-    let edges = resolve_rows(table.len(), findings, |rows, out| {
-        let mut last: Option<(&str, Option<u32>)> = None;
-        let cells = au_col
-            .values(rows.clone())
-            .zip(member_col.values(rows.clone()));
-        for (row, cells) in rows.zip(cells) {
-            let (Some(au_id), Some(member_id)) = cells else {
-                out.finding(
-                    kind::UNRESOLVED_IDENTITY,
-                    "administrative_unit_members",
-                    "row with a blank AdministrativeUnit or Member is skipped".into(),
-                    table.location(row, None),
-                );
-                continue;
-            };
-            let au = match last {
-                Some((id, au)) if id == au_id => au,
-                _ => {
-                    let au = dir.resolve_admin_unit(au_id, &au_col.location(row))?;
-                    if au.is_none() {
-                        out.finding(kind::UNRESOLVED_IDENTITY, au_id, "administrative unit not found in administrative_units; the membership row is skipped".into(), au_col.location(row));
-                    }
-                    last = Some((au_id, au));
-                    au
-                }
-            };
-            let Some(au) = au else {
-                continue;
-            };
-            let label = &dir.admin_units[au as usize].label;
-            match dir.resolve_member(member_id, || member_col.location(row))? {
-                Some(Recipient::Mailbox(m)) => out.edges.push((au, m)),
-                Some(Recipient::Group(g)) => out.finding(
-                    kind::GROUP_IN_ADMINISTRATIVE_UNIT,
-                    &dir.groups[g as usize].label,
-                    format!("group is a member of administrative unit '{label}'; Entra does not expand groups in administrative units, so its members are not in the unit's scope"),
-                    member_col.location(row),
-                ),
-                None if dir.focus.is_some() => {}
-                None => out.finding(
-                    kind::UNRESOLVED_IDENTITY,
-                    member_id,
-                    format!("member of administrative unit '{label}' not found among mailboxes or groups; it is left out"),
-                    member_col.location(row),
-                ),
-            }
-        }
-        Ok(())
-    })?;
-    for (au, m) in edges {
-        dir.admin_units[au as usize].members.insert(m);
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn mailboxes(ids: &[&str]) -> Table {
-        let mut text = String::from("ExternalDirectoryObjectId,PrimarySmtpAddress\n");
-        for (i, id) in ids.iter().enumerate() {
-            text.push_str(&format!("{id},m{i}@x.com\n"));
-        }
-        crate::snapshot::csv::parse_csv(
-            text.as_bytes(),
-            "mailboxes.csv",
-            crate::snapshot::tables::MAILBOXES,
-        )
-        .unwrap()
-    }
-
-    /// Parallel reading reports the same error as reading in order would: the
-    /// earliest row that repeats an id (naming that id's first line), or a bad
-    /// row before it.
-    #[test]
-    fn mailbox_errors_are_the_first_in_file_order() {
-        let a = "00000000-0000-4000-8000-00000000000a";
-        let b = "00000000-0000-4000-8000-00000000000b";
-        let error = |ids: &[&str]| read_mailboxes(&mailboxes(ids)).unwrap_err().to_string();
-        let duplicate = |id: &str, line: u32, first: u32| {
-            format!("mailboxes.csv, line {line}, column ExternalDirectoryObjectId: duplicate mailbox {id}: line {first} has the same ExternalDirectoryObjectId; remove one of the rows")
-        };
-        assert_eq!(error(&[a, b, b, a, a]), duplicate(b, 4, 3));
-        assert_eq!(error(&[a, b, a, b, a]), duplicate(a, 4, 2));
-        // A duplicate before a bad GUID wins, and a bad GUID before a duplicate.
-        assert_eq!(error(&[a, a, "nope"]), duplicate(a, 3, 2));
-        assert!(error(&[a, "nope", a])
-            .starts_with("mailboxes.csv, line 3, column ExternalDirectoryObjectId: "));
-        assert_eq!(
-            read_mailboxes(&mailboxes(&[a, b])).unwrap().1,
-            ["m0@x.com", "m1@x.com"]
-        );
-    }
 }

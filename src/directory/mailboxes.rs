@@ -1,0 +1,116 @@
+//! The mailbox universe: one row of the mailboxes table per mailbox, numbered in
+//! file order, each with a unique ExternalDirectoryObjectId and an address.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::error::{Error, Result};
+use crate::snapshot::{format_guid, required_guid, Col, Table};
+
+/// Validates the mailboxes: ExternalDirectoryObjectId a unique GUID, an address present.
+pub(super) fn read_mailboxes(table: &Table) -> Result<(Vec<u128>, Vec<String>)> {
+    let id_col = table
+        .column(&["ExternalDirectoryObjectId"])
+        .expect("required");
+    let smtp = table.column(&["PrimarySmtpAddress"]).expect("required");
+    let row = |row: usize| -> Result<(u128, String)> {
+        let id = required_guid(id_col, row)?;
+        let address = smtp.get(row).ok_or_else(|| {
+            Error::data(
+                smtp.location(row),
+                "PrimarySmtpAddress is blank; every mailbox needs one",
+            )
+        })?;
+        Ok((id, address.to_string()))
+    };
+    // In parallel while all is well; on a bad row, again in order, so the error
+    // is always the first one in the file.
+    let parsed: Option<Vec<(u128, String)>> = (0..table.len())
+        .into_par_iter()
+        .map(|r| row(r).ok())
+        .collect();
+    let Some(parsed) = parsed else {
+        // Some row is bad: find the first problem in file order, a duplicate id
+        // on an earlier line included.
+        let mut seen: FxHashMap<u128, usize> = FxHashMap::default();
+        for r in 0..table.len() {
+            let (id, _) = row(r)?;
+            if let Some(first) = seen.insert(id, r) {
+                return Err(duplicate_mailbox(table, id_col, id, r, first));
+            }
+        }
+        unreachable!("a row failed to parse in parallel but not in order");
+    };
+    let (ids, addresses): (Vec<u128>, Vec<String>) = parsed.into_par_iter().unzip();
+    // Duplicates: sorted (id, row) pairs side by side; the error names the
+    // earliest row that repeats an id, and the row it repeats.
+    let mut by_id: Vec<(u128, u32)> = ids
+        .iter()
+        .enumerate()
+        .map(|(r, &id)| (id, r as u32))
+        .collect();
+    by_id.par_sort_unstable();
+    if let Some(repeat) = by_id
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| w[1].1 as usize)
+        .min()
+    {
+        // The first occurrence of that id: the first of its run in the sort.
+        let first = by_id[by_id.partition_point(|&(id, _)| id < ids[repeat])].1 as usize;
+        return Err(duplicate_mailbox(table, id_col, ids[repeat], repeat, first));
+    }
+    Ok((ids, addresses))
+}
+
+fn duplicate_mailbox(table: &Table, id_col: Col<'_>, id: u128, row: usize, first: usize) -> Error {
+    Error::data(
+        id_col.location(row),
+        format!(
+            "duplicate mailbox {}: line {} has the same ExternalDirectoryObjectId; remove one of the rows",
+            format_guid(id),
+            table.lines[first]
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mailboxes(ids: &[&str]) -> Table {
+        let mut text = String::from("ExternalDirectoryObjectId,PrimarySmtpAddress\n");
+        for (i, id) in ids.iter().enumerate() {
+            text.push_str(&format!("{id},m{i}@x.com\n"));
+        }
+        crate::snapshot::csv::parse_csv(
+            text.as_bytes(),
+            "mailboxes.csv",
+            crate::snapshot::tables::MAILBOXES,
+        )
+        .unwrap()
+    }
+
+    /// Parallel reading reports the same error as reading in order would: the
+    /// earliest row that repeats an id (naming that id's first line), or a bad
+    /// row before it.
+    #[test]
+    fn mailbox_errors_are_the_first_in_file_order() {
+        let a = "00000000-0000-4000-8000-00000000000a";
+        let b = "00000000-0000-4000-8000-00000000000b";
+        let error = |ids: &[&str]| read_mailboxes(&mailboxes(ids)).unwrap_err().to_string();
+        let duplicate = |id: &str, line: u32, first: u32| {
+            format!("mailboxes.csv, line {line}, column ExternalDirectoryObjectId: duplicate mailbox {id}: line {first} has the same ExternalDirectoryObjectId; remove one of the rows")
+        };
+        assert_eq!(error(&[a, b, b, a, a]), duplicate(b, 4, 3));
+        assert_eq!(error(&[a, b, a, b, a]), duplicate(a, 4, 2));
+        // A duplicate before a bad GUID wins, and a bad GUID before a duplicate.
+        assert_eq!(error(&[a, a, "nope"]), duplicate(a, 3, 2));
+        assert!(error(&[a, "nope", a])
+            .starts_with("mailboxes.csv, line 3, column ExternalDirectoryObjectId: "));
+        assert_eq!(
+            read_mailboxes(&mailboxes(&[a, b])).unwrap().1,
+            ["m0@x.com", "m1@x.com"]
+        );
+    }
+}
