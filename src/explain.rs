@@ -689,32 +689,3 @@ impl Explainer {
         }
     }
 }
-
-/// Renders rows like PowerShell's Format-Table: headers, dashes, left-aligned columns.
-pub fn format_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, &w)| format!("{c:w$}"))
-            .collect();
-        padded.join(" ").trim_end().to_string() + "\n"
-    };
-    let mut out = line(headers.iter().map(|h| h.to_string()).collect());
-    out += &line(
-        headers
-            .iter()
-            .map(|h| "-".repeat(h.chars().count()))
-            .collect(),
-    );
-    for row in rows {
-        out += &line(row.clone());
-    }
-    out
-}

@@ -4,33 +4,14 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::ExitStatus;
+use super::{ExitStatus, PolicyArgs};
 use crate::analysis::{Analysis, AnalysisOptions, Progress};
 use crate::findings::Severity;
 use crate::matrix::write::write_dataset;
 use crate::output::check_output;
-use crate::policy::{Nesting, PolicyOptions};
-
-/// How Application Access Policy scope groups are expanded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AapNesting {
-    /// Members of nested groups count (current Microsoft documentation).
-    Transitive,
-    /// Only direct members count (as older reports describe).
-    Direct,
-}
-
-impl From<AapNesting> for Nesting {
-    fn from(n: AapNesting) -> Nesting {
-        match n {
-            AapNesting::Transitive => Nesting::Transitive,
-            AapNesting::Direct => Nesting::Direct,
-        }
-    }
-}
 
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
@@ -46,10 +27,8 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// How groups that scope Application Access Policies are expanded. The summary
-    /// counts the cells that would change with the other setting.
-    #[arg(long, value_enum, default_value_t = AapNesting::Transitive)]
-    pub aap_nesting: AapNesting,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 
     /// Print no summary and no findings; errors are still reported.
     #[arg(short, long)]
@@ -67,14 +46,11 @@ struct Config {
 
 impl From<AnalyzeArgs> for Config {
     fn from(args: AnalyzeArgs) -> Config {
-        let aap_nesting = args.aap_nesting.into();
         Config {
             snapshot: args.snapshot,
             output: args.output,
             force: args.force,
-            options: AnalysisOptions {
-                policy: PolicyOptions { aap_nesting },
-            },
+            options: args.policy.analysis_options(),
             quiet: args.quiet,
         }
     }

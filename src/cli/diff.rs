@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
-use super::analyze::AapNesting;
-use super::ExitStatus;
-use crate::analysis::{access_set, AnalysisOptions};
+use super::{ExitStatus, PolicyArgs};
+use crate::analysis::access_set;
 use crate::diff::{diff, write_changes, Diff};
 use crate::policy::permissions;
 
@@ -54,9 +53,8 @@ pub struct DiffArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// AAP group expansion when a side is a snapshot (see `analyze --aap-nesting`).
-    #[arg(long, value_enum, default_value_t = AapNesting::Transitive)]
-    pub aap_nesting: AapNesting,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 pub fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
@@ -74,11 +72,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
             );
         }
     }
-    let options = AnalysisOptions {
-        policy: crate::policy::PolicyOptions {
-            aap_nesting: args.aap_nesting.into(),
-        },
-    };
+    let options = args.policy.analysis_options();
     let (before, after) = rayon::join(
         || access_set(&args.before, options),
         || access_set(&args.after, options),

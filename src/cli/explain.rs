@@ -5,12 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use super::analyze::AapNesting;
-use super::ExitStatus;
-use crate::error::Error;
-use crate::explain::{format_table, Explainer};
-use crate::policy::permissions::{self, PermissionId};
-use crate::policy::PolicyOptions;
+use super::{format_table, permission_arg, ExitStatus, PolicyArgs};
+use crate::explain::Explainer;
+use crate::policy::permissions;
 
 /// Exchange cmdlets whose output `--as` reproduces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,23 +42,8 @@ pub struct ExplainArgs {
     #[arg(long = "as", value_enum, value_name = "CMDLET")]
     pub as_cmdlet: Option<Cmdlet>,
 
-    /// How groups that scope application access policies are expanded.
-    #[arg(long, value_enum, default_value_t = AapNesting::Transitive)]
-    pub aap_nesting: AapNesting,
-}
-
-/// A permission name from the catalogue, or an error listing the names.
-pub fn permission_arg(name: &str) -> Result<PermissionId, Error> {
-    permissions::by_name(name).ok_or_else(|| {
-        Error::Query(format!(
-            "unknown permission '{name}'; the permissions are: {}",
-            permissions::CATALOGUE
-                .iter()
-                .map(|p| p.name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
-    })
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitStatus> {
@@ -71,10 +53,12 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitStatus> {
             "--mailbox is required (only --as test-serviceprincipalauthorization runs without one)"
         );
     }
-    let options = PolicyOptions {
-        aap_nesting: args.aap_nesting.into(),
-    };
-    let mut ex = Explainer::load(&args.snapshot, &args.app, args.mailbox.as_deref(), options)?;
+    let mut ex = Explainer::load(
+        &args.snapshot,
+        &args.app,
+        args.mailbox.as_deref(),
+        args.policy.options(),
+    )?;
     let answer = std::time::Instant::now();
     let mailbox = ex.mailbox;
     let mut out = std::io::stdout().lock();

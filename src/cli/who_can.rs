@@ -5,13 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::analyze::AapNesting;
-use super::explain::permission_arg;
-use super::ExitStatus;
-use crate::analysis::AnalysisOptions;
-use crate::explain::format_table;
+use super::{format_table, permission_arg, ExitStatus, PolicyArgs};
 use crate::policy::permissions::{self, PermissionId};
-use crate::policy::PolicyOptions;
 use crate::who_can::who_can;
 
 #[derive(Debug, Args)]
@@ -28,9 +23,8 @@ pub struct WhoCanArgs {
     #[arg(long, value_name = "P")]
     pub permission: Vec<String>,
 
-    /// How groups that scope application access policies are expanded (snapshots only).
-    #[arg(long, value_enum, default_value_t = AapNesting::Transitive)]
-    pub aap_nesting: AapNesting,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 pub fn run(args: WhoCanArgs) -> anyhow::Result<ExitStatus> {
@@ -39,12 +33,7 @@ pub fn run(args: WhoCanArgs) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|p| permission_arg(p))
         .collect::<Result<_, _>>()?;
-    let options = AnalysisOptions {
-        policy: PolicyOptions {
-            aap_nesting: args.aap_nesting.into(),
-        },
-    };
-    let mut answer = who_can(&args.path, &args.mailbox, options)?;
+    let mut answer = who_can(&args.path, &args.mailbox, args.policy.analysis_options())?;
     answer
         .reaches
         .retain(|r| wanted.is_empty() || wanted.contains(&r.permission));
