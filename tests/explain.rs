@@ -34,14 +34,31 @@ fn mail_read_app() -> Tenant {
     Tenant::new(4).app("App").entra("App", "Mail.Read")
 }
 
+/// One explained cell: mailbox, permission, the verdict, and lines the reasons
+/// must contain (a line starting with `!` must be absent).
+type Case<'a> = (&'a str, &'a str, &'a str, &'a [&'a str]);
+
+/// Explains every case on `t` for `App` and checks verdict and wording.
+fn check(t: &Tenant, cases: &[Case<'_>]) {
+    for &(mailbox, permission, verdict, parts) in cases {
+        let (got, why) = explain(t, "App", mailbox, permission);
+        assert_eq!(got, verdict, "{mailbox} {permission}\n{why}");
+        for part in parts {
+            match part.strip_prefix('!') {
+                Some(absent) => assert!(!why.contains(absent), "unexpected\n  {absent}\nin\n{why}"),
+                None => assert_contains(&why, part),
+            }
+        }
+    }
+}
+
+const GRANTED_ENTRA: &str = "GRANTED via entra";
+const GRANTED_RBAC: &str = "GRANTED via rbac";
+const NOT_GRANTED: &str = "NOT GRANTED";
+
 #[test]
 fn no_policy_means_every_mailbox() {
-    let (verdict, why) = explain(&mail_read_app(), "App", "m0", "Mail.Read");
-    assert_eq!(verdict, "GRANTED via entra");
-    assert_contains(
-        &why,
-        "no application access policy applies to the app, so its Entra grants reach every mailbox",
-    );
+    check(&mail_read_app(), &[("m0", "Mail.Read", GRANTED_ENTRA, &["no application access policy applies to the app, so its Entra grants reach every mailbox"])]);
 }
 
 #[test]
@@ -50,15 +67,10 @@ fn deny_beats_restrict_is_worded_with_both_policies() {
         .group("G", &["m0", "m1"])
         .policy("App", "RestrictAccess", "G")
         .policy("App", "DenyAccess", "m0");
-    let (verdict, why) = explain(&t, "App", "m0", "Mail.Read");
-    assert_eq!(verdict, "NOT GRANTED");
-    assert_contains(&why, "denied by DenyAccess policy 'policy1' (the mailbox is its scope) although RestrictAccess policy 'policy0' matches (the mailbox is a member of group 'G'): Deny beats Restrict, so the Entra grant does not reach this mailbox");
-    let (verdict, why) = explain(&t, "App", "m1", "Mail.Read");
-    assert_eq!(verdict, "GRANTED via entra");
-    assert_contains(
-        &why,
-        "allowed by RestrictAccess policy 'policy0' (the mailbox is a member of group 'G')",
-    );
+    check(&t, &[
+        ("m0", "Mail.Read", NOT_GRANTED, &["denied by DenyAccess policy 'policy1' (the mailbox is its scope) although RestrictAccess policy 'policy0' matches (the mailbox is a member of group 'G'): Deny beats Restrict, so the Entra grant does not reach this mailbox"]),
+        ("m1", "Mail.Read", GRANTED_ENTRA, &["allowed by RestrictAccess policy 'policy0' (the mailbox is a member of group 'G')"]),
+    ]);
 }
 
 #[test]
@@ -66,34 +78,30 @@ fn allow_list_without_a_match_denies() {
     let t = mail_read_app()
         .policy("App", "RestrictAccess", "m1")
         .policy("App", "RestrictAccess", "m2");
-    let (verdict, why) = explain(&t, "App", "m0", "Mail.Read");
-    assert_eq!(verdict, "NOT GRANTED");
-    assert_contains(&why, "denied: the app has RestrictAccess policies ('policy0', 'policy1') and the mailbox is in none of their scopes, so the Entra grant does not reach this mailbox");
+    check(&t, &[("m0", "Mail.Read", NOT_GRANTED, &["denied: the app has RestrictAccess policies ('policy0', 'policy1') and the mailbox is in none of their scopes, so the Entra grant does not reach this mailbox"])]);
 }
 
 #[test]
 fn deny_only_allows_the_rest() {
     let t = mail_read_app().policy("App", "DenyAccess", "m1");
-    let (verdict, why) = explain(&t, "App", "m0", "Mail.Read");
-    assert_eq!(verdict, "GRANTED via entra");
-    assert_contains(
-        &why,
-        "allowed: the app has only DenyAccess policies ('policy0') and none covers the mailbox",
-    );
-    let (verdict, why) = explain(&t, "App", "m1", "Mail.Read");
-    assert_eq!(verdict, "NOT GRANTED");
-    assert_contains(
-        &why,
-        "denied by DenyAccess policy 'policy0' (the mailbox is its scope): Deny beats Restrict",
-    );
+    check(&t, &[
+        ("m0", "Mail.Read", GRANTED_ENTRA, &["allowed: the app has only DenyAccess policies ('policy0') and none covers the mailbox"]),
+        ("m1", "Mail.Read", NOT_GRANTED, &["denied by DenyAccess policy 'policy0' (the mailbox is its scope): Deny beats Restrict"]),
+    ]);
 }
 
 #[test]
 fn policy_for_every_app_is_named() {
     let t = mail_read_app().policy("*", "DenyAccess", "m0");
-    let (verdict, why) = explain(&t, "App", "m0", "Mail.Read");
-    assert_eq!(verdict, "NOT GRANTED");
-    assert_contains(&why, "denied by DenyAccess policy 'policy0'");
+    check(
+        &t,
+        &[(
+            "m0",
+            "Mail.Read",
+            NOT_GRANTED,
+            &["denied by DenyAccess policy 'policy0'"],
+        )],
+    );
 }
 
 #[test]
@@ -102,20 +110,22 @@ fn nested_membership_names_the_chain_and_direct_mode_ignores_it() {
         .group("Inner", &["m0"])
         .group("Outer", &["Inner"])
         .policy("App", "RestrictAccess", "Outer");
-    let (verdict, why) = explain(&t, "App", "m0", "Mail.Read");
-    assert_eq!(verdict, "GRANTED via entra");
-    assert_contains(&why, "allowed by RestrictAccess policy 'policy0' (the mailbox is a member of group 'Outer' through nested group 'Inner')");
-    let (verdict, why) = explain(&t.with_nesting(Nesting::Direct), "App", "m0", "Mail.Read");
-    assert_eq!(verdict, "NOT GRANTED");
-    assert_contains(&why, "the mailbox is in none of their scopes");
+    check(&t, &[("m0", "Mail.Read", GRANTED_ENTRA, &["allowed by RestrictAccess policy 'policy0' (the mailbox is a member of group 'Outer' through nested group 'Inner')"])]);
+    check(
+        &t.with_nesting(Nesting::Direct),
+        &[(
+            "m0",
+            "Mail.Read",
+            NOT_GRANTED,
+            &["the mailbox is in none of their scopes"],
+        )],
+    );
 }
 
 #[test]
 fn invalid_restrict_policy_is_named_as_an_empty_scope() {
     let t = mail_read_app().policy_row("App", "RestrictAccess", "m0", "False");
-    let (verdict, why) = explain(&t, "App", "m0", "Mail.Read");
-    assert_eq!(verdict, "NOT GRANTED");
-    assert_contains(&why, "policy 'policy0' has an empty scope (IsValid False or its scope 'm0@contoso.com' is not in the snapshot)");
+    check(&t, &[("m0", "Mail.Read", NOT_GRANTED, &["policy 'policy0' has an empty scope (IsValid False or its scope 'm0@contoso.com' is not in the snapshot)"])]);
 }
 
 #[test]
@@ -124,9 +134,7 @@ fn permission_that_policies_do_not_constrain() {
         .app("App")
         .entra("App", "Calendars.ReadBasic.All")
         .policy("App", "RestrictAccess", "m1");
-    let (verdict, why) = explain(&t, "App", "m0", "Calendars.ReadBasic.All");
-    assert_eq!(verdict, "GRANTED via entra");
-    assert_contains(&why, "Calendars.ReadBasic.All is not constrained by application access policies, so it reaches every mailbox");
+    check(&t, &[("m0", "Calendars.ReadBasic.All", GRANTED_ENTRA, &["Calendars.ReadBasic.All is not constrained by application access policies, so it reaches every mailbox"])]);
 }
 
 #[test]
@@ -146,49 +154,19 @@ fn rbac_scope_kinds_are_each_explained() {
         .assign("App", "Application Contacts.Read", Scope::Au("Oslo"))
         .assign("App", "Application Mail.Send", Scope::Group("Team"))
         .assign("App", "Application Mail.ReadBasic", Scope::Org);
-
-    let (verdict, why) = explain(&t, "App", "m0", "Calendars.Read");
-    assert_eq!(verdict, "GRANTED via rbac");
-    assert_contains(
-        &why,
-        "rbac: assignment 'App:Application Calendars.Read' (role Application Calendars.Read, ",
-    );
-    assert_contains(&why, "covers the mailbox\n  management scope 'Canadian employees' matches the mailbox: CustomAttribute1 -eq '012332'\n    CustomAttribute1 -eq '012332' is true for this mailbox: CustomAttribute1 is '012332'");
-    let (verdict, why) = explain(&t, "App", "m2", "Calendars.Read");
-    assert_eq!(verdict, "NOT GRANTED");
-    assert_contains(
-        &why,
-        "CustomAttribute1 -eq '012332' is false for this mailbox: CustomAttribute1 is '999'",
-    );
-    let (_, why) = explain(&t, "App", "m1", "Calendars.Read");
-    assert_contains(
-        &why,
-        "CustomAttribute1 -eq '012332' is false for this mailbox: CustomAttribute1 is blank",
-    );
-
-    let (verdict, why) = explain(&t, "App", "m1", "Contacts.Read");
-    assert_eq!(verdict, "GRANTED via rbac");
-    assert_contains(
-        &why,
-        "administrative unit 'Oslo': the mailbox is a direct member",
-    );
-    let (verdict, why) = explain(&t, "App", "m0", "Contacts.Read");
-    assert_eq!(verdict, "NOT GRANTED");
-    assert_contains(
-        &why,
-        "administrative unit 'Oslo': the mailbox is not a direct member",
-    );
-
-    let (verdict, why) = explain(&t, "App", "m2", "Mail.Send");
-    assert_eq!(verdict, "GRANTED via rbac");
-    assert_contains(&why, "group 'Team': the mailbox is a direct member");
-    let (verdict, why) = explain(&t, "App", "m3", "Mail.Send");
-    assert_eq!(verdict, "NOT GRANTED");
-    assert_contains(&why, "group 'Team': the mailbox is not a direct member\n    it is a member only through a nested group, and RecipientGroupScope counts direct members only");
-
-    let (verdict, why) = explain(&t, "App", "m3", "Mail.ReadBasic");
-    assert_eq!(verdict, "GRANTED via rbac");
-    assert_contains(&why, "no resource scope: the whole organization");
+    check(&t, &[
+        ("m0", "Calendars.Read", GRANTED_RBAC, &[
+            "rbac: assignment 'App:Application Calendars.Read' (role Application Calendars.Read, ",
+            "covers the mailbox\n  management scope 'Canadian employees' matches the mailbox: CustomAttribute1 -eq '012332'\n    CustomAttribute1 -eq '012332' is true for this mailbox: CustomAttribute1 is '012332'",
+        ]),
+        ("m2", "Calendars.Read", NOT_GRANTED, &["CustomAttribute1 -eq '012332' is false for this mailbox: CustomAttribute1 is '999'"]),
+        ("m1", "Calendars.Read", NOT_GRANTED, &["CustomAttribute1 -eq '012332' is false for this mailbox: CustomAttribute1 is blank"]),
+        ("m1", "Contacts.Read", GRANTED_RBAC, &["administrative unit 'Oslo': the mailbox is a direct member"]),
+        ("m0", "Contacts.Read", NOT_GRANTED, &["administrative unit 'Oslo': the mailbox is not a direct member"]),
+        ("m2", "Mail.Send", GRANTED_RBAC, &["group 'Team': the mailbox is a direct member"]),
+        ("m3", "Mail.Send", NOT_GRANTED, &["group 'Team': the mailbox is not a direct member\n    it is a member only through a nested group, and RecipientGroupScope counts direct members only"]),
+        ("m3", "Mail.ReadBasic", GRANTED_RBAC, &["no resource scope: the whole organization"]),
+    ]);
 }
 
 #[test]
@@ -202,23 +180,29 @@ fn filter_explanation_names_the_deciding_comparisons_only() {
             "City -eq 'Oslo' -and -not (Department -ne 'Sales')",
         )
         .assign("App", "Application Mail.Read", Scope::Custom("Oslo sales"));
-    let (verdict, why) = explain(&t, "App", "m1", "Mail.Read");
-    assert_eq!(verdict, "NOT GRANTED");
-    // City held, so it did not decide; the negated comparison did.
-    assert!(!why.contains("City -eq 'Oslo' is"), "{why}");
-    assert_contains(
-        &why,
-        "Department -ne 'Sales' is true for this mailbox: Department is 'IT'",
-    );
-    let (verdict, why) = explain(&t, "App", "m0", "Mail.Read");
-    assert_eq!(verdict, "GRANTED via rbac");
-    assert_contains(
-        &why,
-        "City -eq 'Oslo' is true for this mailbox: City is 'Oslo'",
-    );
-    assert_contains(
-        &why,
-        "Department -ne 'Sales' is false for this mailbox: Department is 'Sales'",
+    check(
+        &t,
+        &[
+            // City held, so it did not decide; the negated comparison did.
+            (
+                "m1",
+                "Mail.Read",
+                NOT_GRANTED,
+                &[
+                    "!City -eq 'Oslo' is",
+                    "Department -ne 'Sales' is true for this mailbox: Department is 'IT'",
+                ],
+            ),
+            (
+                "m0",
+                "Mail.Read",
+                GRANTED_RBAC,
+                &[
+                    "City -eq 'Oslo' is true for this mailbox: City is 'Oslo'",
+                    "Department -ne 'Sales' is false for this mailbox: Department is 'Sales'",
+                ],
+            ),
+        ],
     );
 }
 
@@ -235,13 +219,18 @@ fn disabled_assignment_and_missing_scope_grant_nothing() {
             Scope::Custom("Nowhere"),
             "True",
         );
-    let (verdict, why) = explain(&t, "App", "m0", "Mail.Read");
-    assert_eq!(verdict, "NOT GRANTED");
-    assert_contains(&why, "rbac: assignment 'Off' (role Application Mail.Read, ");
-    assert_contains(&why, ") is disabled, so it grants nothing");
-    assert_contains(
-        &why,
-        "management scope 'Nowhere' is not in the snapshot, so it grants nothing",
+    check(
+        &t,
+        &[(
+            "m0",
+            "Mail.Read",
+            NOT_GRANTED,
+            &[
+                "rbac: assignment 'Off' (role Application Mail.Read, ",
+                ") is disabled, so it grants nothing",
+                "management scope 'Nowhere' is not in the snapshot, so it grants nothing",
+            ],
+        )],
     );
 }
 
@@ -254,15 +243,10 @@ fn policies_never_narrow_rbac_example_two() {
         .policy("App", "RestrictAccess", "m0")
         .scope("Not A", "Alias -ne 'm0'")
         .assign("App", "Application Mail.Read", Scope::Custom("Not A"));
-    let (verdict, why) = explain(&t, "App", "m0", "Mail.Read");
-    assert_eq!(verdict, "GRANTED via entra");
-    assert_contains(
-        &why,
-        "Alias -ne 'm0' is false for this mailbox: Alias is 'm0'",
-    );
-    let (verdict, why) = explain(&t, "App", "m1", "Mail.Read");
-    assert_eq!(verdict, "GRANTED via rbac");
-    assert_contains(&why, "application access policies narrow only the Entra grant; an RBAC assignment is never narrowed by them");
+    check(&t, &[
+        ("m0", "Mail.Read", GRANTED_ENTRA, &["Alias -ne 'm0' is false for this mailbox: Alias is 'm0'"]),
+        ("m1", "Mail.Read", GRANTED_RBAC, &["application access policies narrow only the Entra grant; an RBAC assignment is never narrowed by them"]),
+    ]);
 }
 
 #[test]
@@ -274,12 +258,14 @@ fn example_one_no_mailbox_has_both_permissions() {
         .policy("App", "RestrictAccess", "AppScope")
         .scope("B", "Alias -eq 'm1'")
         .assign("App", "Application Calendars.Read", Scope::Custom("B"));
-    assert_eq!(explain(&t, "App", "m0", "Mail.Read").0, "GRANTED via entra");
-    assert_eq!(explain(&t, "App", "m0", "Calendars.Read").0, "NOT GRANTED");
-    assert_eq!(explain(&t, "App", "m1", "Mail.Read").0, "NOT GRANTED");
-    assert_eq!(
-        explain(&t, "App", "m1", "Calendars.Read").0,
-        "GRANTED via rbac"
+    check(
+        &t,
+        &[
+            ("m0", "Mail.Read", GRANTED_ENTRA, &[]),
+            ("m0", "Calendars.Read", NOT_GRANTED, &[]),
+            ("m1", "Mail.Read", NOT_GRANTED, &[]),
+            ("m1", "Calendars.Read", GRANTED_RBAC, &[]),
+        ],
     );
 }
 

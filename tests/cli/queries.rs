@@ -2,68 +2,13 @@
 //! codes, the changes file, JSON, and dataset and snapshot sides alike.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+
+use super::*;
 
 use arrow_array::cast::AsArray;
 use arrow_array::Array;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-
-const BIN: &str = env!("CARGO_BIN_EXE_exomatrix");
-
-/// A working directory with the sample tenant as `before/` and a copy as `after/`.
-struct Work {
-    dir: tempfile::TempDir,
-}
-
-impl Work {
-    fn new() -> Work {
-        let dir = tempfile::tempdir().unwrap();
-        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
-        for side in ["before", "after"] {
-            std::fs::create_dir(dir.path().join(side)).unwrap();
-            for entry in std::fs::read_dir(&sample).unwrap() {
-                let entry = entry.unwrap();
-                std::fs::copy(entry.path(), dir.path().join(side).join(entry.file_name())).unwrap();
-            }
-        }
-        Work { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// Replaces exactly one occurrence of `from` in a file of `after/`.
-    fn edit(&self, file: &str, from: &str, to: &str) {
-        let path = self.path(&format!("after/{file}"));
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(text.matches(from).count(), 1, "{from:?} in {file}");
-        std::fs::write(&path, text.replace(from, to)).unwrap();
-    }
-
-    /// Analyzes `snapshot` into the dataset `out`, which must succeed.
-    fn analyze(&self, snapshot: &str, out: &str) {
-        let o = self.run(&["analyze", snapshot, "-o", out, "-q"]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap()
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Every row of the changes file as strings ("" for null).
 fn changes(path: &Path) -> Vec<[String; 8]> {
@@ -107,7 +52,7 @@ const ROOM_BOOKING: &str = "71487acd-ec93-476d-bd0e-6c8b31831053";
 /// The migration of DESIGN's Example Two: the app loses its Entra Mail.Read (and
 /// its policy); RBAC Mail.Read over `Alias -ne 'A'` stays. Mailbox A is lost,
 /// the others keep Mail.Read but now only through RBAC.
-fn migrate_example_two(w: &Work) {
+fn migrate_example_two(w: &Fixture) {
     let grants = std::fs::read_to_string(w.path("after/app_role_assignments.csv")).unwrap();
     let kept: Vec<&str> = grants
         .lines()
@@ -123,8 +68,8 @@ fn migrate_example_two(w: &Work) {
 
 #[test]
 fn snapshot_against_its_own_dataset_has_no_change() {
-    let w = Work::new();
-    w.analyze("before", "ds");
+    let w = Fixture::sides();
+    w.analyze_ok("before", "ds");
     for args in [["diff", "ds", "before"], ["diff", "before", "ds"]] {
         let o = w.run(&args);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -141,7 +86,7 @@ fn snapshot_against_its_own_dataset_has_no_change() {
 
 /// Adds an org-wide RBAC Mail.Read for Outlook Sync, which holds Entra Mail.Read
 /// on 37 of 38 mailboxes: 37 cells change provenance, the 38th is gained.
-fn add_org_wide_rbac_to_outlook_sync(w: &Work) {
+fn add_org_wide_rbac_to_outlook_sync(w: &Fixture) {
     let path = w.path("after/management_role_assignments.csv");
     let mut text = std::fs::read_to_string(&path).unwrap();
     text.push_str("\"Sync org\",\"Application Mail.Read\",\"5cc2ef9c-9c24-51f8-b8e4-06d422dc1c86\",\"ServicePrincipal\",\"\",\"\",\"\",\"True\"\n");
@@ -150,16 +95,16 @@ fn add_org_wide_rbac_to_outlook_sync(w: &Work) {
 
 #[test]
 fn every_change_kind_is_counted_written_and_gated() {
-    let w = Work::new();
+    let w = Fixture::sides();
     migrate_example_two(&w);
     // The Canada room booking role becomes ReadWrite: Calendars.Read lost, ReadWrite gained.
-    w.edit(
+    w.edit_after(
         "management_role_assignments.csv",
         "\"Application Calendars.Read\",\"6233fba6",
         "\"Application Calendars.ReadWrite\",\"6233fba6",
     );
     add_org_wide_rbac_to_outlook_sync(&w);
-    w.analyze("before", "ds-before");
+    w.analyze_ok("before", "ds-before");
     let o = w.run(&["diff", "ds-before", "after", "-o", "changes.parquet"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
@@ -246,9 +191,9 @@ fn every_change_kind_is_counted_written_and_gated() {
 
 #[test]
 fn gates_see_only_their_kind() {
-    let w = Work::new();
+    let w = Fixture::sides();
     // Only a loss: the Canada scope now matches nobody.
-    w.edit(
+    w.edit_after(
         "management_scopes.csv",
         "\"CustomAttribute1 -eq '012332'\"",
         "\"CustomAttribute1 -eq 'none'\"",
@@ -263,7 +208,7 @@ fn gates_see_only_their_kind() {
     assert_eq!(run("any"), Some(1));
 
     // A change of provenance and one gain, no loss.
-    let w = Work::new();
+    let w = Fixture::sides();
     add_org_wide_rbac_to_outlook_sync(&w);
     let o = w.run(&[
         "diff",
@@ -292,7 +237,7 @@ fn gates_see_only_their_kind() {
 
 #[test]
 fn apps_and_mailboxes_that_appear_or_disappear_are_listed() {
-    let w = Work::new();
+    let w = Fixture::sides();
     // A mailbox leaves the mailboxes table and a new service principal appears.
     let path = w.path("after/mailboxes.csv");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -333,7 +278,7 @@ fn apps_and_mailboxes_that_appear_or_disappear_are_listed() {
 
 #[test]
 fn diff_errors_exit_2() {
-    let w = Work::new();
+    let w = Fixture::sides();
     let o = w.run(&["diff", "before", "missing"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
@@ -348,7 +293,7 @@ fn diff_errors_exit_2() {
         "error: taken.parquet already exists; pass --force to replace it, or choose another -o\n"
     );
     // A damaged dataset: apps.parquet missing.
-    w.analyze("before", "ds");
+    w.analyze_ok("before", "ds");
     std::fs::remove_file(w.path("ds/apps.parquet")).unwrap();
     let o = w.run(&["diff", "ds", "after"]);
     assert_eq!(o.status.code(), Some(2));
@@ -360,8 +305,8 @@ fn diff_errors_exit_2() {
 
 #[test]
 fn who_can_on_a_snapshot_and_on_its_dataset_agree() {
-    let w = Work::new();
-    w.analyze("before", "ds");
+    let w = Fixture::sides();
+    w.analyze_ok("before", "ds");
     let o = w.run(&["who-can", "before", "--mailbox", "ceo@contoso.com"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let snapshot = stdout(&o);
@@ -412,7 +357,7 @@ fn who_can_on_a_snapshot_and_on_its_dataset_agree() {
 
 #[test]
 fn explain_prints_the_reasons_and_the_cmdlet_tables() {
-    let w = Work::new();
+    let w = Fixture::sides();
     let o = w.run(&[
         "explain",
         "before",

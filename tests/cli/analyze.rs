@@ -1,99 +1,10 @@
-//! The command line as a user meets it: exit codes, stdout, stderr and the files
-//! left behind, on the sample tenant and on one broken copy of it per failure mode.
+//! analyze and generate: the sample tenant, each failure mode of bad input, the
+//! golden --help files, and what a failed or killed write leaves behind.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_exomatrix");
-
-fn sample_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
-}
-
-/// A temporary working directory holding a copy of the sample tenant as `snap/`.
-struct Fixture {
-    dir: tempfile::TempDir,
-}
-
-impl Fixture {
-    fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let snap = dir.path().join("snap");
-        std::fs::create_dir(&snap).unwrap();
-        for entry in std::fs::read_dir(sample_dir()).unwrap() {
-            let entry = entry.unwrap();
-            if entry.path().extension().is_some_and(|e| e == "csv") {
-                std::fs::copy(entry.path(), snap.join(entry.file_name())).unwrap();
-            }
-        }
-        Fixture { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn read(&self, rel: &str) -> String {
-        String::from_utf8(std::fs::read(self.path(rel)).unwrap()).unwrap()
-    }
-
-    fn write(&self, rel: &str, text: impl AsRef<[u8]>) {
-        std::fs::write(self.path(rel), text).unwrap();
-    }
-
-    /// Replaces exactly one occurrence of `from` in a file.
-    fn edit(&self, rel: &str, from: &str, to: &str) {
-        let text = self.read(rel);
-        assert_eq!(
-            text.matches(from).count(),
-            1,
-            "{from:?} must occur once in {rel}"
-        );
-        self.write(rel, text.replace(from, to));
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap()
-    }
-
-    fn analyze(&self) -> Output {
-        self.run(&["analyze", "snap", "-o", "out"])
-    }
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Runs analyze on the fixture and expects exit 2, exactly `message` on stderr, and no output.
-fn assert_fails(f: &Fixture, message: &str) {
-    let o = f.analyze();
-    assert_eq!(o.status.code(), Some(2), "stderr: {}", stderr(&o));
-    assert_eq!(stderr(&o), format!("error: {message}\n"));
-    assert!(stdout(&o).is_empty());
-    assert!(
-        !f.path("out").exists(),
-        "no output directory may be left behind"
-    );
-    let leftovers: Vec<_> = std::fs::read_dir(f.dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(
-        leftovers,
-        ["snap"],
-        "no temporary directory may be left behind"
-    );
-}
+use super::*;
 
 #[test]
 fn analyze_sample_tenant_writes_the_dataset_and_prints_a_summary() {
