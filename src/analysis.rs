@@ -7,11 +7,14 @@ use crate::directory::Directory;
 use crate::error::Result;
 use crate::filter::FilterContext;
 use crate::findings::Findings;
-use crate::matrix::read::{is_dataset, read_dataset, AccessSet, AppKey, MailboxKey};
-use crate::matrix::write::{DatasetParts, Input};
-use crate::matrix::{self, Matrix};
-use crate::policy::{rbac, Model, PolicyOptions};
+use crate::matrix::{
+    self, is_dataset, read_dataset, AccessSet, AppKey, DatasetParts, Input, MailboxKey, Matrix,
+};
+use crate::policy::{read_scopes, Model, PolicyOptions};
 use crate::snapshot::Snapshot;
+
+/// The stages an analysis reports to [`Progress`], in order.
+pub const STAGES: [&str; 4] = ["load", "directory", "scopes", "evaluate"];
 
 /// Told when each stage of an analysis starts, for a progress display.
 pub trait Progress: Sync {
@@ -104,13 +107,12 @@ impl Analysis {
         );
         let t = Instant::now();
         let ctx = FilterContext::new(&snapshot.mailboxes, &directory);
-        let scopes = rbac::read_scopes(&snapshot.management_scopes, &ctx, &mut findings)?;
+        let scopes = read_scopes(&snapshot.management_scopes, &ctx, &mut findings)?;
         drop(ctx);
         timings.compile = t.elapsed();
 
         let t = Instant::now();
-        let model =
-            Model::build_with_scopes(&snapshot, &directory, scopes, options.policy, &mut findings)?;
+        let model = Model::build(&snapshot, &directory, scopes, options.policy, &mut findings)?;
         timings.policy = t.elapsed();
 
         progress.stage("evaluate", format!("{} apps", model.apps.apps.len()));

@@ -15,8 +15,7 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 
 use crate::error::{Error, Result};
-use crate::matrix::read::{AccessSet, AppKey, MailboxKey};
-use crate::matrix::CellSet;
+use crate::matrix::{AccessSet, AppKey, CellSet, MailboxKey};
 use crate::output::{create_private_file, write_file_atomically};
 use crate::policy::permissions::{self, PermissionId};
 

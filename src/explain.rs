@@ -14,14 +14,12 @@ use crate::directory::{Directory, Recipient, Resolution};
 use crate::error::{Error, Result};
 use crate::filter::{FilterContext, Trace};
 use crate::findings::Findings;
-use crate::matrix::evaluate::{evaluate_app, Grant};
-use crate::matrix::read::describe_app;
-use crate::matrix::Via;
-use crate::policy::aap::{Nesting, Policy};
-use crate::policy::apps::AppLookup;
+use crate::matrix::{describe_app, evaluate_app, Grant, Via};
 use crate::policy::permissions::{self, PermissionId, CATALOGUE};
-use crate::policy::rbac::{read_scopes_where, Assignment, ScopeColumns, ScopeKind, ScopeRef};
-use crate::policy::{Model, PolicyOptions};
+use crate::policy::{
+    read_scopes_where, AppLookup, Assignment, Model, Nesting, Policy, PolicyOptions, ScopeColumns,
+    ScopeKind, ScopeRef,
+};
 use crate::snapshot::{first_present, parse_guid, Col, Snapshot};
 
 /// A snapshot loaded to answer questions about one app.
@@ -176,8 +174,7 @@ impl Explainer {
                 wanted.contains(&name.to_lowercase())
             })?;
         drop(ctx);
-        let model =
-            Model::build_with_scopes(&snapshot, &directory, scopes, options, &mut findings)?;
+        let model = Model::build(&snapshot, &directory, scopes, options, &mut findings)?;
         let app = find_app(&model, app)?;
         let (grants, _) = evaluate_app(&model, &directory, app);
         Ok(Explainer {

@@ -7,8 +7,7 @@ use std::path::Path;
 use crate::analysis::{Analysis, AnalysisOptions};
 use crate::error::{Error, Result};
 use crate::explain::resolve_mailbox;
-use crate::matrix::read::{is_dataset, read_dataset, AccessSet};
-use crate::matrix::Via;
+use crate::matrix::{is_dataset, read_dataset, AccessSet, Via};
 use crate::policy::permissions::PermissionId;
 use crate::snapshot::parse_guid;
 

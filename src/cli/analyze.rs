@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{ExitStatus, PolicyArgs};
 use crate::analysis::{Analysis, AnalysisOptions, Progress};
 use crate::findings::Severity;
-use crate::matrix::write::write_dataset;
+use crate::matrix::write_dataset;
 use crate::output::check_output;
 
 #[derive(Debug, Args)]
@@ -93,7 +93,9 @@ impl Progress for Spinner {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
             + 1;
         if let Some(bar) = &self.bar {
-            bar.set_message(format!("[{n}/6] {name}: {detail}"));
+            // The analysis' stages, then the write.
+            let total = crate::analysis::STAGES.len() + 1;
+            bar.set_message(format!("[{n}/{total}] {name}: {detail}"));
         }
     }
 }

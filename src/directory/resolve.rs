@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
 
-use crate::snapshot::cells::{parse_guid, parse_guid_u128, smtp_proxy};
+use crate::snapshot::{parse_guid, parse_guid_u128, smtp_proxy};
 
 /// The identity tiers, in the order they are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,7 +28,7 @@ pub mod trace;
 pub mod value;
 
 pub use compile::{Compiled, FilterContext};
-pub use error::{FilterError, FilterErrorKind};
+pub use error::{render, FilterError, FilterErrorKind};
 pub use parser::{parse, MAX_NESTING};
 pub use plan::{Leaf, Note, Plan, Property};
 pub use trace::{LeafTrace, Trace};

@@ -6,7 +6,7 @@
 //! Entra grants, AAP-restricted grants and RBAC assignments over scopes that test
 //! many filter properties. Rows are streamed to disk, never held as a whole table.
 //!
-//! [`tenant::Generator`] writes the tables in order; `rng.rs` is the random
+//! `tenant::Generator` writes the tables in order; `rng.rs` is the random
 //! sequence, `words.rs` the vocabulary, `writer.rs` the CSV / Parquet writer.
 
 mod rng;

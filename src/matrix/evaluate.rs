@@ -12,9 +12,8 @@ use roaring::{MultiOps, RoaringBitmap};
 use super::cells::CellSet;
 use crate::directory::Directory;
 use crate::findings::{kind, Findings};
-use crate::policy::aap::{allow_bitmap, AapMode, Nesting, PolicyApp};
 use crate::policy::permissions::{self, PermissionId, COUNT};
-use crate::policy::Model;
+use crate::policy::{allow_bitmap, AapMode, Model, Nesting, PolicyApp};
 
 /// Access of one app with one permission: its cells, and what granted them.
 #[derive(Debug, Clone)]

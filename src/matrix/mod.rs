@@ -7,5 +7,6 @@ pub mod read;
 pub mod write;
 
 pub use cells::{CellSet, Via};
-pub use evaluate::{evaluate, Grant, Matrix};
-pub use write::{write_dataset, DatasetSummary};
+pub use evaluate::{evaluate, evaluate_app, Grant, Matrix};
+pub use read::{describe_app, is_dataset, read_dataset, AccessSet, AppKey, MailboxKey};
+pub use write::{write_dataset, DatasetParts, DatasetSummary, Input};

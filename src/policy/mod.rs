@@ -7,15 +7,16 @@ pub mod entra;
 pub mod permissions;
 pub mod rbac;
 
-pub use aap::{AapMode, Nesting, Policy};
-pub use apps::{App, AppRegistry};
+pub use aap::{allow_bitmap, AapMode, Nesting, Policy, PolicyApp};
+pub use apps::{App, AppLookup, AppRegistry};
 pub use entra::EntraGrant;
 pub use permissions::{PermissionId, CATALOGUE};
-pub use rbac::{Assignment, Scope, ScopeKind};
+pub use rbac::{
+    read_scopes, read_scopes_where, Assignment, Scope, ScopeColumns, ScopeKind, ScopeRef,
+};
 
 use crate::directory::Directory;
 use crate::error::Result;
-use crate::filter::FilterContext;
 use crate::findings::Findings;
 use crate::snapshot::Snapshot;
 
@@ -42,20 +43,9 @@ pub struct Model {
 }
 
 impl Model {
-    /// Reads grants, policies, scopes and assignments. Scope filters compile in parallel.
+    /// Resolves grants, policies and assignments against the directory, with the
+    /// management scopes already compiled (see [`rbac::read_scopes`]).
     pub fn build(
-        snapshot: &Snapshot,
-        dir: &Directory,
-        options: PolicyOptions,
-        findings: &mut Findings,
-    ) -> Result<Model> {
-        let ctx = FilterContext::new(&snapshot.mailboxes, dir);
-        let scopes = rbac::read_scopes(&snapshot.management_scopes, &ctx, findings)?;
-        Self::build_with_scopes(snapshot, dir, scopes, options, findings)
-    }
-
-    /// As [`Model::build`], with management scopes already compiled.
-    pub fn build_with_scopes(
         snapshot: &Snapshot,
         dir: &Directory,
         scopes: Vec<Scope>,

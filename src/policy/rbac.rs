@@ -52,7 +52,8 @@ pub struct Assignment {
     pub permissions: Vec<PermissionId>,
     pub enabled: bool,
     pub scope: ScopeKind,
-    /// The mailboxes the scope covers (empty when disabled scope is missing).
+    /// The mailboxes the scope covers (none when the scope is missing; a disabled
+    /// assignment keeps its scope's mailboxes but grants nothing).
     pub mailboxes: Arc<RoaringBitmap>,
     pub source: Location,
 }
@@ -281,7 +282,7 @@ pub fn read_scopes_where(
                 format!(
                     "{}\n{}",
                     note.message,
-                    crate::filter::error::render(&filter, &note.span, "", None).trim_end()
+                    crate::filter::render(&filter, &note.span, "", None).trim_end()
                 ),
                 Some(source.clone()),
             );

@@ -18,13 +18,6 @@ use rayon::prelude::*;
 use super::tables::{check_unique_names, Column, SourceFormat, Table, TableSpec};
 use crate::error::{Error, Location, Result};
 
-/// Reads one CSV table file.
-pub fn read_csv(path: &Path, spec: TableSpec) -> Result<Table> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let file = display_name(path);
-    parse_csv(&bytes, &file, spec)
-}
-
 /// How a file is named in messages: the path as the user's snapshot argument makes it.
 pub(crate) fn display_name(path: &Path) -> String {
     path.display().to_string()
