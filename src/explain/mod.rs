@@ -3,24 +3,23 @@
 //! the DESIGN §3 rule that applied. Only the app's own scopes are compiled, and
 //! only that app is evaluated.
 
-use std::collections::HashSet;
-use std::path::Path;
+mod cmdlets;
+mod load;
+
+pub use cmdlets::AuthorizationRow;
+pub use load::resolve_mailbox;
+
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use roaring::RoaringBitmap;
 
-use crate::directory::{Directory, Recipient, Resolution};
-use crate::error::{Error, Result};
+use crate::directory::{Directory, Recipient};
 use crate::filter::{FilterContext, Trace};
-use crate::findings::Findings;
-use crate::matrix::{describe_app, evaluate_app, Grant, Via};
+use crate::matrix::{describe_app, Grant, Via};
 use crate::policy::permissions::{self, PermissionId, CATALOGUE};
-use crate::policy::{
-    read_scopes_where, AppLookup, Assignment, Model, Nesting, Policy, PolicyOptions, ScopeColumns,
-    ScopeKind, ScopeRef,
-};
-use crate::snapshot::{first_present, parse_guid, Col, Snapshot};
+use crate::policy::{Assignment, Model, Nesting, Policy, ScopeKind};
+use crate::snapshot::Snapshot;
 
 /// A snapshot loaded to answer questions about one app.
 pub struct Explainer {
@@ -41,155 +40,7 @@ pub struct Explainer {
     traces: Mutex<Option<(u32, Vec<Trace>)>>,
 }
 
-/// The keys the snapshot may name the app by: the given text, and the AppId,
-/// ObjectId and DisplayName of a service principal it names.
-fn app_names(snapshot: &Snapshot, app: &str) -> HashSet<String> {
-    let mut names: HashSet<String> = HashSet::from([key(app)]);
-    let sp = &snapshot.service_principals;
-    let cols = [
-        sp.column(&["AppId"]),
-        sp.column(&["ObjectId"]),
-        sp.column(&["DisplayName"]),
-    ];
-    for row in 0..sp.len() {
-        let values: Vec<&str> = cols.iter().flatten().filter_map(|c| c.get(row)).collect();
-        if values.iter().any(|v| key(v) == key(app)) {
-            names.extend(values.iter().map(|v| key(v)));
-        }
-    }
-    names
-}
-
-/// Lower-case text, or the canonical form of a GUID.
-fn key(text: &str) -> String {
-    parse_guid(text).unwrap_or_else(|| text.trim().to_lowercase())
-}
-
 impl Explainer {
-    /// Loads `dir` for questions about `app` (AppId, service principal ObjectId or
-    /// DisplayName) and, when given, one mailbox (address, proxy, id, alias or name).
-    ///
-    /// Only what bears on the question is resolved: the grants, policies and
-    /// assignments that name the app, the scopes those assignments name, and, for a
-    /// mailbox, only that mailbox's memberships (with all group nesting; see
-    /// [`Directory::focus_on`]). Without a mailbox every membership is resolved and
-    /// any mailbox can be asked about.
-    pub fn load(
-        dir: &Path,
-        app: &str,
-        mailbox: Option<&str>,
-        options: PolicyOptions,
-    ) -> Result<Explainer> {
-        let t = Instant::now();
-        let mut snapshot = Snapshot::load(dir)?;
-        let load_time = t.elapsed();
-        let t = Instant::now();
-        let mut findings = Findings::default();
-        let names = app_names(&snapshot, app);
-        let named = |cols: &[Option<Col<'_>>], row: usize| {
-            cols.iter()
-                .flatten()
-                .filter_map(|c| c.get(row))
-                .any(|v| names.contains(&key(v)))
-        };
-
-        let grants = &snapshot.app_role_assignments;
-        let cols = [grants.column(&["AppId"]), grants.column(&["PrincipalId"])];
-        let grants = grants.filter_rows(|row| named(&cols, row));
-        let policies = &snapshot.application_access_policies;
-        let app_col = policies.column(&["AppId"]);
-        let policies = policies.filter_rows(|row| {
-            app_col
-                .and_then(|c| c.get(row))
-                .is_none_or(|v| v == "*" || names.contains(&key(v)))
-        });
-        let assignments = &snapshot.management_role_assignments;
-        let assignee_cols = [
-            assignments.column(&["App"]),
-            assignments.column(&["RoleAssignee"]),
-            assignments.column(&["RoleAssigneeName"]),
-        ];
-        let assignments = assignments.filter_rows(|row| {
-            first_present(&assignee_cols, row).is_some_and(|(_, v)| names.contains(&key(v)))
-        });
-        // The scopes, units and groups the app's assignments name, read by the
-        // same column rules as the full analysis.
-        let scope_cols = ScopeColumns::new(&assignments);
-        let refs: Vec<ScopeRef<'_>> = (0..assignments.len())
-            .map(|row| scope_cols.read(row).scope)
-            .collect();
-        let wanted: HashSet<String> = refs
-            .iter()
-            .filter_map(|r| match r {
-                // A group-scoped row may name Exchange's scope object for the group.
-                ScopeRef::ManagementScope(v) | ScopeRef::Group(v) => Some(v.to_lowercase()),
-                _ => None,
-            })
-            .collect();
-        // Memberships bear on the question only through policies, group or unit
-        // scopes, and MemberOfGroup / AdministrativeUnits in the app's filters
-        // (a filter naming the property anywhere counts, to be safe).
-        let filters = &snapshot.management_scopes;
-        let filter_col = filters.column(&["RecipientFilter", "RecipientRestrictionFilter"]);
-        let name_col = filters.column(&["Name"]);
-        let filter_names = |property: &str| {
-            (0..filters.len()).any(|row| {
-                name_col
-                    .and_then(|c| c.get(row))
-                    .is_some_and(|n| wanted.contains(&n.to_lowercase()))
-                    && filter_col
-                        .and_then(|c| c.get(row))
-                        .is_some_and(|f| f.to_lowercase().contains(property))
-            })
-        };
-        let need_groups = !policies.is_empty()
-            || refs.iter().any(|r| matches!(r, ScopeRef::Group(_)))
-            || filter_names("memberofgroup");
-        let need_units = refs
-            .iter()
-            .any(|r| matches!(r, ScopeRef::AdministrativeUnit(_)))
-            || filter_names("administrativeunits");
-        if !need_groups {
-            snapshot.group_members = snapshot.group_members.filter_rows(|_| false);
-        }
-        if !need_units {
-            snapshot.administrative_unit_members =
-                snapshot.administrative_unit_members.filter_rows(|_| false);
-        }
-        snapshot.app_role_assignments = grants;
-        snapshot.application_access_policies = policies;
-        snapshot.management_role_assignments = assignments;
-
-        let mut directory = Directory::bare(&snapshot)?;
-        let mailbox = mailbox
-            .map(|m| resolve_mailbox(&directory, m))
-            .transpose()?;
-        if let Some(m) = mailbox {
-            directory.focus_on(m);
-        }
-        directory.add_memberships(&snapshot, &mut findings)?;
-        let ctx = FilterContext::new(&snapshot.mailboxes, &directory);
-        let scopes =
-            read_scopes_where(&snapshot.management_scopes, &ctx, &mut findings, &|name| {
-                wanted.contains(&name.to_lowercase())
-            })?;
-        drop(ctx);
-        let model = Model::build(&snapshot, &directory, scopes, options, &mut findings)?;
-        let app = find_app(&model, app)?;
-        let (grants, _) = evaluate_app(&model, &directory, app);
-        Ok(Explainer {
-            snapshot,
-            directory,
-            model,
-            app,
-            mailbox,
-            grants,
-            load_time,
-            answer_time: t.elapsed(),
-            traces: Mutex::new(None),
-        })
-    }
-
     /// Checks that the explainer can answer for mailbox `m`.
     fn check_mailbox(&self, m: u32) {
         assert!(
@@ -578,111 +429,4 @@ pub fn describe_trace(trace: &Trace, filter: &str) -> Vec<String> {
             )
         })
         .collect()
-}
-
-fn find_app(model: &Model, app: &str) -> Result<u32> {
-    let apps = &model.apps;
-    match apps.lookup_principal(app) {
-        AppLookup::Found(i) => Ok(i),
-        AppLookup::Ambiguous(many) => Err(Error::Query(format!(
-            "app '{app}' is ambiguous: it is the DisplayName of {}; give the AppId",
-            many.iter()
-                .map(|&i| apps.apps[i as usize].app_id.as_str())
-                .collect::<Vec<_>>()
-                .join(" and ")
-        ))),
-        AppLookup::NotFound => apps.by_app_id(app).ok_or_else(|| {
-            Error::Query(format!(
-                "app '{app}' is not in the snapshot: give its AppId, its service principal ObjectId or its DisplayName (service_principals.csv)"
-            ))
-        }),
-    }
-}
-
-/// Resolves a mailbox identity; a group, an unknown or an ambiguous identity is an error.
-pub fn resolve_mailbox(dir: &Directory, identity: &str) -> Result<u32> {
-    match dir.resolve_once(identity) {
-        Resolution::Found(Recipient::Mailbox(m)) => Ok(m),
-        Resolution::Found(Recipient::Group(g)) => Err(Error::Query(format!(
-            "'{identity}' is group '{}', not a mailbox; give one mailbox",
-            dir.groups[g as usize].label
-        ))),
-        Resolution::Ambiguous { tier, first, second } => Err(Error::Query(format!(
-            "mailbox '{identity}' is ambiguous: its {} matches both {} and {}; give the ExternalDirectoryObjectId",
-            tier.describe(),
-            dir.describe(first),
-            dir.describe(second)
-        ))),
-        Resolution::NotFound => Err(Error::Query(format!(
-            "mailbox '{identity}' is not in the snapshot: give its PrimarySmtpAddress, a proxy address, its ExternalDirectoryObjectId, alias or name"
-        ))),
-    }
-}
-
-/// One row of `Test-ServicePrincipalAuthorization -Identity APP [-Resource MAILBOX]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuthorizationRow {
-    pub role_name: String,
-    pub granted_permissions: String,
-    pub allowed_resource_scope: String,
-    pub scope_type: String,
-    /// `True`, `False`, or `Not Run` without a mailbox.
-    pub in_scope: String,
-}
-
-impl Explainer {
-    /// What `Test-ServicePrincipalAuthorization` prints: the app's enabled RBAC
-    /// assignments only (Entra grants are not part of it), with InScope for `m`.
-    pub fn test_service_principal_authorization(&self, m: Option<u32>) -> Vec<AuthorizationRow> {
-        self.model.app_assignments[self.app as usize]
-            .iter()
-            .map(|&i| &self.model.assignments[i])
-            .filter(|a| a.enabled)
-            .map(|a| {
-                let (scope, scope_type) = match &a.scope {
-                    ScopeKind::Organization => ("Organization".to_string(), "Organization"),
-                    ScopeKind::Custom(i) => {
-                        (self.model.scopes[*i].name.clone(), "CustomRecipientScope")
-                    }
-                    ScopeKind::AdministrativeUnit(u) => (
-                        self.directory.admin_units[*u as usize].label.clone(),
-                        "AdministrativeUnit",
-                    ),
-                    ScopeKind::Group(g) => {
-                        (self.directory.groups[*g as usize].label.clone(), "Group")
-                    }
-                    ScopeKind::Missing(name) => (name.clone(), "Missing"),
-                    ScopeKind::UnknownKind(kind) => {
-                        ("Organization (assumed)".to_string(), kind.as_str())
-                    }
-                };
-                AuthorizationRow {
-                    role_name: a.role.clone(),
-                    granted_permissions: a
-                        .permissions
-                        .iter()
-                        .map(|&p| permissions::info(p).name)
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    allowed_resource_scope: scope,
-                    scope_type: scope_type.to_string(),
-                    in_scope: match m {
-                        None => "Not Run".to_string(),
-                        Some(m) if self.scope_decision(a, m).0 => "True".to_string(),
-                        Some(_) => "False".to_string(),
-                    },
-                }
-            })
-            .collect()
-    }
-
-    /// What `Test-ApplicationAccessPolicy -Identity MAILBOX -AppId APP` prints:
-    /// `Granted` or `Denied` by the app's application access policies alone.
-    pub fn test_application_access_policy(&self, m: u32) -> &'static str {
-        if self.aap_decision(m).0 {
-            "Granted"
-        } else {
-            "Denied"
-        }
-    }
 }
