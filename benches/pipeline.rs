@@ -48,6 +48,7 @@ fn profile() -> Profile {
         policies: scale(large.policies),
         entra_grants: scale(large.entra_grants),
         tenant_wide: large.tenant_wide,
+        style: large.style,
     }
 }
 

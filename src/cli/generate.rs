@@ -18,6 +18,10 @@ pub enum ProfileArg {
     /// administrative units, 2,000 scopes, 15,000 assignments, 300 policies, 30,000
     /// Entra grants (about 0.8 GB of CSV).
     Large,
+    /// The large tenant with every shape of DESIGN §6: 40 mailbox columns as Windows
+    /// PowerShell 5.1 writes them, every identity form, wildcards anywhere over
+    /// million-value columns, ordering and multi-valued comparisons (about 1.3 GB).
+    Varied,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -84,6 +88,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitStatus> {
     let base = match args.profile {
         ProfileArg::Small => Profile::SMALL,
         ProfileArg::Large => Profile::LARGE,
+        ProfileArg::Varied => Profile::VARIED,
     };
     let profile = Profile {
         mailboxes: args.mailboxes.unwrap_or(base.mailboxes),
@@ -95,6 +100,7 @@ pub fn run(args: GenerateArgs) -> anyhow::Result<ExitStatus> {
         policies: args.policies.unwrap_or(base.policies),
         entra_grants: args.entra_grants.unwrap_or(base.entra_grants),
         tenant_wide: args.tenant_wide.unwrap_or(base.tenant_wide),
+        style: base.style,
     };
     if profile.mailboxes == 0 {
         anyhow::bail!("--mailboxes must be at least 1: a snapshot needs mailboxes");

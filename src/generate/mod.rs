@@ -35,6 +35,26 @@ pub struct Profile {
     /// every mailbox, so this sets most of the matrix's size (counted within
     /// `entra_grants`).
     pub tenant_wide: u32,
+    /// How the tenant is shaped beyond its sizes.
+    pub style: Style,
+}
+
+/// The shape of a generated tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Style {
+    /// Few columns, members named by GUID or DN, scopes of common shapes:
+    /// the tenant exomatrix was first tuned on.
+    #[default]
+    Simple,
+    /// Every shape of DESIGN §6: 40 mailbox columns written as Windows
+    /// PowerShell 5.1 does (byte order mark, #TYPE line, CRLF, every field
+    /// quoted), some columns nearly all blank and some nearly all distinct;
+    /// members and scopes named by every identity form in mixed case; filters
+    /// with wildcards anywhere over million-value columns, ordering comparisons
+    /// on numbers, dates and text, multi-valued properties, -not chains and the
+    /// same comparison in many scopes; role assignments in the shapes
+    /// Get-ManagementRoleAssignment reports.
+    Varied,
 }
 
 impl Profile {
@@ -49,6 +69,7 @@ impl Profile {
         policies: 20,
         entra_grants: 600,
         tenant_wide: 2,
+        style: Style::Simple,
     };
 
     /// The DESIGN §6 tenant: the largest documented scale.
@@ -62,6 +83,13 @@ impl Profile {
         policies: 300,
         entra_grants: 30_000,
         tenant_wide: 60,
+        style: Style::Simple,
+    };
+
+    /// The large tenant with every shape of DESIGN §6.
+    pub const VARIED: Profile = Profile {
+        style: Style::Varied,
+        ..Profile::LARGE
     };
 }
 

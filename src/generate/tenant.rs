@@ -4,17 +4,19 @@
 //! same tenant.
 
 mod apps;
+mod varied;
 
 use std::path::PathBuf;
 
 use super::rng::Rng;
 use super::words::*;
-use super::writer::TableWriter;
-use super::{Format, Profile};
+use super::writer::{CsvDialect, TableWriter};
+use super::{Format, Profile, Style};
 use crate::error::Result;
 use crate::snapshot::tables::{
     ADMINISTRATIVE_UNITS, ADMINISTRATIVE_UNIT_MEMBERS, GROUPS, GROUP_MEMBERS, MAILBOXES,
 };
+use crate::snapshot::TableSpec;
 
 /// Per-mailbox facts the later tables draw on.
 #[derive(Default)]
@@ -27,6 +29,8 @@ struct People {
 struct GroupInfo {
     dn: String,
     guid: String,
+    /// ExternalDirectoryObjectId.
+    id: String,
 }
 
 /// The apps and how they are split: the first hold tenant-wide grants, the next
@@ -68,6 +72,18 @@ impl Generator {
         }
     }
 
+    fn varied(&self) -> bool {
+        self.profile.style == Style::Varied
+    }
+
+    /// A writer for one table, in this tenant's format and CSV dialect.
+    fn table(&self, spec: TableSpec, header: &[&str]) -> Result<TableWriter> {
+        let dialect = CsvDialect {
+            windows: self.varied(),
+        };
+        TableWriter::create(&self.dir, spec, header, self.format, dialect)
+    }
+
     /// Every table, in the order the random sequence runs through them.
     pub fn run(&mut self) -> Result<()> {
         self.mailboxes()?;
@@ -81,6 +97,9 @@ impl Generator {
     }
 
     fn mailboxes(&mut self) -> Result<()> {
+        if self.varied() {
+            return self.varied_mailboxes();
+        }
         let header = [
             "ExternalDirectoryObjectId",
             "PrimarySmtpAddress",
@@ -104,7 +123,7 @@ impl Generator {
             "ExtensionCustomAttribute1",
             "WhenCreated",
         ];
-        let mut w = TableWriter::create(&self.dir, MAILBOXES, &header, self.format)?;
+        let mut w = self.table(MAILBOXES, &header)?;
         let n = self.profile.mailboxes as usize;
         let mut people = People {
             ids: Vec::with_capacity(n),
@@ -203,9 +222,11 @@ impl Generator {
     /// Groups on four nesting levels: level 0 holds mailboxes only, each higher level
     /// also holds a few groups of the level below.
     fn groups(&mut self) -> Result<()> {
+        if self.varied() {
+            return self.varied_groups();
+        }
         let people = &self.people;
-        let mut gw = TableWriter::create(
-            &self.dir,
+        let mut gw = self.table(
             GROUPS,
             &[
                 "DistinguishedName",
@@ -216,10 +237,8 @@ impl Generator {
                 "DisplayName",
                 "RecipientTypeDetails",
             ],
-            self.format,
         )?;
-        let mut mw =
-            TableWriter::create(&self.dir, GROUP_MEMBERS, &["Group", "Member"], self.format)?;
+        let mut mw = self.table(GROUP_MEMBERS, &["Group", "Member"])?;
         let n = self.profile.groups as usize;
         let mut groups = Vec::with_capacity(n);
         let mailboxes = self.profile.mailboxes as u64;
@@ -281,7 +300,7 @@ impl Generator {
                     member_rows += 1;
                 }
             }
-            groups.push(GroupInfo { dn, guid });
+            groups.push(GroupInfo { dn, guid, id });
         }
         gw.finish()?;
         mw.finish()?;
@@ -293,17 +312,16 @@ impl Generator {
 
     /// Administrative units follow countries (and for big countries, departments).
     fn admin_units(&mut self) -> Result<()> {
-        let mut uw = TableWriter::create(
-            &self.dir,
+        if self.varied() {
+            return self.varied_admin_units();
+        }
+        let mut uw = self.table(
             ADMINISTRATIVE_UNITS,
             &["Id", "DisplayName", "DistinguishedName"],
-            self.format,
         )?;
-        let mut mw = TableWriter::create(
-            &self.dir,
+        let mut mw = self.table(
             ADMINISTRATIVE_UNIT_MEMBERS,
             &["AdministrativeUnit", "Member"],
-            self.format,
         )?;
         let n = self.profile.admin_units as usize;
         let mut dns = Vec::with_capacity(n);
@@ -349,6 +367,10 @@ impl Generator {
     /// A recipient filter drawn from the shapes real scopes use; most select a few
     /// thousand mailboxes of a million.
     fn scope_filter(&mut self) -> String {
+        // The varied tenant keeps a third of its scopes in the simple shapes.
+        if self.varied() && self.rng.below(3) > 0 {
+            return self.varied_filter();
+        }
         let (rng, groups, au_dns) = (&mut self.rng, &self.groups, &self.au_dns);
         // Departments and countries are picked uniformly here, so scopes range from
         // large (a big department in a big country) to empty.

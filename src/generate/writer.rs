@@ -15,9 +15,17 @@ use super::Format;
 use crate::error::{Error, Result};
 use crate::snapshot::TableSpec;
 
-/// Streams rows of one table to CSV (PowerShell 7 style: every field quoted) or Parquet.
+/// How CSV files are written: every field quoted, as both PowerShells do; the
+/// rest as PowerShell 7 on Linux writes it (no byte order mark, no type line,
+/// LF), or as Windows PowerShell 5.1 does (all three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct CsvDialect {
+    pub windows: bool,
+}
+
+/// Streams rows of one table to CSV (every field quoted) or Parquet.
 pub(super) enum TableWriter {
-    Csv(BufWriter<File>, PathBuf),
+    Csv(BufWriter<File>, PathBuf, CsvDialect),
     Parquet {
         writer: Box<ArrowWriter<File>>,
         schema: Arc<Schema>,
@@ -34,13 +42,19 @@ impl TableWriter {
         table: TableSpec,
         header: &[&str],
         format: Format,
+        dialect: CsvDialect,
     ) -> Result<TableWriter> {
         let table = table.name;
         match format {
             Format::Csv => {
                 let path = dir.join(format!("{table}.csv"));
                 let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
-                let mut w = TableWriter::Csv(BufWriter::with_capacity(1 << 20, file), path);
+                let mut out = BufWriter::with_capacity(1 << 20, file);
+                if dialect.windows {
+                    out.write_all(b"\xEF\xBB\xBF#TYPE Deserialized.Microsoft.Exchange.Data.Directory.Management.ReducedRecipient\r\n")
+                        .map_err(|e| Error::io(&path, e))?;
+                }
+                let mut w = TableWriter::Csv(out, path, dialect);
                 w.row(header)?;
                 Ok(w)
             }
@@ -67,7 +81,7 @@ impl TableWriter {
 
     pub fn row(&mut self, fields: &[&str]) -> Result<()> {
         match self {
-            TableWriter::Csv(w, path) => {
+            TableWriter::Csv(w, path, dialect) => {
                 let mut write = || -> std::io::Result<()> {
                     for (i, f) in fields.iter().enumerate() {
                         if i > 0 {
@@ -81,7 +95,7 @@ impl TableWriter {
                         }
                         w.write_all(b"\"")?;
                     }
-                    w.write_all(b"\n")
+                    w.write_all(if dialect.windows { b"\r\n" } else { b"\n" })
                 };
                 write().map_err(|e| Error::io(path.as_path(), e))
             }
@@ -125,7 +139,7 @@ impl TableWriter {
     pub fn finish(mut self) -> Result<()> {
         self.flush()?;
         match self {
-            TableWriter::Csv(mut w, path) => w.flush().map_err(|e| Error::io(&path, e)),
+            TableWriter::Csv(mut w, path, _) => w.flush().map_err(|e| Error::io(&path, e)),
             TableWriter::Parquet { writer, path, .. } => writer
                 .close()
                 .map(|_| ())

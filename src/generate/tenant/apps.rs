@@ -2,7 +2,6 @@
 //! application access policies, management scopes and role assignments.
 
 use super::super::words::*;
-use super::super::writer::TableWriter;
 use super::Generator;
 use crate::error::Result;
 use crate::snapshot::tables::{
@@ -25,12 +24,7 @@ impl Generator {
             .max((self.profile.tenant_wide as usize).div_ceil(GRAPH_MAILBOX_PERMISSIONS.len()))
             .min(n);
         self.apps.aap_apps = (self.profile.policies as usize * 4 / 5).clamp(1, n);
-        let mut sw = TableWriter::create(
-            &self.dir,
-            SERVICE_PRINCIPALS,
-            &["AppId", "ObjectId", "DisplayName"],
-            self.format,
-        )?;
+        let mut sw = self.table(SERVICE_PRINCIPALS, &["AppId", "ObjectId", "DisplayName"])?;
         for i in 0..n {
             sw.row(&[
                 &self.apps.app_ids[i],
@@ -47,8 +41,7 @@ impl Generator {
     /// apps, and directory permissions that reach no mailbox.
     pub(super) fn entra_grants(&mut self) -> Result<()> {
         let n = self.apps.app_ids.len();
-        let mut ww = TableWriter::create(
-            &self.dir,
+        let mut ww = self.table(
             APP_ROLE_ASSIGNMENTS,
             &[
                 "AppId",
@@ -58,7 +51,6 @@ impl Generator {
                 "AppRoleId",
                 "Permission",
             ],
-            self.format,
         )?;
         let graph = crate::policy::permissions::GRAPH_APP_ID;
         let exchange = crate::policy::permissions::EXCHANGE_APP_ID;
@@ -112,9 +104,11 @@ impl Generator {
 
     /// Every AAP app gets a RestrictAccess policy first; later ones add DenyAccess.
     pub(super) fn policies(&mut self) -> Result<()> {
+        if self.varied() {
+            return self.varied_policies();
+        }
         let n = self.apps.app_ids.len();
-        let mut pw = TableWriter::create(
-            &self.dir,
+        let mut pw = self.table(
             APPLICATION_ACCESS_POLICIES,
             &[
                 "Identity",
@@ -124,7 +118,6 @@ impl Generator {
                 "ScopeName",
                 "IsValid",
             ],
-            self.format,
         )?;
         for i in 0..self.profile.policies as usize {
             let app = (self.apps.tenant_wide + i % self.apps.aap_apps) % n;
@@ -168,12 +161,7 @@ impl Generator {
     }
 
     pub(super) fn scopes(&mut self) -> Result<()> {
-        let mut cw = TableWriter::create(
-            &self.dir,
-            MANAGEMENT_SCOPES,
-            &["Name", "RecipientFilter", "Exclusive"],
-            self.format,
-        )?;
+        let mut cw = self.table(MANAGEMENT_SCOPES, &["Name", "RecipientFilter", "Exclusive"])?;
         for i in 0..self.profile.scopes as usize {
             let filter = self.scope_filter();
             cw.row(&[
@@ -189,9 +177,11 @@ impl Generator {
     }
 
     pub(super) fn assignments(&mut self) -> Result<()> {
+        if self.varied() {
+            return self.varied_assignments();
+        }
         let n = self.apps.app_ids.len();
-        let mut aw = TableWriter::create(
-            &self.dir,
+        let mut aw = self.table(
             MANAGEMENT_ROLE_ASSIGNMENTS,
             &[
                 "Name",
@@ -203,7 +193,6 @@ impl Generator {
                 "RecipientGroupScope",
                 "Enabled",
             ],
-            self.format,
         )?;
         let au_ids: Vec<String> = self.au_dns.iter().map(|dn| dn[3..39].to_string()).collect();
         for i in 0..self.profile.assignments as usize {
