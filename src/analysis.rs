@@ -108,7 +108,6 @@ impl Analysis {
         let t = Instant::now();
         let ctx = FilterContext::new(&snapshot.mailboxes, &directory);
         let scopes = read_scopes(&snapshot.management_scopes, &ctx, &mut findings)?;
-        drop(ctx);
         timings.compile = t.elapsed();
 
         let t = Instant::now();

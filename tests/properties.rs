@@ -51,6 +51,8 @@ const CELLS: &[&str] = &[
     "é",
     "É",
     "s",
+    "Presales",
+    "MÜLLER",
 ];
 
 const PROXIES: &[&str] = &[
@@ -75,6 +77,14 @@ const LITERALS: &[&str] = &[
     "s*",
     "*a*",
     "*",
+    "*les",
+    "s*s",
+    "*a*e*",
+    "pre*",
+    "é*",
+    "*ü*",
+    "müller",
+    "*x.com",
     "",
     "o'neil",
     "é",

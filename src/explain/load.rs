@@ -148,7 +148,6 @@ impl Explainer {
             read_scopes_where(&snapshot.management_scopes, &ctx, &mut findings, &|name| {
                 wanted.contains(&name.to_lowercase())
             })?;
-        drop(ctx);
         let model = Model::build(&snapshot, &directory, scopes, options, &mut findings)?;
         let app = find_app(&model, app)?;
         let (grants, _) = evaluate_app(&model, &directory, app);

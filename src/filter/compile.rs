@@ -1,26 +1,30 @@
 //! From syntax tree to mailbox bitmap.
 //!
 //! Compilation resolves each property against the mailboxes table (the plan),
-//! then evaluates the plan with bitmap algebra. Each property gets an inverted
-//! index (lower-cased value → mailboxes, plus the set of blank mailboxes), built
-//! once on first use and shared by every filter of the analysis.
+//! then evaluates every plan of an analysis together: the distinct comparisons
+//! of all filters are gathered, each property's comparisons are answered in one
+//! pass over its values ([`super::scan`]), and each plan is then bitmap algebra
+//! over its comparisons' rows. A negated comparison (`-ne`, `-notlike`, `-not`)
+//! stays a complement until the end, so a filter of many `-ne` never builds a
+//! million-row bitmap per comparison.
 //!
 //! The file is long because its lower half is the table tests that pin the
 //! comparison semantics of DESIGN §3.4 down, kept beside the evaluation they test.
 
-use std::sync::OnceLock;
+use std::borrow::Cow;
 
 use rayon::prelude::*;
 use roaring::{MultiOps, RoaringBitmap};
+use rustc_hash::FxHashMap;
 
 use super::ast::{Comparison, Expr, Op, Span, Value};
 use super::error::{FilterError, FilterErrorKind};
-use super::index::{IdSet, RowKeys, ValueIndex};
+use super::leaf::Test;
 use super::parser::parse;
 use super::plan::{Leaf, Note, Plan, Property, MULTI_VALUED};
+use super::scan::{scan_containers, Matcher};
 use super::suggest::close_names;
 use super::trace::{LeafTrace, Trace};
-use super::value::{wildcard_match, OrderingTest};
 use crate::directory::{Directory, Recipient};
 use crate::findings::kind;
 use crate::snapshot::Table;
@@ -34,106 +38,107 @@ pub struct Compiled {
     pub notes: Vec<Note>,
 }
 
-/// Everything filters are compiled against; indexes are built once and shared.
+/// Everything filters are compiled against.
 pub struct FilterContext<'a> {
     mailboxes: &'a Table,
     dir: &'a Directory,
-    columns: Vec<OnceLock<ValueIndex<'a>>>,
-    row_keys: Vec<OnceLock<RowKeys<'a>>>,
-    primary_smtp: OnceLock<ValueIndex<'a>>,
-    member_of_group: OnceLock<ValueIndex<'a>>,
-    admin_units: OnceLock<ValueIndex<'a>>,
 }
 
-/// A leaf resolved against its index: which value ids it accepts.
-struct LeafSet<'i> {
-    index: &'i ValueIndex<'i>,
-    ids: IdSet,
-    /// The leaf tests blankness (`-eq $null`) instead of values.
-    blank: bool,
-    /// The leaf is the negation of the above (`-ne`, `-notlike`, `-ne $null`).
-    negate: bool,
-    /// Estimated number of matching rows.
-    estimate: u64,
+/// A plan whose comparisons are numbered: leaf `i` is the `i`-th distinct one.
+enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Leaf(usize),
 }
 
-/// A plan with every leaf resolved, ready to evaluate.
-enum Prepared<'i> {
-    And(Vec<Prepared<'i>>),
-    Or(Vec<Prepared<'i>>),
-    Not(Box<Prepared<'i>>),
-    Leaf(LeafSet<'i>),
-    /// An ordering comparison on a single-valued column, tested on row keys.
-    Order(&'i RowKeys<'i>, OrderingTest),
+/// The distinct comparisons of a batch of plans, each with its test.
+#[derive(Default)]
+struct Comparisons<'p> {
+    ids: FxHashMap<(Property, Op, Option<&'p str>), usize>,
+    tests: Vec<(Property, Test)>,
 }
 
-impl Prepared<'_> {
-    fn estimate(&self, n: u64) -> u64 {
-        match self {
-            Prepared::And(items) => items.iter().map(|p| p.estimate(n)).min().unwrap_or(n),
-            Prepared::Or(items) => items.iter().map(|p| p.estimate(n)).sum::<u64>().min(n),
-            Prepared::Not(inner) => n - inner.estimate(n).min(n),
-            Prepared::Leaf(l) => l.estimate,
-            Prepared::Order(..) => n / 3,
-        }
-    }
-
-    /// Whether one row matches: the naive evaluation, used on small candidate sets.
-    fn matches(&self, row: u32) -> bool {
-        match self {
-            Prepared::And(items) => items.iter().all(|p| p.matches(row)),
-            Prepared::Or(items) => items.iter().any(|p| p.matches(row)),
-            Prepared::Not(inner) => !inner.matches(row),
-            Prepared::Order(keys, test) => keys.holds(test, row),
-            Prepared::Leaf(l) => {
-                let ids = l.index.ids_of_row(row);
-                let base = if l.blank {
-                    ids.is_empty()
-                } else {
-                    ids.iter().any(|&id| l.index.contains(&l.ids, id))
-                };
-                base != l.negate
+impl<'p> Comparisons<'p> {
+    /// Numbers the leaves of a plan, adding the comparisons not seen yet.
+    fn number(&mut self, plan: &'p Plan) -> Node {
+        match plan {
+            Plan::And(items) => Node::And(items.iter().map(|p| self.number(p)).collect()),
+            Plan::Or(items) => Node::Or(items.iter().map(|p| self.number(p)).collect()),
+            Plan::Not(inner) => Node::Not(Box::new(self.number(inner))),
+            Plan::Leaf(leaf) => {
+                let key = (leaf.property, leaf.op, leaf.value.as_deref());
+                let next = self.tests.len();
+                let id = *self.ids.entry(key).or_insert(next);
+                if id == next {
+                    self.tests.push((leaf.property, Test::new(leaf)));
+                }
+                Node::Leaf(id)
             }
         }
     }
+}
 
-    fn bitmap(&self, all: &RoaringBitmap) -> RoaringBitmap {
-        let n = all.len();
-        match self {
-            Prepared::And(items) => {
-                // The most selective child gives the candidates; the others narrow
-                // them, row by row once the candidates are few.
-                let mut order: Vec<&Prepared> = items.iter().collect();
-                order.sort_by_key(|p| p.estimate(n));
-                let mut acc = order[0].bitmap(all);
-                for p in &order[1..] {
-                    if acc.is_empty() {
-                        break;
-                    }
-                    if acc.len().saturating_mul(8) <= p.estimate(n).max(n / 64) {
-                        acc.retain(|row| p.matches(row));
-                    } else if let Prepared::Not(inner) = p {
-                        acc -= inner.bitmap(all);
-                    } else {
-                        acc &= p.bitmap(all);
-                    }
-                }
-                acc
+/// A set of mailboxes, or the complement of one.
+struct Signed<'b> {
+    set: Cow<'b, RoaringBitmap>,
+    complement: bool,
+}
+
+impl<'b> Signed<'b> {
+    fn flip(self) -> Signed<'b> {
+        Signed {
+            set: self.set,
+            complement: !self.complement,
+        }
+    }
+
+    /// The intersection: the sets intersected smallest first, the complements'
+    /// sets subtracted; only complements give the complement of their union.
+    fn and(parts: Vec<Signed<'b>>) -> Signed<'b> {
+        let (mut sets, complements): (Vec<_>, Vec<_>) =
+            parts.into_iter().partition(|p| !p.complement);
+        if sets.is_empty() {
+            let union = complements.iter().map(|c| c.set.as_ref()).union();
+            return Signed {
+                set: Cow::Owned(union),
+                complement: true,
+            };
+        }
+        sets.sort_by_key(|s| s.set.len());
+        let mut sets = sets.into_iter();
+        let mut acc = sets.next().expect("not empty").set;
+        for s in sets.chain(complements) {
+            if acc.is_empty() {
+                break;
             }
-            Prepared::Or(items) => items.iter().map(|p| p.bitmap(all)).union(),
-            Prepared::Not(inner) => all - inner.bitmap(all),
-            Prepared::Order(keys, test) => keys.rows(test),
-            Prepared::Leaf(l) => {
-                let base = if l.blank {
-                    l.index.blank().clone()
-                } else {
-                    l.index.rows_of(&l.ids)
-                };
-                if l.negate {
-                    all - base
-                } else {
-                    base
-                }
+            if s.complement {
+                *acc.to_mut() -= s.set.as_ref();
+            } else {
+                *acc.to_mut() &= s.set.as_ref();
+            }
+        }
+        Signed {
+            set: acc,
+            complement: false,
+        }
+    }
+}
+
+impl Node {
+    /// The node's mailboxes, from the rows each comparison holds for
+    /// (`found[i]`, before negation) and whether it is negated.
+    fn eval<'b>(&self, found: &'b [RoaringBitmap], tests: &[(Property, Test)]) -> Signed<'b> {
+        match self {
+            Node::Leaf(i) => Signed {
+                set: Cow::Borrowed(&found[*i]),
+                complement: tests[*i].1.negated(),
+            },
+            Node::Not(inner) => inner.eval(found, tests).flip(),
+            Node::And(items) => Signed::and(items.iter().map(|n| n.eval(found, tests)).collect()),
+            // De Morgan: a -or b = -not (-not a -and -not b).
+            Node::Or(items) => {
+                Signed::and(items.iter().map(|n| n.eval(found, tests).flip()).collect()).flip()
             }
         }
     }
@@ -141,26 +146,14 @@ impl Prepared<'_> {
 
 impl<'a> FilterContext<'a> {
     pub fn new(mailboxes: &'a Table, dir: &'a Directory) -> FilterContext<'a> {
-        FilterContext {
-            mailboxes,
-            dir,
-            columns: mailboxes.names.iter().map(|_| OnceLock::new()).collect(),
-            row_keys: mailboxes.names.iter().map(|_| OnceLock::new()).collect(),
-            primary_smtp: OnceLock::new(),
-            member_of_group: OnceLock::new(),
-            admin_units: OnceLock::new(),
-        }
+        FilterContext { mailboxes, dir }
     }
 
     /// Parses, resolves and evaluates a filter.
     pub fn compile(&self, text: &str) -> Result<Compiled, FilterError> {
-        let (plan, notes) = self.parse_and_plan(text)?;
-        let bitmap = self.eval(&plan);
-        Ok(Compiled {
-            plan,
-            bitmap,
-            notes,
-        })
+        self.compile_all(&[text])
+            .pop()
+            .expect("one filter, one result")
     }
 
     /// Parses a filter and resolves its properties; lint warnings become notes.
@@ -179,53 +172,132 @@ impl<'a> FilterContext<'a> {
         Ok((plan, notes))
     }
 
-    /// Compiles many filters: all are parsed and planned first, then every index
-    /// they need is built once, in parallel, and only then are they evaluated, so
-    /// no thread waits on an index another thread is building.
+    /// Compiles many filters: all are parsed and planned first, then every
+    /// distinct comparison among them is answered once, a property at a time,
+    /// and only then is each filter evaluated, by bitmap algebra.
     pub fn compile_all(&self, filters: &[&str]) -> Vec<Result<Compiled, FilterError>> {
         let planned: Vec<Result<(Plan, Vec<Note>), FilterError>> = filters
             .par_iter()
             .map(|text| self.parse_and_plan(text))
             .collect();
-        let mut needed: Vec<(Property, bool)> = Vec::new();
-        for (plan, _) in planned.iter().flatten() {
-            plan.visit_leaves(&mut |leaf| {
-                let key = (leaf.property, leaf.op.is_ordering());
-                if !needed.contains(&key) {
-                    needed.push(key);
-                }
-            });
-        }
-        needed
-            .par_iter()
-            .for_each(|&(property, ordering)| match (property, ordering) {
-                (
-                    Property::Column {
-                        index,
-                        multi: false,
-                        ..
-                    },
-                    true,
-                ) => {
-                    self.row_keys(index);
-                }
-                (_, true) => self.value_index(property).prepare_typed_keys(),
-                (_, false) => {
-                    self.value_index(property);
-                }
-            });
+        let mut comparisons = Comparisons::default();
+        let nodes: Vec<Option<Node>> = planned
+            .iter()
+            .map(|p| p.as_ref().ok().map(|(plan, _)| comparisons.number(plan)))
+            .collect();
+        let tests = comparisons.tests;
+        let found = self.answer(&tests);
         planned
             .into_par_iter()
-            .map(|p| {
+            .zip(nodes)
+            .map(|(p, node)| {
                 let (plan, notes) = p?;
-                let bitmap = self.eval(&plan);
+                let node = node.expect("a plan was numbered");
                 Ok(Compiled {
+                    bitmap: self.resolve(node.eval(&found, &tests)),
                     plan,
-                    bitmap,
                     notes,
                 })
             })
             .collect()
+    }
+
+    /// A set or complement as the mailboxes it stands for.
+    fn resolve(&self, signed: Signed<'_>) -> RoaringBitmap {
+        if signed.complement {
+            &self.dir.all - signed.set.as_ref()
+        } else {
+            signed.set.into_owned()
+        }
+    }
+
+    /// The rows each comparison holds for (before negation): the comparisons
+    /// are grouped by property and each group answered in one pass.
+    fn answer(&self, tests: &[(Property, Test)]) -> Vec<RoaringBitmap> {
+        let mut by_property: FxHashMap<Property, Vec<usize>> = FxHashMap::default();
+        for (i, (property, _)) in tests.iter().enumerate() {
+            by_property.entry(*property).or_default().push(i);
+        }
+        let groups: Vec<(Property, Vec<usize>)> = by_property.into_iter().collect();
+        let answered: Vec<(Vec<usize>, Vec<RoaringBitmap>)> = groups
+            .into_par_iter()
+            .map(|(property, ids)| {
+                let group: Vec<&Test> = ids.iter().map(|&i| &tests[i].1).collect();
+                let found = self.answer_property(property, &group);
+                (ids, found)
+            })
+            .collect();
+        let mut found = vec![RoaringBitmap::new(); tests.len()];
+        for (ids, bitmaps) in answered {
+            for (i, bitmap) in ids.into_iter().zip(bitmaps) {
+                found[i] = bitmap;
+            }
+        }
+        found
+    }
+
+    /// The rows each test of one property holds for (before negation). A
+    /// directory focused on one mailbox has only its row read; the other rows
+    /// count as blank, and the bitmaps are exact for that mailbox only.
+    fn answer_property(&self, property: Property, tests: &[&Test]) -> Vec<RoaringBitmap> {
+        let rows = match self.dir.focus() {
+            Some(f) => f as usize..f as usize + 1,
+            None => 0..self.dir.count as usize,
+        };
+        match property {
+            Property::Column { index, multi, .. } => {
+                let column = &self.mailboxes.columns[index];
+                Matcher::new(tests).scan(rows, |range, f| {
+                    let mut values = Vec::new();
+                    for (row, cell) in range.clone().zip(column.values(range)) {
+                        values.clear();
+                        let cell = cell.map(str::trim).unwrap_or_default();
+                        if multi {
+                            values.extend(split_multi(cell));
+                        } else if !cell.is_empty() {
+                            values.push(cell);
+                        }
+                        f(row, &values);
+                    }
+                })
+            }
+            Property::PrimarySmtpAddress => {
+                let proxies = self.mailboxes.column(&["EmailAddresses"]);
+                let addresses = &self.dir.mailbox_addresses;
+                Matcher::new(tests).scan(rows, |range, f| {
+                    let mut values = Vec::new();
+                    let cells: Box<dyn Iterator<Item = Option<&str>>> = match proxies {
+                        Some(c) => Box::new(c.values(range.clone())),
+                        None => Box::new(std::iter::repeat(None)),
+                    };
+                    for (row, cell) in range.zip(cells) {
+                        values.clear();
+                        values.push(addresses[row].as_str());
+                        values.extend(
+                            cell.into_iter()
+                                .flat_map(split_multi)
+                                .filter_map(smtp_proxy),
+                        );
+                        f(row, &values);
+                    }
+                })
+            }
+            Property::MemberOfGroup | Property::AdministrativeUnits => {
+                let containers: Vec<(Option<&str>, &RoaringBitmap)> =
+                    if property == Property::MemberOfGroup {
+                        let groups = self.dir.groups.iter();
+                        groups
+                            .map(|g| (Some(g.dn.as_str()), &g.direct_mailboxes))
+                            .collect()
+                    } else {
+                        let units = self.dir.admin_units.iter();
+                        units.map(|u| (u.dn.as_deref(), &u.members)).collect()
+                    };
+                let mut in_rows = RoaringBitmap::new();
+                in_rows.insert_range(rows.start as u32..rows.end as u32);
+                scan_containers(tests, &containers, &in_rows)
+            }
+        }
     }
 
     /// Resolves every property of an expression and checks operator/value pairs.
@@ -338,15 +410,18 @@ impl<'a> FilterContext<'a> {
         .with_hint(hint))
     }
 
-    /// Evaluates a plan to the set of matching mailboxes.
-    pub fn eval(&self, plan: &Plan) -> RoaringBitmap {
-        self.prepare(plan).bitmap(&self.dir.all)
-    }
-
     /// Evaluates a plan for one mailbox, row by row: the reference the bitmap
     /// evaluation must agree with.
     pub fn eval_row(&self, plan: &Plan, row: u32) -> bool {
-        self.prepare(plan).matches(row)
+        match plan {
+            Plan::And(items) => items.iter().all(|p| self.eval_row(p, row)),
+            Plan::Or(items) => items.iter().any(|p| self.eval_row(p, row)),
+            Plan::Not(inner) => !self.eval_row(inner, row),
+            Plan::Leaf(leaf) => {
+                let values = self.row_values(leaf.property, row);
+                Test::new(leaf).holds(values.iter().map(String::as_str))
+            }
+        }
     }
 
     /// Evaluates a plan for one mailbox and records every node's result, with
@@ -422,169 +497,6 @@ impl<'a> FilterContext<'a> {
                 .collect(),
         }
     }
-
-    fn prepare(&self, plan: &Plan) -> Prepared<'_> {
-        match plan {
-            Plan::And(items) => Prepared::And(items.iter().map(|p| self.prepare(p)).collect()),
-            Plan::Or(items) => Prepared::Or(items.iter().map(|p| self.prepare(p)).collect()),
-            Plan::Not(inner) => Prepared::Not(Box::new(self.prepare(inner))),
-            Plan::Leaf(leaf) => match (row_ordered(leaf), leaf.value.as_deref()) {
-                (Some(column), Some(value)) => {
-                    Prepared::Order(self.row_keys(column), OrderingTest::new(leaf.op, value))
-                }
-                _ => Prepared::Leaf(self.prepare_leaf(leaf)),
-            },
-        }
-    }
-
-    fn prepare_leaf(&self, leaf: &Leaf) -> LeafSet<'_> {
-        let index = self.value_index(leaf.property);
-        let n = index.row_count() as u64;
-        let email = matches!(
-            leaf.property,
-            Property::Column {
-                email_addresses: true,
-                ..
-            }
-        );
-        let negate = matches!(leaf.op, Op::Ne | Op::NotLike);
-        let (ids, blank) = match (leaf.op, leaf.value.as_deref()) {
-            (Op::Eq | Op::Ne, None) => (IdSet::Few(Vec::new()), true),
-            (Op::Eq | Op::Ne, Some(v)) => {
-                let mut ids: Vec<u32> = index.id_of(v).into_iter().collect();
-                if email && !v.contains(':') {
-                    ids.extend(index.id_of(&format!("smtp:{v}")));
-                    ids.sort_unstable();
-                }
-                (IdSet::Few(ids), false)
-            }
-            (Op::Like | Op::NotLike, Some(p)) => match p.find('*') {
-                None => (IdSet::Few(index.id_of(p).into_iter().collect()), false),
-                Some(star) if star == p.len() - 1 => {
-                    let (from, to) = index.prefix_range(&p[..star]);
-                    (IdSet::Range(from, to), false)
-                }
-                Some(_) => (index.matching_ids(|v| wildcard_match(p, v)), false),
-            },
-            (op, Some(v)) => (index.ordering_ids(op, v), false),
-            (_, None) => (IdSet::Few(Vec::new()), false), // refused when planning
-        };
-        let base = if blank {
-            index.blank().len()
-        } else {
-            index.estimate_rows(&ids)
-        };
-        LeafSet {
-            index,
-            ids,
-            blank,
-            negate,
-            estimate: if negate { n - base } else { base },
-        }
-    }
-
-    /// Row keys of a single-valued column, built on first use.
-    fn row_keys(&self, index: usize) -> &RowKeys<'a> {
-        self.row_keys[index].get_or_init(|| {
-            let column = &self.mailboxes.columns[index];
-            RowKeys::build(self.dir.count as usize, |row| {
-                if !self.indexed(row) {
-                    return None;
-                }
-                column.value(row).map(str::trim).filter(|v| !v.is_empty())
-            })
-        })
-    }
-
-    /// Whether a row's values go into the indexes: all rows, or only the focus
-    /// mailbox of a directory focused on one (whose bitmaps are then exact for
-    /// that mailbox only; the others count as blank).
-    fn indexed(&self, row: usize) -> bool {
-        self.dir.focus().is_none_or(|f| f as usize == row)
-    }
-
-    /// The inverted index of a property, built on first use.
-    pub fn value_index(&self, property: Property) -> &ValueIndex<'a> {
-        let n = self.dir.count as usize;
-        match property {
-            Property::Column { index, multi, .. } => self.columns[index].get_or_init(|| {
-                let column = &self.mailboxes.columns[index];
-                ValueIndex::build(n, |row, out| {
-                    if !self.indexed(row) {
-                        return;
-                    }
-                    let Some(cell) = column.value(row) else {
-                        return;
-                    };
-                    let cell = cell.trim();
-                    if multi {
-                        out.extend(split_multi(cell));
-                    } else if !cell.is_empty() {
-                        out.push(cell);
-                    }
-                })
-            }),
-            Property::PrimarySmtpAddress => self.primary_smtp.get_or_init(|| {
-                let proxies = self.mailboxes.column(&["EmailAddresses"]);
-                let addresses = &self.dir.mailbox_addresses;
-                ValueIndex::build(n, |row, out| {
-                    if !self.indexed(row) {
-                        return;
-                    }
-                    out.push(addresses[row].as_str());
-                    out.extend(
-                        proxies
-                            .and_then(|c| c.get(row))
-                            .into_iter()
-                            .flat_map(split_multi)
-                            .filter_map(smtp_proxy),
-                    );
-                })
-            }),
-            Property::MemberOfGroup => self.member_of_group.get_or_init(|| {
-                let groups = &self.dir.groups;
-                let of_row = memberships(n, groups.iter().map(|g| &g.direct_mailboxes));
-                ValueIndex::build(n, |row, out| {
-                    out.extend(of_row[row].iter().map(|&g| groups[g as usize].dn.as_str()))
-                })
-            }),
-            Property::AdministrativeUnits => self.admin_units.get_or_init(|| {
-                let units = &self.dir.admin_units;
-                let of_row = memberships(n, units.iter().map(|u| &u.members));
-                ValueIndex::build(n, |row, out| {
-                    out.extend(
-                        of_row[row]
-                            .iter()
-                            .filter_map(|&u| units[u as usize].dn.as_deref()),
-                    )
-                })
-            }),
-        }
-    }
-}
-
-/// The column of an ordering comparison on a single-valued column: those are
-/// tested on row keys, not through an inverted index.
-fn row_ordered(leaf: &Leaf) -> Option<usize> {
-    match leaf.property {
-        Property::Column {
-            index,
-            multi: false,
-            ..
-        } if leaf.op.is_ordering() => Some(index),
-        _ => None,
-    }
-}
-
-/// For every mailbox, the indices of the sets (groups, units) that hold it.
-fn memberships<'b>(n: usize, sets: impl Iterator<Item = &'b RoaringBitmap>) -> Vec<Vec<u32>> {
-    let mut of_row: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for (i, set) in sets.enumerate() {
-        for m in set {
-            of_row[m as usize].push(i as u32);
-        }
-    }
-    of_row
 }
 
 #[cfg(test)]
@@ -817,21 +729,36 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
     }
 
     #[test]
-    fn indexes_are_built_once_and_shared() {
+    fn a_batch_answers_each_filter_as_alone_and_keeps_errors_apart() {
         with_context(|ctx| {
-            matches(ctx, "Department -eq 'sales'");
-            let first = ctx.value_index(Property::Column {
-                index: 3,
-                multi: false,
-                email_addresses: false,
-            }) as *const ValueIndex<'_>;
-            matches(ctx, "Department -like 's*'");
-            let second = ctx.value_index(Property::Column {
-                index: 3,
-                multi: false,
-                email_addresses: false,
-            }) as *const ValueIndex<'_>;
-            assert_eq!(first, second);
+            // Shared comparisons, negations in every position, and a bad filter
+            // in the middle that must not disturb the others.
+            let filters = [
+                "Department -eq 'sales'",
+                "Department -ne 'sales' -and Office -ne $null",
+                "Nope -eq 1",
+                "-not (Department -eq 'sales' -or Alias -like '*e*')",
+                "Department -ne 'sales' -or Alias -eq 'ann'",
+                "Department -eq 'sales'",
+            ];
+            let batch = ctx.compile_all(&filters);
+            assert_eq!(batch.len(), filters.len());
+            for (filter, result) in filters.iter().zip(batch) {
+                match (result, ctx.compile(filter)) {
+                    (Ok(b), Ok(one)) => {
+                        assert_eq!(b.bitmap, one.bitmap, "{filter}");
+                        let naive: Vec<u32> =
+                            (0..4).filter(|&r| ctx.eval_row(&b.plan, r)).collect();
+                        assert_eq!(b.bitmap.iter().collect::<Vec<_>>(), naive, "{filter}");
+                    }
+                    (Err(b), Err(one)) => assert_eq!(b.kind, one.kind, "{filter}"),
+                    (b, one) => panic!("{filter}: batch {:?}, alone {:?}", b.is_ok(), one.is_ok()),
+                }
+            }
+            assert_eq!(
+                matches(ctx, "Department -ne 'sales' -or Alias -eq 'ann'"),
+                [0, 2, 3]
+            );
         });
     }
 

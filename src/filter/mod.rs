@@ -12,17 +12,19 @@
 //! ```
 //!
 //! Text → [`lexer`] tokens → [`parser`] AST with spans → [`compile`] plan with
-//! resolved properties → bitmap, evaluated over the shared per-property inverted
-//! indexes of [`index`]. Keywords, property names and values compare
+//! resolved properties → each comparison a [`leaf`] test, answered with every
+//! other comparison of its property in one pass over the values ([`scan`]) →
+//! bitmap algebra. Keywords, property names and values compare
 //! case-insensitively.
 
 pub mod ast;
 pub mod compile;
 pub mod error;
-pub mod index;
+pub mod leaf;
 pub mod lexer;
 pub mod parser;
 pub mod plan;
+pub mod scan;
 pub mod suggest;
 pub mod trace;
 pub mod value;

@@ -16,7 +16,7 @@ pub const MULTI_VALUED: [&str; 7] = [
 ];
 
 /// A property a filter can test, resolved against the snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Property {
     /// A mailboxes column by index; `multi` splits on `;`.
     Column {

@@ -142,6 +142,23 @@ impl OrderingTest {
         self.number.is_some() || self.date.is_some()
     }
 
+    /// Whether the literal is a number: values are then parsed as numbers too.
+    pub fn wants_number(&self) -> bool {
+        self.number.is_some()
+    }
+
+    /// Whether the literal is a date: values are then parsed as dates too.
+    pub fn wants_date(&self) -> bool {
+        self.date.is_some()
+    }
+
+    /// Whether a value (as written) satisfies the test.
+    pub fn holds_text(&self, text: &str) -> bool {
+        let number = self.number.and_then(|_| parse_number(text));
+        let date = self.date.and_then(|_| parse_date(text));
+        self.holds(text, number, date)
+    }
+
     /// Whether a value, given its parsed number and date, satisfies the test.
     pub(crate) fn holds(&self, text: &str, number: Option<f64>, date: Option<i64>) -> bool {
         let ord = match (number, self.number, date, self.date) {

@@ -1,0 +1,458 @@
+//! Every comparison on one property, answered in one pass over the rows.
+//!
+//! A tenant's scopes compare the same few dozen properties thousands of times.
+//! Instead of an index per property (a million strings sorted, then searched
+//! once per comparison), the comparisons of a property are gathered into one
+//! [`Matcher`] and the property's values are read once, in parallel chunks:
+//! - `-eq`: one case-insensitive hash probe per value, verified;
+//! - prefix patterns (`abc*`): the value's prefixes are hashed in one pass and
+//!   probed at each length some pattern has;
+//! - any other pattern (`*abc`, `a*b`, `*abc*`): one Aho-Corasick pass over the
+//!   patterns' longest literal pieces finds the candidates, which are verified;
+//! - ordering comparisons: each value is parsed as a number and a date once;
+//! - `$null`: rows with no value.
+//!
+//! A comparison costs its share of that pass plus its matches, however many
+//! distinct values the property has and however many scopes repeat it.
+//! `MemberOfGroup` and `AdministrativeUnits` run the same matcher over the
+//! groups' and units' names and take the members of those that match. The
+//! results are the rows that satisfy each test before negation;
+//! [`super::leaf::Test::holds`] is the reference they must equal.
+//!
+//! Text is compared in folded form: ASCII letters case-insensitively, other
+//! text after `to_lowercase` (literals are lower-cased when planned, values
+//! here), so no value is copied unless it has non-ASCII characters.
+
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use rayon::prelude::*;
+use roaring::{MultiOps, RoaringBitmap};
+use rustc_hash::FxHashMap;
+
+use super::leaf::Test;
+use super::value::{parse_date, parse_number, OrderingTest};
+
+/// Rows per parallel chunk.
+const CHUNK: usize = 16_384;
+
+/// The comparisons of one property, arranged for one pass over its values.
+pub struct Matcher<'t> {
+    tests: Vec<&'t Test>,
+    /// Literal hash → (test, literal) for `-eq` (and EmailAddresses' `smtp:` form).
+    equals: FxHashMap<u64, Vec<(u32, &'t str)>>,
+    /// (prefix length, prefix hash) → (test, prefix); the lengths, ascending.
+    prefixes: FxHashMap<(usize, u64), Vec<(u32, &'t str)>>,
+    prefix_lengths: Vec<usize>,
+    /// The other patterns: an automaton over their longest pieces, and the tests
+    /// of each piece.
+    pieces: Option<AhoCorasick>,
+    piece_tests: Vec<Vec<u32>>,
+    /// Patterns without a literal piece (`*`): any value matches.
+    any_value: Vec<u32>,
+    ordering: Vec<(u32, &'t OrderingTest)>,
+    wants_number: bool,
+    wants_date: bool,
+    blank: Vec<u32>,
+}
+
+impl<'t> Matcher<'t> {
+    pub fn new(tests: &[&'t Test]) -> Matcher<'t> {
+        let mut m = Matcher {
+            tests: tests.to_vec(),
+            equals: FxHashMap::default(),
+            prefixes: FxHashMap::default(),
+            prefix_lengths: Vec::new(),
+            pieces: None,
+            piece_tests: Vec::new(),
+            any_value: Vec::new(),
+            ordering: Vec::new(),
+            wants_number: false,
+            wants_date: false,
+            blank: Vec::new(),
+        };
+        let mut pieces: Vec<&str> = Vec::new();
+        let mut piece_ids: FxHashMap<&str, usize> = FxHashMap::default();
+        for (i, test) in tests.iter().enumerate() {
+            let i = i as u32;
+            match test {
+                Test::Blank { .. } => m.blank.push(i),
+                Test::Equals { value, smtp, .. } => {
+                    for literal in std::iter::once(value).chain(smtp) {
+                        m.equals
+                            .entry(hash_folded(literal.as_bytes()))
+                            .or_default()
+                            .push((i, literal.as_str()));
+                    }
+                }
+                Test::Like { pattern, .. } if pattern.prefix => {
+                    let prefix = &pattern.text[..pattern.text.len() - 1];
+                    m.prefixes
+                        .entry((prefix.len(), hash_folded(prefix.as_bytes())))
+                        .or_default()
+                        .push((i, prefix));
+                    if !m.prefix_lengths.contains(&prefix.len()) {
+                        m.prefix_lengths.push(prefix.len());
+                    }
+                }
+                Test::Like { pattern, .. } => match pattern.longest_piece() {
+                    None => m.any_value.push(i),
+                    Some(piece) => {
+                        let id = *piece_ids.entry(piece).or_insert_with(|| {
+                            pieces.push(piece);
+                            m.piece_tests.push(Vec::new());
+                            pieces.len() - 1
+                        });
+                        m.piece_tests[id].push(i);
+                    }
+                },
+                Test::Order(o) => {
+                    m.wants_number |= o.wants_number();
+                    m.wants_date |= o.wants_date();
+                    m.ordering.push((i, o));
+                }
+            }
+        }
+        m.prefix_lengths.sort_unstable();
+        if !pieces.is_empty() {
+            m.pieces = Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&pieces)
+                    .expect("a few thousand short literals always build an automaton"),
+            );
+        }
+        m
+    }
+
+    /// Records in `out` (one list per test) that `row`, holding `values`,
+    /// satisfies each test it does (before negation).
+    fn row(&self, row: u32, values: &[&str], out: &mut [Vec<u32>]) {
+        let hit = |t: u32, out: &mut [Vec<u32>]| {
+            let list = &mut out[t as usize];
+            if list.last() != Some(&row) {
+                list.push(row);
+            }
+        };
+        if values.is_empty() {
+            for &t in &self.blank {
+                hit(t, out);
+            }
+            return;
+        }
+        for &value in values {
+            let lowered;
+            let text = if value.is_ascii() {
+                value
+            } else {
+                lowered = value.to_lowercase();
+                lowered.as_str()
+            };
+            let bytes = text.as_bytes();
+            if let Some(list) = (!self.equals.is_empty())
+                .then(|| self.equals.get(&hash_folded(bytes)))
+                .flatten()
+            {
+                for &(t, literal) in list {
+                    if literal.eq_ignore_ascii_case(text) {
+                        hit(t, out);
+                    }
+                }
+            }
+            if !self.prefix_lengths.is_empty() {
+                let mut hasher = FoldedHasher::new();
+                let mut fed = 0;
+                for &len in &self.prefix_lengths {
+                    if len > bytes.len() {
+                        break;
+                    }
+                    bytes[fed..len].iter().for_each(|&b| hasher.feed(b));
+                    fed = len;
+                    if let Some(list) = self.prefixes.get(&(len, hasher.finish())) {
+                        for &(t, prefix) in list {
+                            if prefix.as_bytes().eq_ignore_ascii_case(&bytes[..len]) {
+                                hit(t, out);
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(ac) = &self.pieces {
+                for found in ac.find_overlapping_iter(text) {
+                    for &t in &self.piece_tests[found.pattern().as_usize()] {
+                        if out[t as usize].last() == Some(&row) {
+                            continue;
+                        }
+                        if let Test::Like { pattern, .. } = self.tests[t as usize] {
+                            if wildcard_match_folded(pattern.text.as_bytes(), bytes) {
+                                hit(t, out);
+                            }
+                        }
+                    }
+                }
+            }
+            for &t in &self.any_value {
+                hit(t, out);
+            }
+            if !self.ordering.is_empty() {
+                let number = self.wants_number.then(|| parse_number(value)).flatten();
+                let date = self.wants_date.then(|| parse_date(value)).flatten();
+                for &(t, test) in &self.ordering {
+                    if out[t as usize].last() != Some(&row) && test.holds(value, number, date) {
+                        hit(t, out);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The rows among `rows` that satisfy each test (before negation).
+    /// `values_of(range, f)` calls `f(row, values)` for every row of a range, in
+    /// order, with the row's values (trimmed, non-empty).
+    pub fn scan<F>(&self, rows: Range<usize>, values_of: F) -> Vec<RoaringBitmap>
+    where
+        F: Fn(Range<usize>, &mut dyn FnMut(usize, &[&str])) + Sync,
+    {
+        let chunks: Vec<Range<usize>> = rows
+            .clone()
+            .step_by(CHUNK)
+            .map(|start| start..(start + CHUNK).min(rows.end))
+            .collect();
+        let parts: Vec<Vec<Vec<u32>>> = chunks
+            .into_par_iter()
+            .map(|chunk| {
+                let mut out = vec![Vec::new(); self.tests.len()];
+                values_of(chunk, &mut |row, values| {
+                    self.row(row as u32, values, &mut out)
+                });
+                out
+            })
+            .collect();
+        (0..self.tests.len())
+            .into_par_iter()
+            .map(|t| {
+                RoaringBitmap::from_sorted_iter(parts.iter().flat_map(|p| p[t].iter().copied()))
+                    .expect("chunks are visited in ascending order")
+            })
+            .collect()
+    }
+}
+
+/// The rows that satisfy each test when a row's values are the names of the
+/// containers (groups, units) it is a direct member of: `containers` gives
+/// each container's name (`None`: it has none, so it is no value) and members.
+pub fn scan_containers(
+    tests: &[&Test],
+    containers: &[(Option<&str>, &RoaringBitmap)],
+    rows: &RoaringBitmap,
+) -> Vec<RoaringBitmap> {
+    let named: Vec<(&str, &RoaringBitmap)> = containers
+        .iter()
+        .filter_map(|&(name, members)| Some((name?, members)))
+        .collect();
+    // Which containers each test accepts, by the same matcher as for rows: a
+    // container's one value is its name.
+    let accepted = Matcher::new(tests).scan(0..named.len(), |range, f| {
+        for i in range {
+            f(i, &[named[i].0]);
+        }
+    });
+    tests
+        .par_iter()
+        .zip(accepted)
+        .map(|(test, accepted)| {
+            let rows_with =
+                |which: &mut dyn Iterator<Item = usize>| which.map(|i| named[i].1).union() & rows;
+            match test {
+                // A row is blank when no named container holds it.
+                Test::Blank { .. } => rows - rows_with(&mut (0..named.len())),
+                _ => rows_with(&mut accepted.iter().map(|i| i as usize)),
+            }
+        })
+        .collect()
+}
+
+/// A streaming form of [`hash_folded`].
+struct FoldedHasher(u64);
+
+impl FoldedHasher {
+    fn new() -> FoldedHasher {
+        FoldedHasher(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn feed(&mut self, b: u8) {
+        self.0 ^= u64::from(b.to_ascii_lowercase());
+        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+    }
+
+    fn finish(&self) -> u64 {
+        let z = self.0 ^ (self.0 >> 31);
+        let z = z.wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 29)
+    }
+}
+
+/// A hash of folded text (FNV-1a over ASCII-lower-cased bytes, then mixed):
+/// equal for two texts that are equal ignoring ASCII case.
+fn hash_folded(bytes: &[u8]) -> u64 {
+    let mut h = FoldedHasher::new();
+    bytes.iter().for_each(|&b| h.feed(b));
+    h.finish()
+}
+
+/// Whole-value `*` wildcard match of a lower-cased pattern against a value
+/// that is lower-cased or ASCII (compared ignoring ASCII case). Byte-wise
+/// matching of UTF-8 finds only whole characters, as UTF-8 is self-synchronising.
+fn wildcard_match_folded(pattern: &[u8], value: &[u8]) -> bool {
+    let mut parts = pattern.split(|&b| b == b'*');
+    let first = parts.next().unwrap_or_default();
+    if value.len() < first.len() || !value[..first.len()].eq_ignore_ascii_case(first) {
+        return false;
+    }
+    let mut rest = &value[first.len()..];
+    let parts: Vec<&[u8]> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match find_folded(rest, part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest[rest.len() - last.len()..].eq_ignore_ascii_case(last)
+}
+
+/// The first position of `needle` in `haystack`, ignoring ASCII case.
+fn find_folded(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() {
+        return Some(0);
+    }
+    haystack
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::ast::Op;
+    use crate::filter::leaf::Pattern;
+    use crate::filter::value::wildcard_match;
+
+    #[test]
+    fn folded_wildcard_agrees_with_the_reference() {
+        let values = ["", "a", "Abc", "ABCABC", "xyzabc", "Müller", "mü", "a*b"];
+        let patterns = ["*", "a*", "*c", "a*c", "*b*", "ab*ab", "m*r", "mü*", "*ü*"];
+        for p in patterns {
+            for v in values {
+                assert_eq!(
+                    wildcard_match_folded(p.as_bytes(), v.to_lowercase().as_bytes()),
+                    wildcard_match(p, &v.to_lowercase()),
+                    "{p} ~ {v}"
+                );
+                if v.is_ascii() {
+                    // ASCII values are matched as written, in any case.
+                    assert_eq!(
+                        wildcard_match_folded(p.as_bytes(), v.as_bytes()),
+                        wildcard_match(p, &v.to_lowercase()),
+                        "{p} ~ {v} as written"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_pass_answers_every_shape_like_the_reference() {
+        let rows: Vec<Vec<&str>> = vec![
+            vec!["Sales"],
+            vec!["sales-emea", "Finance"],
+            vec![],
+            vec!["Presales"],
+            vec!["MÜLLER", "12"],
+            vec!["9", "2020-01-01"],
+        ];
+        let tests: Vec<Test> = [
+            Test::Blank { negate: false },
+            Test::Equals {
+                value: "sales".into(),
+                smtp: None,
+                negate: false,
+            },
+            Test::Equals {
+                value: "müller".into(),
+                smtp: None,
+                negate: true,
+            },
+            Test::Like {
+                pattern: Pattern::new("sales*"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("s*"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("*sales"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("*a*e*"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("*"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("mü*"),
+                negate: false,
+            },
+            Test::Order(OrderingTest::new(Op::Lt, "10")),
+            Test::Order(OrderingTest::new(Op::Ge, "2019-12-31")),
+            Test::Order(OrderingTest::new(Op::Gt, "r")),
+        ]
+        .into();
+        let refs: Vec<&Test> = tests.iter().collect();
+        let found = Matcher::new(&refs).scan(0..rows.len(), |range, f| {
+            for r in range {
+                f(r, &rows[r]);
+            }
+        });
+        for (test, bitmap) in tests.iter().zip(found) {
+            let expected: Vec<u32> = (0..rows.len() as u32)
+                .filter(|&r| test.holds(rows[r as usize].iter().copied()) != test.negated())
+                .collect();
+            assert_eq!(bitmap.iter().collect::<Vec<_>>(), expected, "{test:?}");
+        }
+    }
+
+    #[test]
+    fn containers_answer_by_their_names() {
+        let a: RoaringBitmap = [0, 1].into_iter().collect();
+        let b: RoaringBitmap = [1, 2].into_iter().collect();
+        let c: RoaringBitmap = [3].into_iter().collect();
+        let containers = [(Some("CN=A,DC=x"), &a), (Some("CN=B,DC=x"), &b), (None, &c)];
+        let tests = [
+            Test::Equals {
+                value: "cn=b,dc=x".into(),
+                smtp: None,
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("cn=*"),
+                negate: false,
+            },
+            Test::Blank { negate: false },
+        ];
+        let refs: Vec<&Test> = tests.iter().collect();
+        let all: RoaringBitmap = (0..5).collect();
+        let found = scan_containers(&refs, &containers, &all);
+        let rows = |b: &RoaringBitmap| b.iter().collect::<Vec<_>>();
+        assert_eq!(rows(&found[0]), [1, 2]);
+        assert_eq!(rows(&found[1]), [0, 1, 2]);
+        assert_eq!(rows(&found[2]), [3, 4]);
+    }
+}
