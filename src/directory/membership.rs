@@ -149,6 +149,9 @@ pub(super) fn add_group_members(
         columns: ["Group", "Member"],
         container: "group",
     };
+    if let (Some(group), Some(member)) = (table.column(&["Group"]), table.column(&["Member"])) {
+        dir.prepare_tiers(&[group, member], table.len());
+    }
     let edges = walk.run(
         dir,
         findings,
@@ -209,6 +212,9 @@ pub(super) fn add_admin_unit_members(
         columns: ["AdministrativeUnit", "Member"],
         container: "administrative unit",
     };
+    if let Some(member) = table.column(&["Member"]) {
+        dir.prepare_tiers(&[member], table.len());
+    }
     let edges = walk.run(
         dir,
         findings,

@@ -17,6 +17,7 @@ pub use resolve::{KeySink, Resolution, Resolver, Scan, Tier};
 
 use crate::error::{Error, Location, Result};
 use crate::findings::Findings;
+use crate::snapshot::tables::Col;
 use crate::snapshot::{format_guid, parse_guid_u128, Snapshot, Table};
 
 use keys::KeySources;
@@ -249,11 +250,49 @@ impl Directory {
 
     fn tier(&self, tier: Tier) -> &Resolver<Recipient> {
         self.tiers[tier as usize].get_or_init(|| {
-            let mut r = Resolver::default();
-            r.reserve(tier, self.mailbox_table.len() + self.group_table.len());
-            self.tier_keys(tier, 0..self.count as usize, true, &mut r);
-            r
+            // Inside a rayon worker the build runs in one shard: a parallel one
+            // could steal a job that waits for this very tier. Parallel walks
+            // build the tiers they need first, see [`Directory::prepare_tiers`].
+            let shards = match rayon::current_thread_index() {
+                Some(_) => 1,
+                None => rayon::current_num_threads() * 2,
+            };
+            let keys = self.mailbox_table.len() + self.group_table.len();
+            Resolver::build(tier, shards, keys, |sink| {
+                self.tier_keys(tier, 0..self.count as usize, true, sink)
+            })
         })
+    }
+
+    /// Builds, in parallel, each identity tier that some identity in `columns`
+    /// reaches (one not found in the tiers before it): the parallel membership
+    /// walk then only reads built tiers. Exports that name every member by GUID
+    /// never build the address and name tiers.
+    pub(crate) fn prepare_tiers(&self, columns: &[Col<'_>], rows: usize) {
+        if self.focus.is_some() {
+            return;
+        }
+        for (t, &tier) in Tier::ALL.iter().enumerate() {
+            if self.tiers[t].get().is_some() {
+                continue;
+            }
+            let earlier: Vec<&Resolver<Recipient>> =
+                Tier::ALL[..t].iter().map(|&e| self.tier(e)).collect();
+            let reached = columns.iter().any(|col| {
+                (0..rows).into_par_iter().with_min_len(4_096).any(|row| {
+                    col.get(row).is_some_and(|identity| {
+                        Tier::ALL[..t]
+                            .iter()
+                            .zip(&earlier)
+                            .all(|(&e, r)| r.resolve_tier(e, identity).is_none())
+                    })
+                })
+            });
+            if !reached {
+                return;
+            }
+            self.tier(tier);
+        }
     }
 
     /// Visits the keys of a tier: those of the mailboxes in `rows`, and with

@@ -5,11 +5,10 @@
 //! `smtp:` proxy), (4) Alias or Name. The first tier with a match decides; two
 //! different objects in that tier make the identity ambiguous.
 
-use std::borrow::Cow;
-
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use crate::snapshot::{parse_guid, parse_guid_u128, smtp_proxy};
+use crate::snapshot::{parse_guid_u128, smtp_proxy};
 
 /// The identity tiers, in the order they are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,13 +61,6 @@ impl<T: Copy + PartialEq> Entry<T> {
             _ => {}
         }
     }
-
-    fn merge(&mut self, other: Entry<T>) {
-        match other {
-            Entry::One(o) => self.push(o),
-            Entry::Many(all) => all.into_iter().for_each(|o| self.push(o)),
-        }
-    }
 }
 
 /// Receives the identity keys of objects, tier by tier: a [`Resolver`] indexes
@@ -93,7 +85,8 @@ impl<T: Copy + PartialEq> KeySink<T> for Resolver<T> {
 pub struct Scan<T> {
     tier: Tier,
     guid: Option<u128>,
-    text: Option<String>,
+    /// The identity as a text tier stores it (folded).
+    text: Option<Vec<u8>>,
     found: Option<Entry<T>>,
 }
 
@@ -105,7 +98,13 @@ impl<T: Copy + PartialEq> Scan<T> {
                 .then(|| parse_guid_u128(identity))
                 .flatten(),
             text: (tier != Tier::Guid)
-                .then(|| normalize(tier, identity).map(Cow::into_owned))
+                .then(|| {
+                    text_key(tier, identity).map(|k| {
+                        let mut folded = Vec::new();
+                        k.push_to(&mut folded);
+                        folded
+                    })
+                })
                 .flatten(),
             found: None,
         }
@@ -118,14 +117,7 @@ impl<T: Copy + PartialEq> Scan<T> {
 
     /// What the tier says about the identity, as [`Resolver::resolve_tier`] would.
     pub fn result(self) -> Option<Resolution<T>> {
-        Some(match self.found? {
-            Entry::One(one) => Resolution::Found(one),
-            Entry::Many(all) => Resolution::Ambiguous {
-                tier: self.tier,
-                first: all[0],
-                second: all[1],
-            },
-        })
+        Some(self.found?.resolution(self.tier))
     }
 
     /// The distinct objects found, in the order they were first seen.
@@ -152,17 +144,11 @@ impl<T: Copy + PartialEq> KeySink<T> for Scan<T> {
                 self.add_guid(g, object);
             }
         } else if let Some(target) = &self.text {
-            // Most keys differ in length, which needs no lower-casing to see.
-            let trimmed = key.trim();
-            let bare = match tier {
-                Tier::Address => smtp_proxy(trimmed).unwrap_or(trimmed),
-                _ => trimmed,
-            };
-            if bare.is_ascii() && bare.len() != target.len() {
-                return;
-            }
-            if normalize(tier, key).is_some_and(|k| k == target.as_str()) {
-                self.hit(object);
+            // Most keys differ in length, which an ASCII key shows unfolded.
+            if let Some(key) = text_key(tier, key) {
+                if key.len() == target.len() && key.equals(target) {
+                    self.hit(object);
+                }
             }
         }
     }
@@ -174,20 +160,108 @@ impl<T: Copy + PartialEq> KeySink<T> for Scan<T> {
     }
 }
 
-/// Maps identity keys to objects, per tier. GUIDs are kept as numbers and other
-/// keys lower-cased, so lookups need no normalisation beyond that.
+/// Maps identity keys to objects, per tier. GUIDs are kept as numbers; other keys
+/// are stored lower-cased in one byte arena per shard and found by a hash of their
+/// case-folded bytes, so neither indexing nor a lookup allocates a string per key
+/// (only keys with non-ASCII letters are folded through `to_lowercase`).
 #[derive(Debug, Clone)]
 pub struct Resolver<T> {
-    guids: FxHashMap<u128, Entry<T>>,
+    guids: Vec<FxHashMap<u128, Entry<T>>>,
     /// Distinguished name, address and name tiers.
-    text: [FxHashMap<Box<str>, Entry<T>>; 3],
+    text: [Vec<TextShard<T>>; 3],
 }
 
 impl<T> Default for Resolver<T> {
     fn default() -> Self {
+        Resolver::with_shards(1)
+    }
+}
+
+impl<T> Resolver<T> {
+    /// An empty resolver whose tiers are split into `shards` maps by key hash.
+    fn with_shards(shards: usize) -> Resolver<T> {
         Resolver {
-            guids: FxHashMap::default(),
-            text: Default::default(),
+            guids: (0..shards).map(|_| FxHashMap::default()).collect(),
+            text: std::array::from_fn(|_| (0..shards).map(|_| TextShard::default()).collect()),
+        }
+    }
+}
+
+/// One shard of a text tier: the folded keys, end to end, and per key hash the
+/// keys with that hash (one, unless 64-bit hashes collide).
+#[derive(Debug, Clone)]
+struct TextShard<T> {
+    arena: Vec<u8>,
+    keys: FxHashMap<u64, Keyed<T>>,
+}
+
+impl<T> Default for TextShard<T> {
+    fn default() -> Self {
+        TextShard {
+            arena: Vec::new(),
+            keys: FxHashMap::default(),
+        }
+    }
+}
+
+/// A key (its bytes in the shard's arena) and its objects; `next` chains the
+/// rare other key of the same hash.
+#[derive(Debug, Clone)]
+struct Keyed<T> {
+    start: u32,
+    len: u32,
+    entry: Entry<T>,
+    next: Option<Box<Keyed<T>>>,
+}
+
+impl<T: Copy + PartialEq> TextShard<T> {
+    fn insert(&mut self, hash: u64, key: &Folded<'_>, object: T) {
+        let arena = &mut self.arena;
+        let push_key = |arena: &mut Vec<u8>| {
+            let start = arena.len() as u32;
+            key.push_to(arena);
+            (start, key.len() as u32)
+        };
+        match self.keys.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let (start, len) = push_key(arena);
+                e.insert(Keyed {
+                    start,
+                    len,
+                    entry: Entry::One(object),
+                    next: None,
+                });
+            }
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                let mut slot = e.get_mut();
+                loop {
+                    if key.equals(&arena[slot.start as usize..][..slot.len as usize]) {
+                        slot.entry.push(object);
+                        return;
+                    }
+                    if slot.next.is_none() {
+                        let (start, len) = push_key(arena);
+                        slot.next = Some(Box::new(Keyed {
+                            start,
+                            len,
+                            entry: Entry::One(object),
+                            next: None,
+                        }));
+                        return;
+                    }
+                    slot = slot.next.as_deref_mut().expect("checked");
+                }
+            }
+        }
+    }
+
+    fn get(&self, hash: u64, key: &Folded<'_>) -> Option<&Entry<T>> {
+        let mut slot = self.keys.get(&hash)?;
+        loop {
+            if key.equals(&self.arena[slot.start as usize..][..slot.len as usize]) {
+                return Some(&slot.entry);
+            }
+            slot = slot.next.as_deref()?;
         }
     }
 }
@@ -195,15 +269,28 @@ impl<T> Default for Resolver<T> {
 impl<T: Copy + PartialEq> Resolver<T> {
     /// Makes room for `n` more keys in `tier`, so a large tier is not rehashed as it grows.
     pub fn reserve(&mut self, tier: Tier, n: usize) {
+        let per_shard = n.div_ceil(self.guids.len());
         match tier {
-            Tier::Guid => self.guids.reserve(n),
-            _ => self.text[tier as usize - 1].reserve(n),
+            Tier::Guid => self.guids.iter_mut().for_each(|m| m.reserve(per_shard)),
+            _ => self.text[tier as usize - 1]
+                .iter_mut()
+                .for_each(|s| s.keys.reserve(per_shard)),
         }
     }
 
     /// Whether some key of the distinguished name, address or name tier passes `f`.
     pub fn any_text_key(&self, f: impl Fn(&str) -> bool) -> bool {
-        self.text.iter().any(|tier| tier.keys().any(|k| f(k)))
+        self.text.iter().flatten().any(|shard| {
+            let mut slots: Vec<&Keyed<T>> = shard.keys.values().collect();
+            while let Some(slot) = slots.pop() {
+                let bytes = &shard.arena[slot.start as usize..][..slot.len as usize];
+                if std::str::from_utf8(bytes).is_ok_and(&f) {
+                    return true;
+                }
+                slots.extend(slot.next.as_deref());
+            }
+            false
+        })
     }
 
     /// Registers `key` for `object` in `tier`; blank keys and malformed GUIDs are skipped.
@@ -215,15 +302,11 @@ impl<T: Copy + PartialEq> Resolver<T> {
                 }
             }
             _ => {
-                if let Some(key) = normalize(tier, key) {
-                    match self.text[tier as usize - 1].entry(key.into_owned().into_boxed_str()) {
-                        std::collections::hash_map::Entry::Occupied(mut e) => {
-                            e.get_mut().push(object)
-                        }
-                        std::collections::hash_map::Entry::Vacant(e) => {
-                            e.insert(Entry::One(object));
-                        }
-                    }
+                if let Some(key) = text_key(tier, key) {
+                    let hash = key.hash();
+                    let shards = &mut self.text[tier as usize - 1];
+                    let i = shard_of(hash, shards.len());
+                    shards[i].insert(hash, &key, object);
                 }
             }
         }
@@ -231,20 +314,50 @@ impl<T: Copy + PartialEq> Resolver<T> {
 
     /// Registers a GUID already parsed.
     pub fn add_guid(&mut self, guid: u128, object: T) {
-        match self.guids.entry(guid) {
-            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(object),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(Entry::One(object));
-            }
-        }
+        let shard = shard_of(guid_hash(guid), self.guids.len());
+        add_to(&mut self.guids[shard], guid, object);
     }
 
-    /// Adds every key of `other` (built in parallel for other tiers) to this resolver.
-    pub fn merge(&mut self, other: Resolver<T>) {
-        merge_map(&mut self.guids, other.guids);
-        for (mine, theirs) in self.text.iter_mut().zip(other.text) {
-            merge_map(mine, theirs);
+    /// Builds one tier over `shards` shards (one per task, so give a few per
+    /// thread), with room for about `keys` keys: each shard's task visits every key with `visit` and keeps those
+    /// hashed to it. Keys are hashed `shards` times over, but nothing is staged,
+    /// and each shard sees its keys in the visit order, as a serial build would.
+    pub fn build(
+        tier: Tier,
+        shards: usize,
+        keys: usize,
+        visit: impl Fn(&mut dyn KeySink<T>) + Sync,
+    ) -> Resolver<T>
+    where
+        T: Send + Sync,
+    {
+        let mut r = Resolver::with_shards(shards.max(1));
+        r.reserve(tier, keys);
+        let shards = r.guids.len();
+        match tier {
+            Tier::Guid => r.guids.par_iter_mut().enumerate().for_each(|(i, map)| {
+                visit(&mut ShardSink {
+                    tier,
+                    shard: i,
+                    shards,
+                    guids: Some(map),
+                    text: None,
+                })
+            }),
+            _ => r.text[tier as usize - 1]
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(i, text)| {
+                    visit(&mut ShardSink {
+                        tier,
+                        shard: i,
+                        shards,
+                        guids: None,
+                        text: Some(text),
+                    })
+                }),
         }
+        r
     }
 
     /// Resolves an identity through the tiers.
@@ -258,63 +371,177 @@ impl<T: Copy + PartialEq> Resolver<T> {
     /// Looks an identity up in one tier only: `None` when that tier has no match.
     pub fn resolve_tier(&self, tier: Tier, identity: &str) -> Option<Resolution<T>> {
         let entry = match tier {
-            Tier::Guid => parse_guid_u128(identity).and_then(|g| self.guids.get(&g)),
-            _ => {
-                normalize(tier, identity).and_then(|k| self.text[tier as usize - 1].get(k.as_ref()))
-            }
+            Tier::Guid => parse_guid_u128(identity)
+                .and_then(|g| self.guids[shard_of(guid_hash(g), self.guids.len())].get(&g)),
+            _ => text_key(tier, identity).and_then(|k| {
+                let hash = k.hash();
+                let shards = &self.text[tier as usize - 1];
+                shards[shard_of(hash, shards.len())].get(hash, &k)
+            }),
         }?;
-        Some(match entry {
+        Some(entry.resolution(tier))
+    }
+}
+
+impl<T: Copy> Entry<T> {
+    /// One object found, or the first two of several, in the order visited.
+    fn resolution(&self, tier: Tier) -> Resolution<T> {
+        match self {
             Entry::One(one) => Resolution::Found(*one),
             Entry::Many(all) => Resolution::Ambiguous {
                 tier,
                 first: all[0],
                 second: all[1],
             },
-        })
+        }
     }
 }
 
-fn merge_map<K: std::hash::Hash + Eq, T: Copy + PartialEq>(
-    mine: &mut FxHashMap<K, Entry<T>>,
-    theirs: FxHashMap<K, Entry<T>>,
-) {
-    if mine.is_empty() {
-        *mine = theirs;
-        return;
+/// Adds the keys of one shard of one tier to it, and passes over the others.
+struct ShardSink<'r, T> {
+    tier: Tier,
+    shard: usize,
+    shards: usize,
+    guids: Option<&'r mut FxHashMap<u128, Entry<T>>>,
+    text: Option<&'r mut TextShard<T>>,
+}
+
+impl<T: Copy + PartialEq> KeySink<T> for ShardSink<'_, T> {
+    fn add(&mut self, tier: Tier, key: &str, object: T) {
+        debug_assert_eq!(tier, self.tier);
+        if tier == Tier::Guid {
+            if let Some(g) = parse_guid_u128(key) {
+                self.add_guid(g, object);
+            }
+        } else if let (Some(text), Some(key)) = (self.text.as_deref_mut(), text_key(tier, key)) {
+            let hash = key.hash();
+            if shard_of(hash, self.shards) == self.shard {
+                text.insert(hash, &key, object);
+            }
+        }
     }
-    for (k, v) in theirs {
-        match mine.entry(k) {
-            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(v),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(v);
+
+    fn add_guid(&mut self, guid: u128, object: T) {
+        if let Some(map) = self.guids.as_deref_mut() {
+            if shard_of(guid_hash(guid), self.shards) == self.shard {
+                add_to(map, guid, object);
             }
         }
     }
 }
 
-fn normalize(tier: Tier, key: &str) -> Option<Cow<'_, str>> {
+fn add_to<T: Copy + PartialEq>(map: &mut FxHashMap<u128, Entry<T>>, guid: u128, object: T) {
+    match map.entry(guid) {
+        std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().push(object),
+        std::collections::hash_map::Entry::Vacant(e) => {
+            e.insert(Entry::One(object));
+        }
+    }
+}
+
+/// A text key as the tier compares it: trimmed, `smtp:` stripped from addresses,
+/// case-folded. ASCII keys (nearly all) are folded as they are hashed, compared
+/// and stored, without a copy; others through `to_lowercase`.
+enum Folded<'a> {
+    /// ASCII, in any case.
+    Ascii(&'a [u8]),
+    /// Folded already (keys with non-ASCII letters).
+    Owned(String),
+}
+
+impl Folded<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Folded::Ascii(b) => b.len(),
+            Folded::Owned(s) => s.len(),
+        }
+    }
+
+    fn push_to(&self, arena: &mut Vec<u8>) {
+        match self {
+            Folded::Ascii(b) => arena.extend(b.iter().map(u8::to_ascii_lowercase)),
+            Folded::Owned(s) => arena.extend_from_slice(s.as_bytes()),
+        }
+    }
+
+    /// Whether `stored` (folded bytes) is this key.
+    fn equals(&self, stored: &[u8]) -> bool {
+        match self {
+            Folded::Ascii(b) => b.eq_ignore_ascii_case(stored),
+            Folded::Owned(s) => s.as_bytes() == stored,
+        }
+    }
+
+    /// A 64-bit hash of the folded bytes, eight at a time.
+    fn hash(&self) -> u64 {
+        let (bytes, ascii) = match self {
+            Folded::Ascii(b) => (*b, true),
+            Folded::Owned(s) => (s.as_bytes(), false),
+        };
+        let mut h = bytes.len() as u64;
+        let mut words = bytes.chunks_exact(8);
+        let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        for w in words.by_ref() {
+            let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+            h = mix(h, if ascii { ascii_lower_word(w) } else { w });
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut last = [0u8; 8];
+            last[..rest.len()].copy_from_slice(rest);
+            let w = u64::from_le_bytes(last);
+            h = mix(h, if ascii { ascii_lower_word(w) } else { w });
+        }
+        fmix64(h)
+    }
+}
+
+/// Lower-cases the ASCII letters among eight ASCII bytes (high bits clear).
+fn ascii_lower_word(w: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let each = |b: u8| u64::from_ne_bytes([b; 8]);
+    // A byte's high bit is set when it is >= 'A', and when it is > 'Z'.
+    let ge_a = (w & LOW7).wrapping_add(each(0x80 - b'A'));
+    let gt_z = (w & LOW7).wrapping_add(each(0x7f - b'Z'));
+    let upper = ge_a & !gt_z & HIGH;
+    w | (upper >> 2)
+}
+
+/// MurmurHash3's finaliser: every bit of the hash depends on every bit of `h`.
+fn fmix64(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+fn guid_hash(guid: u128) -> u64 {
+    fmix64((guid as u64) ^ ((guid >> 64) as u64).rotate_left(17))
+}
+
+/// The shard of a key among `shards`: from the hash's top half, as the maps
+/// inside a shard hash its low bits.
+fn shard_of(hash: u64, shards: usize) -> usize {
+    (hash >> 32) as usize % shards
+}
+
+/// The key `key` is in a text tier, or `None` when it is blank.
+fn text_key(tier: Tier, key: &str) -> Option<Folded<'_>> {
     let key = key.trim();
     if key.is_empty() {
         return None;
     }
-    match tier {
-        Tier::Guid => parse_guid(key).map(Cow::Owned),
-        Tier::Address => Some(lower(smtp_proxy(key).unwrap_or(key))),
-        Tier::DistinguishedName | Tier::Name => Some(lower(key)),
-    }
-}
-
-/// Lower-cased text, borrowed when it is lower-case ASCII already (most
-/// addresses and GUIDs in exports), so a lookup allocates nothing.
-fn lower(text: &str) -> Cow<'_, str> {
-    if text
-        .bytes()
-        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
-    {
-        Cow::Borrowed(text)
+    let key = match tier {
+        Tier::Address => smtp_proxy(key).unwrap_or(key),
+        _ => key,
+    };
+    Some(if key.is_ascii() {
+        Folded::Ascii(key.as_bytes())
     } else {
-        Cow::Owned(text.to_lowercase())
-    }
+        Folded::Owned(key.to_lowercase())
+    })
 }
 
 #[cfg(test)]
@@ -352,5 +579,79 @@ mod tests {
         assert_eq!(r.resolve("bob@contoso.COM"), Resolution::Found(7));
         assert_eq!(r.resolve("SMTP:bob@contoso.com"), Resolution::Found(7));
         assert_eq!(r.resolve("carol@contoso.com"), Resolution::NotFound);
+    }
+
+    #[test]
+    fn non_ascii_keys_fold_through_to_lowercase() {
+        let mut r = Resolver::default();
+        r.add(Tier::Name, "ÅSA Öberg", 3u32);
+        r.add(Tier::Address, "smtp:JÜRGEN@Contoso.com", 4u32);
+        assert_eq!(r.resolve("åsa öberg"), Resolution::Found(3));
+        assert_eq!(r.resolve("jürgen@contoso.com"), Resolution::Found(4));
+        assert_eq!(r.resolve("asa oberg"), Resolution::NotFound);
+    }
+
+    #[test]
+    fn ascii_folding_of_whole_words_matches_byte_by_byte() {
+        for text in [
+            "",
+            "A",
+            "AZaz@[`",
+            "MiXeD.Case-Address_0123@Contoso.COM",
+            "@@@@@@@@ZZZZ",
+        ] {
+            let folded = Folded::Ascii(text.as_bytes());
+            let lower = text.to_ascii_lowercase();
+            assert_eq!(folded.hash(), Folded::Owned(lower.clone()).hash(), "{text}");
+            assert!(folded.equals(lower.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn keys_of_one_hash_are_told_apart_by_their_bytes() {
+        let mut shard = TextShard::default();
+        let (a, b) = (Folded::Ascii(b"alpha"), Folded::Ascii(b"beta"));
+        // Force a collision: both keys under one hash.
+        shard.insert(7, &a, 1u32);
+        shard.insert(7, &b, 2u32);
+        shard.insert(7, &Folded::Ascii(b"ALPHA"), 3u32);
+        assert!(matches!(shard.get(7, &a), Some(Entry::Many(v)) if v == &[1, 3]));
+        assert!(matches!(shard.get(7, &b), Some(Entry::One(2))));
+        assert!(shard.get(7, &Folded::Ascii(b"gamma")).is_none());
+    }
+
+    #[test]
+    fn a_sharded_build_resolves_like_serial_adds() {
+        let keys: Vec<(Tier, String, u32)> = (0..2_000u32)
+            .flat_map(|i| {
+                [
+                    (Tier::Address, format!("User{i}@Contoso.com"), i),
+                    (Tier::Name, format!("name{}", i % 700), i),
+                    (
+                        Tier::Guid,
+                        format!("{{00000000-0000-0000-0000-{i:012}}}"),
+                        i,
+                    ),
+                ]
+            })
+            .collect();
+        let mut serial = Resolver::default();
+        for (tier, key, object) in &keys {
+            serial.add(*tier, key, *object);
+        }
+        for tier in Tier::ALL {
+            let built = Resolver::build(tier, 5, 100, |sink| {
+                for (t, key, object) in keys.iter().filter(|k| k.0 == tier) {
+                    sink.add(*t, key, *object);
+                }
+            });
+            for (t, key, _) in keys.iter().filter(|k| k.0 == tier) {
+                let upper = key.to_uppercase();
+                assert_eq!(
+                    built.resolve_tier(*t, &upper),
+                    serial.resolve_tier(*t, &upper)
+                );
+            }
+        }
     }
 }
