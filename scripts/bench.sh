@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# End-to-end benchmark on the DESIGN §6 tenant (1M mailboxes, 10k apps).
+# End-to-end benchmark on the DESIGN §6 tenants (1M mailboxes, 10k apps).
 #
-#   scripts/bench.sh            generate the large tenant once, analyze it RUNS times
+#   scripts/bench.sh            generate the `large` and `varied` tenants once, analyze
+#                               each RUNS times (varied has every shape §6 lists:
+#                               quote-all wide CSV, every identity form, wildcards
+#                               anywhere, ordering and multi-valued comparisons)
+#   PROFILES=varied scripts/bench.sh   only some of them
+#   BASELINE_CMD='duckdb -c ".read baseline.sql" {}' scripts/bench.sh
+#                               also time another tool on the same tenant ({} is the
+#                               tenant folder), alternating with exomatrix run by run,
+#                               and print the ratio of the medians
 #   RUNS=5 scripts/bench.sh     more runs (the machine's noise shows in the spread)
 #   FLAT=1 scripts/bench.sh     also analyze the same tenant with 2x and 4x the cells,
 #                               to show that peak memory does not grow with cells
@@ -25,12 +33,12 @@ command -v python3 >/dev/null || { echo "bench.sh needs python3 to read the mani
 cargo build --release --locked --quiet
 mkdir -p "$DATA"
 
-# generate NAME ARGS...: a tenant, once (marked complete only after success).
+# generate NAME PROFILE ARGS...: a tenant, once (marked complete only after success).
 generate() {
-    local name=$1; shift
+    local name=$1 profile=$2; shift 2
     if [ ! -f "$DATA/$name/.complete" ]; then
         echo "generating $name ..." >&2
-        "$BIN" generate --profile large --seed 42 "$@" -o "$DATA/$name" --force >&2
+        "$BIN" generate --profile "$profile" --seed 42 "$@" -o "$DATA/$name" --force >&2
         touch "$DATA/$name/.complete"
     fi
 }
@@ -58,24 +66,50 @@ cells = m["counts"]["cells"]
 print(f"{label:<10} {wall_s:7.2f} {t['load']:6.2f} {t['directory']:6.2f} {t['compile_scopes']:6.2f} "
       f"{t['policy']:6.2f} {t['evaluate']:6.2f} {t['write']:6.2f} {cells:>11,} "
       f"{m['throughput']['access_cells_per_second']/1e6:8.1f} {rss_kb/1048576:7.2f} {user:6.1f} {sys_:6.1f}")
+with open(timing + ".wall", "w") as f:
+    f.write(f"{wall_s}\n")
 PY
-    rm -f "$timing"
+    cat "$timing.wall" >> "$DATA/walls-$name"
+    rm -f "$timing" "$timing.wall"
 }
+
+# baseline NAME: the other tool once on the same tenant; wall time to walls-baseline-NAME.
+baseline() {
+    local name=$1 start end
+    start=$(date +%s.%N)
+    sh -c "${BASELINE_CMD//\{\}/$DATA/$name}" > /dev/null
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc >> "$DATA/walls-baseline-$name"
+    printf '%-10s %7.2f\n' "baseline" "$(tail -1 "$DATA/walls-baseline-$name")"
+}
+
+median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 header() {
     printf '%-10s %7s %6s %6s %6s %6s %6s %6s %11s %8s %7s %6s %6s\n' \
         run total load dir scopes policy eval write cells 'Mcell/s' 'RSS GiB' user sys
 }
 
-generate large
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-echo "tenant:  $(du -sh "$DATA/large" | cut -f1) of CSV, seconds per stage:"
-header
-for i in $(seq "$RUNS"); do run large "large-$i"; done
+for profile in ${PROFILES:-large varied}; do
+    generate "$profile" "$profile"
+    rm -f "$DATA/walls-$profile" "$DATA/walls-baseline-$profile"
+    echo "tenant $profile: $(du -sh "$DATA/$profile" | cut -f1) of CSV, seconds per stage:"
+    header
+    for i in $(seq "$RUNS"); do
+        run "$profile" "$profile-$i"
+        if [ -n "${BASELINE_CMD:-}" ]; then baseline "$profile"; fi
+    done
+    if [ -n "${BASELINE_CMD:-}" ]; then
+        ours=$(median "$DATA/walls-$profile")
+        theirs=$(median "$DATA/walls-baseline-$profile")
+        echo "median: exomatrix $ours s, baseline $theirs s, ratio $(echo "scale=1; $theirs / $ours" | bc)x"
+    fi
+done
 
 if [ "${FLAT:-0}" = 1 ]; then
-    generate large-2x --tenant-wide 260
-    generate large-4x --tenant-wide 660
+    generate large-2x large --tenant-wide 260
+    generate large-4x large --tenant-wide 660
     echo "same tenant, more tenant-wide grants (peak RSS should stay flat):"
     header
     run large large-1x
@@ -90,6 +124,7 @@ timed() {
 }
 
 if [ "${QUERIES:-0}" = 1 ]; then
+    generate large large
     after="$DATA/large-after"
     if [ ! -f "$after/.complete" ]; then
         rm -rf "$after" && mkdir -p "$after"
@@ -112,7 +147,8 @@ if [ "${QUERIES:-0}" = 1 ]; then
 fi
 
 if python3 -c 'import duckdb' 2>/dev/null; then
-    python3 - "$DATA/out-large" <<'PY'
+    for profile in ${PROFILES:-large varied}; do
+    python3 - "$DATA/out-$profile" <<'PY'
 import duckdb, json, sys
 out = sys.argv[1]
 con = duckdb.connect()
@@ -120,9 +156,10 @@ con.execute(open(f"{out}/views.sql").read())
 rows = con.execute("select count(*) from access").fetchone()[0]
 expected = json.load(open(f"{out}/manifest.json"))["counts"]["cells"]
 status = "ok" if rows == expected else "MISMATCH"
-print(f"duckdb reads {rows:,} rows from access, manifest says {expected:,}: {status}")
+print(f"duckdb reads {rows:,} rows from {out}/access, manifest says {expected:,}: {status}")
 sys.exit(0 if rows == expected else 1)
 PY
+    done
 else
     echo "(install the duckdb Python module to check the dataset reads back: pip install duckdb)"
 fi
