@@ -20,7 +20,7 @@ pub enum ProfileArg {
     Large,
     /// The large tenant with every shape of DESIGN §6: 40 mailbox columns as Windows
     /// PowerShell 5.1 writes them, every identity form, wildcards anywhere over
-    /// million-value columns, ordering and multi-valued comparisons (about 1.3 GB).
+    /// million-value columns, ordering and multi-valued comparisons (about 0.9 GB).
     Varied,
 }
 

@@ -35,6 +35,8 @@ pub struct Pattern {
     pub pieces: Vec<String>,
     /// The pattern has one star, at its end: a prefix test.
     pub prefix: bool,
+    /// `*abc`: one star, at the start.
+    pub suffix: bool,
 }
 
 impl Pattern {
@@ -48,22 +50,13 @@ impl Pattern {
                 .map(str::to_string)
                 .collect(),
             prefix: stars == 1 && text.ends_with('*'),
+            suffix: stars == 1 && text.len() > 1 && text.starts_with('*'),
         }
     }
 
     /// Whether a value (in any case) matches the whole pattern.
     pub fn matches(&self, value: &str) -> bool {
         with_lower(value, |v| wildcard_match(&self.text, v))
-    }
-
-    /// The longest literal piece (the first of equals): a value that matches
-    /// contains it.
-    pub fn longest_piece(&self) -> Option<&str> {
-        self.pieces
-            .iter()
-            .rev()
-            .max_by_key(|p| p.len())
-            .map(String::as_str)
     }
 }
 
@@ -178,8 +171,9 @@ mod tests {
         let p = Pattern::new("ab*cd*");
         assert_eq!(p.pieces, ["ab", "cd"]);
         assert!(!p.prefix);
-        assert_eq!(p.longest_piece(), Some("ab"));
         assert!(Pattern::new("ab*").prefix);
+        assert!(Pattern::new("*ab").suffix && !Pattern::new("*").suffix);
+        assert!(!Pattern::new("*ab*").suffix && !Pattern::new("a*b").suffix);
         assert!(Pattern::new("*").pieces.is_empty());
         assert!(p.matches("ABxCDy"));
     }

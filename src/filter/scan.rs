@@ -6,9 +6,10 @@
 //! [`Matcher`] and the property's values are read once, in parallel chunks:
 //! - `-eq`: one case-insensitive hash probe per value, verified;
 //! - prefix patterns (`abc*`): the value's prefixes are hashed in one pass and
-//!   probed at each length some pattern has;
-//! - any other pattern (`*abc`, `a*b`, `*abc*`): one Aho-Corasick pass over the
-//!   patterns' longest literal pieces finds the candidates, which are verified;
+//!   probed at each length some pattern has; suffix patterns (`*abc`) likewise;
+//! - any other pattern (`a*b`, `*abc*`): one Aho-Corasick pass over one
+//!   literal piece of each pattern (the least shared among the patterns, then the
+//!   longest) finds the candidates, which are verified;
 //! - ordering comparisons: each value is parsed as a number and a date once;
 //! - `$null`: rows with no value.
 //!
@@ -30,7 +31,7 @@ use rayon::prelude::*;
 use roaring::{MultiOps, RoaringBitmap};
 use rustc_hash::FxHashMap;
 
-use super::leaf::Test;
+use super::leaf::{Pattern, Test};
 use super::value::{parse_date, parse_number, OrderingTest};
 
 /// Rows per parallel chunk.
@@ -44,8 +45,11 @@ pub struct Matcher<'t> {
     /// (prefix length, prefix hash) → (test, prefix); the lengths, ascending.
     prefixes: FxHashMap<(usize, u64), Vec<(u32, &'t str)>>,
     prefix_lengths: Vec<usize>,
-    /// The other patterns: an automaton over their longest pieces, and the tests
-    /// of each piece.
+    /// The same for suffix patterns (`*abc`).
+    suffixes: FxHashMap<(usize, u64), Vec<(u32, &'t str)>>,
+    suffix_lengths: Vec<usize>,
+    /// The other patterns: an automaton over one piece of each (see
+    /// [`anchor_piece`]), and the tests of each piece.
     pieces: Option<AhoCorasick>,
     piece_tests: Vec<Vec<u32>>,
     /// Patterns without a literal piece (`*`): any value matches.
@@ -63,6 +67,8 @@ impl<'t> Matcher<'t> {
             equals: FxHashMap::default(),
             prefixes: FxHashMap::default(),
             prefix_lengths: Vec::new(),
+            suffixes: FxHashMap::default(),
+            suffix_lengths: Vec::new(),
             pieces: None,
             piece_tests: Vec::new(),
             any_value: Vec::new(),
@@ -73,6 +79,7 @@ impl<'t> Matcher<'t> {
         };
         let mut pieces: Vec<&str> = Vec::new();
         let mut piece_ids: FxHashMap<&str, usize> = FxHashMap::default();
+        let shared = piece_sharing(tests);
         for (i, test) in tests.iter().enumerate() {
             let i = i as u32;
             match test {
@@ -95,7 +102,17 @@ impl<'t> Matcher<'t> {
                         m.prefix_lengths.push(prefix.len());
                     }
                 }
-                Test::Like { pattern, .. } => match pattern.longest_piece() {
+                Test::Like { pattern, .. } if pattern.suffix => {
+                    let suffix = &pattern.text[1..];
+                    m.suffixes
+                        .entry((suffix.len(), hash_folded(suffix.as_bytes())))
+                        .or_default()
+                        .push((i, suffix));
+                    if !m.suffix_lengths.contains(&suffix.len()) {
+                        m.suffix_lengths.push(suffix.len());
+                    }
+                }
+                Test::Like { pattern, .. } => match anchor_piece(pattern, &shared) {
                     None => m.any_value.push(i),
                     Some(piece) => {
                         let id = *piece_ids.entry(piece).or_insert_with(|| {
@@ -114,6 +131,7 @@ impl<'t> Matcher<'t> {
             }
         }
         m.prefix_lengths.sort_unstable();
+        m.suffix_lengths.sort_unstable();
         if !pieces.is_empty() {
             m.pieces = Some(
                 AhoCorasickBuilder::new()
@@ -174,6 +192,19 @@ impl<'t> Matcher<'t> {
                             if prefix.as_bytes().eq_ignore_ascii_case(&bytes[..len]) {
                                 hit(t, out);
                             }
+                        }
+                    }
+                }
+            }
+            for &len in &self.suffix_lengths {
+                if len > bytes.len() {
+                    break;
+                }
+                let tail = &bytes[bytes.len() - len..];
+                if let Some(list) = self.suffixes.get(&(len, hash_folded(tail))) {
+                    for &(t, suffix) in list {
+                        if suffix.as_bytes().eq_ignore_ascii_case(tail) {
+                            hit(t, out);
                         }
                     }
                 }
@@ -273,6 +304,39 @@ pub fn scan_containers(
         .collect()
 }
 
+/// In how many of the `-like` tests of one property each literal piece occurs
+/// (case-folded, once per test).
+fn piece_sharing(tests: &[&Test]) -> FxHashMap<String, usize> {
+    let mut shared: FxHashMap<String, usize> = FxHashMap::default();
+    for test in tests {
+        if let Test::Like { pattern, .. } = test {
+            let mut seen: Vec<String> = pattern.pieces.iter().map(|p| p.to_lowercase()).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for piece in seen {
+                *shared.entry(piece).or_default() += 1;
+            }
+        }
+    }
+    shared
+}
+
+/// The piece of a pattern the automaton looks for: every match must contain
+/// it, so it only has to be selective. A piece many patterns share (a domain,
+/// `smtp:`) is a piece many values share, so the least shared piece wins, then
+/// the longest: `smtp:*123*@fabrikam.com` is found by `123`, not by the domain
+/// every fabrikam address holds.
+fn anchor_piece<'p>(pattern: &'p Pattern, shared: &FxHashMap<String, usize>) -> Option<&'p str> {
+    pattern
+        .pieces
+        .iter()
+        .min_by_key(|p| {
+            let n = shared.get(&p.to_lowercase()).copied().unwrap_or(0);
+            (n, std::cmp::Reverse(p.len()))
+        })
+        .map(String::as_str)
+}
+
 /// A streaming form of [`hash_folded`].
 struct FoldedHasher(u64);
 
@@ -340,6 +404,31 @@ mod tests {
     use crate::filter::ast::Op;
     use crate::filter::leaf::Pattern;
     use crate::filter::value::wildcard_match;
+
+    #[test]
+    fn the_anchor_is_the_least_shared_piece_then_the_longest() {
+        let patterns = [
+            "smtp:*123*@fabrikam.com",
+            "smtp:*456*@fabrikam.com",
+            "*ab*abcd*",
+        ];
+        let tests: Vec<Test> = patterns
+            .iter()
+            .map(|p| Test::Like {
+                pattern: Pattern::new(p),
+                negate: false,
+            })
+            .collect();
+        let refs: Vec<&Test> = tests.iter().collect();
+        let shared = piece_sharing(&refs);
+        let anchor = |i: usize| match &tests[i] {
+            Test::Like { pattern, .. } => anchor_piece(pattern, &shared),
+            _ => unreachable!(),
+        };
+        assert_eq!(anchor(0), Some("123"));
+        assert_eq!(anchor(1), Some("456"));
+        assert_eq!(anchor(2), Some("abcd"));
+    }
 
     #[test]
     fn folded_wildcard_agrees_with_the_reference() {
