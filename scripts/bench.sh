@@ -79,7 +79,7 @@ baseline() {
     start=$(date +%s.%N)
     sh -c "${BASELINE_CMD//\{\}/$DATA/$name}" > /dev/null
     end=$(date +%s.%N)
-    echo "$end - $start" | bc >> "$DATA/walls-baseline-$name"
+    awk -v s="$start" -v e="$end" 'BEGIN {printf "%.3f\n", e - s}' >> "$DATA/walls-baseline-$name"
     printf '%-10s %7.2f\n' "baseline" "$(tail -1 "$DATA/walls-baseline-$name")"
 }
 
@@ -103,7 +103,7 @@ for profile in ${PROFILES:-large varied}; do
     if [ -n "${BASELINE_CMD:-}" ]; then
         ours=$(median "$DATA/walls-$profile")
         theirs=$(median "$DATA/walls-baseline-$profile")
-        echo "median: exomatrix $ours s, baseline $theirs s, ratio $(echo "scale=1; $theirs / $ours" | bc)x"
+        awk -v o="$ours" -v t="$theirs" 'BEGIN {printf "median: exomatrix %.2f s, baseline %.2f s: exomatrix is %.2fx faster\n", o, t, t / o}'
     fi
 done
 
