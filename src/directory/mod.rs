@@ -250,14 +250,19 @@ impl Directory {
 
     fn tier(&self, tier: Tier) -> &Resolver<Recipient> {
         self.tiers[tier as usize].get_or_init(|| {
-            // Inside a rayon worker the build runs in one shard: a parallel one
-            // could steal a job that waits for this very tier. Parallel walks
-            // build the tiers they need first, see [`Directory::prepare_tiers`].
+            // One shard per thread: each shard's task hashes every key, so more
+            // shards cost more passes. Inside a rayon worker the build runs in
+            // one shard: a parallel one could steal a job that waits for this
+            // very tier. Parallel walks build the tiers they need first, see
+            // [`Directory::prepare_tiers`].
             let shards = match rayon::current_thread_index() {
                 Some(_) => 1,
-                None => rayon::current_num_threads() * 2,
+                None => rayon::current_num_threads(),
             };
-            let keys = self.mailbox_table.len() + self.group_table.len();
+            // An object has one key per tier, except addresses: the primary, the
+            // UPN and usually a few proxies.
+            let per_object = if tier == Tier::Address { 4 } else { 1 };
+            let keys = (self.mailbox_table.len() + self.group_table.len()) * per_object;
             Resolver::build(tier, shards, keys, |sink| {
                 self.tier_keys(tier, 0..self.count as usize, true, sink)
             })
@@ -428,3 +433,4 @@ struct MemberTiers {
     /// Whether some name or address key could be read as a GUID.
     guid_shaped_text_keys: bool,
 }
+
