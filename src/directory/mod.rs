@@ -433,4 +433,3 @@ struct MemberTiers {
     /// Whether some name or address key could be read as a GUID.
     guid_shaped_text_keys: bool,
 }
-
