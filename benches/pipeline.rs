@@ -2,7 +2,7 @@
 //!
 //! The tenant is `generate`'s large profile scaled down to EXOMATRIX_BENCH_MAILBOXES
 //! mailboxes (default 100,000; apps, groups, scopes and assignments scale along), so
-//! `cargo bench` finishes in minutes on two cores. `scripts/bench.sh` measures the
+//! `cargo bench --bench pipeline` finishes in minutes on two cores. `scripts/bench.sh` measures the
 //! full 1M-mailbox profile end to end.
 //!
 //! - load: read and parse every table (throughput: input bytes);
