@@ -2,8 +2,8 @@
 //!
 //! The tenant is `generate`'s large profile scaled down to EXOMATRIX_BENCH_MAILBOXES
 //! mailboxes (default 100,000; apps, groups, scopes and assignments scale along), so
-//! `cargo bench --bench pipeline` finishes in minutes on two cores. `scripts/bench.sh` measures the
-//! full 1M-mailbox profile end to end.
+//! `cargo bench --bench pipeline` finishes in minutes on two cores.
+//! `scripts/bench.sh` measures the full 1M-mailbox profiles end to end.
 //!
 //! - load: read and parse every table (throughput: input bytes);
 //! - filter_compile: build the property indexes and compile every management scope
