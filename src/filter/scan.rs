@@ -42,12 +42,9 @@ pub struct Matcher<'t> {
     tests: Vec<&'t Test>,
     /// Literal hash → (test, literal) for `-eq` (and EmailAddresses' `smtp:` form).
     equals: FxHashMap<u64, Vec<(u32, &'t str)>>,
-    /// (prefix length, prefix hash) → (test, prefix); the lengths, ascending.
-    prefixes: FxHashMap<(usize, u64), Vec<(u32, &'t str)>>,
-    prefix_lengths: Vec<usize>,
-    /// The same for suffix patterns (`*abc`).
-    suffixes: FxHashMap<(usize, u64), Vec<(u32, &'t str)>>,
-    suffix_lengths: Vec<usize>,
+    /// Prefix patterns (`abc*`) and suffix patterns (`*abc`).
+    prefixes: Affixes<'t>,
+    suffixes: Affixes<'t>,
     /// The other patterns: an automaton over one piece of each (see
     /// [`anchor_piece`]), and the tests of each piece.
     pieces: Option<AhoCorasick>,
@@ -65,10 +62,8 @@ impl<'t> Matcher<'t> {
         let mut m = Matcher {
             tests: tests.to_vec(),
             equals: FxHashMap::default(),
-            prefixes: FxHashMap::default(),
-            prefix_lengths: Vec::new(),
-            suffixes: FxHashMap::default(),
-            suffix_lengths: Vec::new(),
+            prefixes: Affixes::default(),
+            suffixes: Affixes::default(),
             pieces: None,
             piece_tests: Vec::new(),
             any_value: Vec::new(),
@@ -93,24 +88,10 @@ impl<'t> Matcher<'t> {
                     }
                 }
                 Test::Like { pattern, .. } if pattern.prefix => {
-                    let prefix = &pattern.text[..pattern.text.len() - 1];
-                    m.prefixes
-                        .entry((prefix.len(), hash_folded(prefix.as_bytes())))
-                        .or_default()
-                        .push((i, prefix));
-                    if !m.prefix_lengths.contains(&prefix.len()) {
-                        m.prefix_lengths.push(prefix.len());
-                    }
+                    m.prefixes.add(i, &pattern.text[..pattern.text.len() - 1])
                 }
                 Test::Like { pattern, .. } if pattern.suffix => {
-                    let suffix = &pattern.text[1..];
-                    m.suffixes
-                        .entry((suffix.len(), hash_folded(suffix.as_bytes())))
-                        .or_default()
-                        .push((i, suffix));
-                    if !m.suffix_lengths.contains(&suffix.len()) {
-                        m.suffix_lengths.push(suffix.len());
-                    }
+                    m.suffixes.add(i, &pattern.text[1..])
                 }
                 Test::Like { pattern, .. } => match anchor_piece(pattern, &shared) {
                     None => m.any_value.push(i),
@@ -130,8 +111,8 @@ impl<'t> Matcher<'t> {
                 }
             }
         }
-        m.prefix_lengths.sort_unstable();
-        m.suffix_lengths.sort_unstable();
+        m.prefixes.lengths.sort_unstable();
+        m.suffixes.lengths.sort_unstable();
         if !pieces.is_empty() {
             m.pieces = Some(
                 AhoCorasickBuilder::new()
@@ -178,36 +159,21 @@ impl<'t> Matcher<'t> {
                     }
                 }
             }
-            if !self.prefix_lengths.is_empty() {
+            if !self.prefixes.lengths.is_empty() {
+                // The prefixes' hashes, one byte more at each length.
                 let mut hasher = FoldedHasher::new();
                 let mut fed = 0;
-                for &len in &self.prefix_lengths {
-                    if len > bytes.len() {
-                        break;
-                    }
+                for &len in self.prefixes.within(bytes.len()) {
                     bytes[fed..len].iter().for_each(|&b| hasher.feed(b));
                     fed = len;
-                    if let Some(list) = self.prefixes.get(&(len, hasher.finish())) {
-                        for &(t, prefix) in list {
-                            if prefix.as_bytes().eq_ignore_ascii_case(&bytes[..len]) {
-                                hit(t, out);
-                            }
-                        }
-                    }
+                    self.prefixes
+                        .probe(&bytes[..len], hasher.finish(), |t| hit(t, out));
                 }
             }
-            for &len in &self.suffix_lengths {
-                if len > bytes.len() {
-                    break;
-                }
+            for &len in self.suffixes.within(bytes.len()) {
                 let tail = &bytes[bytes.len() - len..];
-                if let Some(list) = self.suffixes.get(&(len, hash_folded(tail))) {
-                    for &(t, suffix) in list {
-                        if suffix.as_bytes().eq_ignore_ascii_case(tail) {
-                            hit(t, out);
-                        }
-                    }
-                }
+                self.suffixes
+                    .probe(tail, hash_folded(tail), |t| hit(t, out));
             }
             if let Some(ac) = &self.pieces {
                 for found in ac.find_overlapping_iter(text) {
@@ -302,6 +268,41 @@ pub fn scan_containers(
             }
         })
         .collect()
+}
+
+/// Literal prefixes (or suffixes) of patterns, by (length, folded hash), and
+/// the lengths that occur, ascending once the matcher is built.
+#[derive(Default)]
+struct Affixes<'t> {
+    by_hash: FxHashMap<(usize, u64), Vec<(u32, &'t str)>>,
+    lengths: Vec<usize>,
+}
+
+impl<'t> Affixes<'t> {
+    fn add(&mut self, test: u32, literal: &'t str) {
+        let len = literal.len();
+        self.by_hash
+            .entry((len, hash_folded(literal.as_bytes())))
+            .or_default()
+            .push((test, literal));
+        if !self.lengths.contains(&len) {
+            self.lengths.push(len);
+        }
+    }
+
+    /// The lengths a value of `len` bytes can hold.
+    fn within(&self, len: usize) -> &[usize] {
+        &self.lengths[..self.lengths.partition_point(|&l| l <= len)]
+    }
+
+    /// Calls `hit` for each test whose literal is `part` (of folded hash `hash`).
+    fn probe(&self, part: &[u8], hash: u64, mut hit: impl FnMut(u32)) {
+        for &(t, literal) in self.by_hash.get(&(part.len(), hash)).into_iter().flatten() {
+            if literal.as_bytes().eq_ignore_ascii_case(part) {
+                hit(t);
+            }
+        }
+    }
 }
 
 /// In how many of the `-like` tests of one property each literal piece occurs
