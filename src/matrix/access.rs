@@ -6,19 +6,26 @@
 //! parallel; the parts in name order are the whole table in sorted order. Every
 //! writer streams fixed-size batches, so memory does not grow with the cells.
 
+use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch, UInt32Array, UInt8Array};
 use arrow_schema::{DataType, Field, Schema};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Encoding;
-use parquet::file::metadata::SortingColumn;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
+use bytes::Bytes;
+use parquet::arrow::{add_encoded_arrow_schema_to_metadata, ArrowSchemaConverter};
+use parquet::basic::{Compression, Encoding};
+use parquet::column::page::{CompressedPage, Page, PageWriter};
+use parquet::column::writer::ColumnCloseResult;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ColumnChunkMetaData, SortingColumn};
+use parquet::file::properties::WriterProperties;
+use parquet::file::statistics::Statistics;
+use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
+use parquet::schema::types::{ColumnDescPtr, SchemaDescriptor};
 use rayon::prelude::*;
 
 use super::cells::{CellSet, Via};
+use super::pages::{delta_binary_packed, index_width, push_run, rle_dictionary, split_runs, Run};
 use crate::error::{Error, Result};
 use crate::output::{create_private_dir, create_private_file};
 
@@ -27,15 +34,18 @@ use crate::output::{create_private_dir, create_private_file};
 pub struct AccessOptions {
     /// Cells per part file when the matrix is split (at more than twice this).
     pub part_cells: u64,
-    /// Rows per record batch.
-    pub batch_rows: usize,
+    /// Rows per row group.
+    pub row_group_rows: usize,
+    /// Rows per data page.
+    pub page_rows: usize,
 }
 
 impl Default for AccessOptions {
     fn default() -> Self {
         AccessOptions {
             part_cells: 1 << 24,
-            batch_rows: 1 << 20,
+            row_group_rows: 1 << 22,
+            page_rows: 1 << 20,
         }
     }
 }
@@ -49,25 +59,17 @@ pub enum AccessLayout {
     Parts(usize),
 }
 
-fn schema() -> Arc<Schema> {
-    Arc::new(Schema::new(vec![
+fn schema() -> Schema {
+    Schema::new(vec![
         Field::new("app_idx", DataType::UInt32, false),
         Field::new("permission_id", DataType::UInt8, false),
         Field::new("mailbox_idx", DataType::UInt32, false),
         Field::new("via", DataType::UInt8, false),
-    ]))
+    ])
 }
 
-fn properties(batch_rows: usize) -> WriterProperties {
-    WriterProperties::builder()
-        .set_dictionary_enabled(false)
-        .set_encoding(Encoding::DELTA_BINARY_PACKED)
-        .set_statistics_enabled(EnabledStatistics::Chunk)
-        // Ranges of permission and provenance say nothing a reader can prune by.
-        .set_column_statistics_enabled(ColumnPath::from("permission_id"), EnabledStatistics::None)
-        .set_column_statistics_enabled(ColumnPath::from("via"), EnabledStatistics::None)
-        .set_write_batch_size(1 << 16)
-        .set_max_row_group_row_count(Some(batch_rows * 4))
+fn properties(schema: &Schema) -> WriterProperties {
+    let mut properties = WriterProperties::builder()
         .set_sorting_columns(Some(
             (0..3)
                 .map(|i| SortingColumn {
@@ -77,7 +79,10 @@ fn properties(batch_rows: usize) -> WriterProperties {
                 })
                 .collect(),
         ))
-        .build()
+        .build();
+    // Arrow readers get the same types back as an ArrowWriter file would give.
+    add_encoded_arrow_schema_to_metadata(schema, &mut properties);
+    properties
 }
 
 /// Writes every cell of `sets` (sorted by app, permission) under `dir`.
@@ -89,7 +94,7 @@ pub fn write_access<S: AsRef<CellSet> + Sync>(
     let sizes: Vec<u64> = sets.par_iter().map(|g| g.as_ref().len()).collect();
     let total: u64 = sizes.iter().sum();
     if total <= 2 * options.part_cells {
-        let cells = write_part(sets, &dir.join("access.parquet"), options.batch_rows)?;
+        let cells = write_part(sets, &dir.join("access.parquet"), options)?;
         return Ok((cells, AccessLayout::Single));
     }
     // Contiguous ranges of sets holding about `part_cells` cells each.
@@ -114,7 +119,7 @@ pub fn write_access<S: AsRef<CellSet> + Sync>(
             write_part(
                 &sets[r.clone()],
                 &parts.join(format!("part-{i:05}.parquet")),
-                options.batch_rows,
+                options,
             )
         })
         .collect();
@@ -125,19 +130,28 @@ pub fn write_access<S: AsRef<CellSet> + Sync>(
     Ok((cells, AccessLayout::Parts(ranges.len())))
 }
 
-/// Streams the cells of `sets` into one Parquet file.
-fn write_part<S: AsRef<CellSet>>(sets: &[S], path: &Path, batch_rows: usize) -> Result<u64> {
-    let file = create_private_file(path)?;
+/// Streams the cells of `sets` into one Parquet file, a row group at a time.
+fn write_part<S: AsRef<CellSet>>(sets: &[S], path: &Path, options: AccessOptions) -> Result<u64> {
+    let parquet_error = |e| Error::parquet(path, e);
     let schema = schema();
-    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties(batch_rows)))
-        .map_err(|e| Error::parquet(path, e))?;
-    let mut batch = Batch::new(batch_rows);
+    let descriptor = ArrowSchemaConverter::new()
+        .convert(&schema)
+        .map_err(parquet_error)?;
+    let file = create_private_file(path)?;
+    let mut writer = SerializedFileWriter::new(
+        file,
+        descriptor.root_schema_ptr(),
+        Arc::new(properties(&schema)),
+    )
+    .map_err(parquet_error)?;
+    let rows = options.row_group_rows.max(1);
+    let mut group = RowGroup::new(rows);
     let mut cells = 0u64;
-    let mut flush = |batch: &mut Batch, writer: &mut ArrowWriter<std::fs::File>| -> Result<()> {
-        cells += batch.len() as u64;
-        writer
-            .write(&batch.take(&schema))
-            .map_err(|e| Error::parquet(path, e))
+    let mut flush = |group: &mut RowGroup, writer: &mut SerializedFileWriter<File>| {
+        cells += group.len() as u64;
+        group
+            .write(writer, &descriptor, options.page_rows.max(1))
+            .map_err(parquet_error)
     };
     for g in sets.iter().map(AsRef::as_ref) {
         let single = match (g.entra.is_empty(), g.rbac.is_empty()) {
@@ -150,16 +164,16 @@ fn write_part<S: AsRef<CellSet>>(sets: &[S], path: &Path, batch_rows: usize) -> 
             Some((bitmap, via)) => {
                 let mut it = bitmap.iter();
                 loop {
-                    let room = batch_rows - batch.len();
-                    let before = batch.mailbox.len();
-                    batch.mailbox.extend(it.by_ref().take(room));
-                    let added = batch.mailbox.len() - before;
+                    let room = rows - group.len();
+                    let before = group.mailbox.len();
+                    group.mailbox.extend(it.by_ref().take(room));
+                    let added = group.mailbox.len() - before;
                     if added == 0 {
                         break;
                     }
-                    batch.fill(g.app, g.permission, via, added);
-                    if batch.len() == batch_rows {
-                        flush(&mut batch, &mut writer)?;
+                    group.constant(g.app, g.permission, via, added);
+                    if group.len() == rows {
+                        flush(&mut group, &mut writer)?;
                     }
                 }
             }
@@ -169,41 +183,39 @@ fn write_part<S: AsRef<CellSet>>(sets: &[S], path: &Path, batch_rows: usize) -> 
                     if result.is_err() {
                         return;
                     }
-                    batch.mailbox.push(mailbox);
-                    batch.fill(g.app, g.permission, via, 1);
-                    if batch.len() == batch_rows {
-                        result = flush(&mut batch, &mut writer);
+                    group.mailbox.push(mailbox);
+                    group.constant(g.app, g.permission, via, 1);
+                    if group.len() == rows {
+                        result = flush(&mut group, &mut writer);
                     }
                 });
                 result?;
             }
         }
     }
-    if batch.len() > 0 {
-        flush(&mut batch, &mut writer)?;
+    if group.len() > 0 {
+        flush(&mut group, &mut writer)?;
     }
-    let file = writer.into_inner().map_err(|e| Error::parquet(path, e))?;
+    let file = writer.into_inner().map_err(parquet_error)?;
     file.sync_all().map_err(|e| Error::io(path, e))?;
     Ok(cells)
 }
 
-/// Column vectors of one record batch; taken without copying.
-struct Batch {
-    capacity: usize,
-    app: Vec<u32>,
-    permission: Vec<u8>,
+/// The rows of one row group: the mailbox ids, and the other columns as runs.
+struct RowGroup {
     mailbox: Vec<u32>,
-    via: Vec<u8>,
+    app: Vec<Run>,
+    permission: Vec<Run>,
+    via: Vec<Run>,
 }
 
-impl Batch {
-    fn new(capacity: usize) -> Batch {
-        Batch {
-            capacity,
-            app: Vec::with_capacity(capacity),
-            permission: Vec::with_capacity(capacity),
-            mailbox: Vec::with_capacity(capacity),
-            via: Vec::with_capacity(capacity),
+impl RowGroup {
+    fn new(rows: usize) -> RowGroup {
+        RowGroup {
+            mailbox: Vec::with_capacity(rows),
+            app: Vec::new(),
+            permission: Vec::new(),
+            via: Vec::new(),
         }
     }
 
@@ -211,25 +223,193 @@ impl Batch {
         self.mailbox.len()
     }
 
-    /// Appends `n` copies of the constant columns for mailboxes already pushed.
-    fn fill(&mut self, app: u32, permission: u8, via: Via, n: usize) {
-        let len = self.app.len() + n;
-        self.app.resize(len, app);
-        self.permission.resize(len, permission);
-        self.via.resize(len, via.bits());
+    /// Extends the run columns by `n` rows for mailboxes already pushed.
+    fn constant(&mut self, app: u32, permission: u8, via: Via, n: usize) {
+        let n = n as u32;
+        push_run(&mut self.app, app, n);
+        push_run(&mut self.permission, u32::from(permission), n);
+        push_run(&mut self.via, u32::from(via.bits()), n);
     }
 
-    fn take(&mut self, schema: &Arc<Schema>) -> RecordBatch {
-        let fresh = Batch::new(self.capacity);
-        let old = std::mem::replace(self, fresh);
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(UInt32Array::from(old.app)),
-            Arc::new(UInt8Array::from(old.permission)),
-            Arc::new(UInt32Array::from(old.mailbox)),
-            Arc::new(UInt8Array::from(old.via)),
+    /// Encodes the four column chunks, appends them as a row group, and empties
+    /// `self` for the next one.
+    fn write(
+        &mut self,
+        writer: &mut SerializedFileWriter<File>,
+        descriptor: &SchemaDescriptor,
+        page_rows: usize,
+    ) -> std::result::Result<(), ParquetError> {
+        let rows = self.len() as u64;
+        let chunks = [
+            dictionary_chunk(descriptor.column(0), &self.app, page_rows, true, rows)?,
+            dictionary_chunk(
+                descriptor.column(1),
+                &self.permission,
+                page_rows,
+                false,
+                rows,
+            )?,
+            delta_chunk(descriptor.column(2), &self.mailbox, page_rows)?,
+            dictionary_chunk(descriptor.column(3), &self.via, page_rows, false, rows)?,
         ];
-        RecordBatch::try_new(schema.clone(), columns).expect("columns match the schema")
+        let mut group = writer.next_row_group()?;
+        for (bytes, close) in chunks {
+            group.append_column(&bytes, close)?;
+        }
+        group.close()?;
+        self.mailbox.clear();
+        self.app.clear();
+        self.permission.clear();
+        self.via.clear();
+        Ok(())
     }
+}
+
+/// Chunk-level minimum and maximum, as the INT32 bit patterns of unsigned values.
+fn min_max(min: u32, max: u32) -> Statistics {
+    Statistics::int32(Some(min as i32), Some(max as i32), None, Some(0), false)
+}
+
+/// A dictionary-encoded column chunk from runs: a PLAIN dictionary page of the
+/// distinct values, ascending, and `RLE_DICTIONARY` data pages of `page_rows` rows.
+fn dictionary_chunk(
+    column: ColumnDescPtr,
+    runs: &[Run],
+    page_rows: usize,
+    statistics: bool,
+    rows: u64,
+) -> std::result::Result<(Bytes, ColumnCloseResult), ParquetError> {
+    let mut values: Vec<u32> = runs.iter().map(|r| r.value).collect();
+    values.sort_unstable();
+    values.dedup();
+    let indexed: Vec<Run> = runs
+        .iter()
+        .map(|r| Run {
+            value: values
+                .binary_search(&r.value)
+                .expect("a run's value is in the dictionary") as u32,
+            len: r.len,
+        })
+        .collect();
+    let width = index_width(values.len());
+    let dictionary: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let pages = split_runs(&indexed, page_rows).into_iter().map(|page| {
+        let mut body = Vec::new();
+        rle_dictionary(&page, width, &mut body);
+        (body, page.iter().map(|r| r.len).sum::<u32>())
+    });
+    let stats = match (statistics, values.first(), values.last()) {
+        (true, Some(&min), Some(&max)) => Some(min_max(min, max)),
+        _ => None,
+    };
+    let dictionary = (dictionary, values.len() as u32);
+    chunk(
+        column,
+        Some(dictionary),
+        pages,
+        Encoding::RLE_DICTIONARY,
+        stats,
+        rows,
+    )
+}
+
+/// A `DELTA_BINARY_PACKED` column chunk of ascending runs of ids.
+fn delta_chunk(
+    column: ColumnDescPtr,
+    values: &[u32],
+    page_rows: usize,
+) -> std::result::Result<(Bytes, ColumnCloseResult), ParquetError> {
+    let pages = values.chunks(page_rows).map(|page| {
+        let mut body = Vec::with_capacity(page.len() / 2 + 64);
+        delta_binary_packed(page, &mut body);
+        (body, page.len() as u32)
+    });
+    let stats = values
+        .iter()
+        .copied()
+        .min()
+        .zip(values.iter().copied().max())
+        .map(|(min, max)| min_max(min, max));
+    chunk(
+        column,
+        None,
+        pages,
+        Encoding::DELTA_BINARY_PACKED,
+        stats,
+        values.len() as u64,
+    )
+}
+
+/// Serializes the pages of one uncompressed column chunk into memory, with the
+/// metadata `SerializedRowGroupWriter::append_column` needs to splice it.
+fn chunk(
+    column: ColumnDescPtr,
+    dictionary: Option<(Vec<u8>, u32)>,
+    pages: impl Iterator<Item = (Vec<u8>, u32)>,
+    encoding: Encoding,
+    statistics: Option<Statistics>,
+    rows: u64,
+) -> std::result::Result<(Bytes, ColumnCloseResult), ParquetError> {
+    let mut sink = TrackedWrite::new(Vec::new());
+    let mut writer = SerializedPageWriter::new(&mut sink);
+    let (mut compressed, mut uncompressed) = (0u64, 0u64);
+    let mut encodings = vec![Encoding::RLE, encoding];
+    let has_dictionary = dictionary.is_some();
+    if let Some((buf, num_values)) = dictionary {
+        let size = buf.len();
+        let page = Page::DictionaryPage {
+            buf: buf.into(),
+            num_values,
+            encoding: Encoding::PLAIN,
+            is_sorted: true,
+        };
+        let spec = writer.write_page(CompressedPage::new(page, size))?;
+        compressed += spec.compressed_size as u64;
+        uncompressed += spec.uncompressed_size as u64;
+        encodings.push(Encoding::PLAIN);
+    }
+    let mut data_offset = None;
+    let mut values = 0u64;
+    for (buf, num_values) in pages {
+        let size = buf.len();
+        let page = Page::DataPage {
+            buf: buf.into(),
+            num_values,
+            encoding,
+            def_level_encoding: Encoding::RLE,
+            rep_level_encoding: Encoding::RLE,
+            statistics: None,
+        };
+        let spec = writer.write_page(CompressedPage::new(page, size))?;
+        data_offset.get_or_insert(spec.offset);
+        compressed += spec.compressed_size as u64;
+        uncompressed += spec.uncompressed_size as u64;
+        values += u64::from(num_values);
+    }
+    writer.close()?;
+    drop(writer);
+    debug_assert_eq!(values, rows, "every row in one page");
+    let bytes = Bytes::from(sink.into_inner()?);
+    let mut metadata = ColumnChunkMetaData::builder(column)
+        .set_encodings(encodings)
+        .set_compression(Compression::UNCOMPRESSED)
+        .set_num_values(values as i64)
+        .set_total_compressed_size(compressed as i64)
+        .set_total_uncompressed_size(uncompressed as i64)
+        .set_data_page_offset(data_offset.unwrap_or(0) as i64)
+        .set_dictionary_page_offset(has_dictionary.then_some(0));
+    if let Some(statistics) = statistics {
+        metadata = metadata.set_statistics(statistics);
+    }
+    let close = ColumnCloseResult {
+        bytes_written: bytes.len() as u64,
+        rows_written: rows,
+        metadata: metadata.build()?,
+        bloom_filter: None,
+        column_index: None,
+        offset_index: None,
+    };
+    Ok((bytes, close))
 }
 
 #[cfg(test)]
@@ -298,7 +478,8 @@ mod tests {
         let grants = grants();
         let options = AccessOptions {
             part_cells: 1_000,
-            batch_rows: 7,
+            row_group_rows: 7,
+            page_rows: 3,
         };
         let (cells, layout) = write_access(&grants, dir.path(), options).unwrap();
         assert_eq!(layout, AccessLayout::Single);
@@ -314,7 +495,8 @@ mod tests {
         let grants = grants();
         let options = AccessOptions {
             part_cells: 20,
-            batch_rows: 6,
+            row_group_rows: 6,
+            page_rows: 4,
         };
         let (cells, layout) = write_access(&grants, dir.path(), options).unwrap();
         assert_eq!(layout, AccessLayout::Parts(3)); // 25 | 12 + 30 | 0 + 37
@@ -330,5 +512,80 @@ mod tests {
             !dir.path().join("access.parquet").exists(),
             "never both layouts"
         );
+    }
+
+    /// The encodings each column of a written file declares, in column order.
+    fn encodings(path: &Path) -> Vec<Vec<Encoding>> {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+        let group = reader.metadata().row_group(0);
+        (0..4)
+            .map(|c| {
+                let mut e: Vec<Encoding> = group.column(c).encodings().collect();
+                e.sort_by_key(|e| format!("{e:?}"));
+                e
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_column_declares_the_encoding_it_is_written_in() {
+        let dir = tempfile::tempdir().unwrap();
+        write_access(&grants(), dir.path(), AccessOptions::default()).unwrap();
+        let dictionary = vec![Encoding::PLAIN, Encoding::RLE, Encoding::RLE_DICTIONARY];
+        let delta = vec![Encoding::DELTA_BINARY_PACKED, Encoding::RLE];
+        assert_eq!(
+            encodings(&dir.path().join("access.parquet")),
+            [dictionary.clone(), dictionary.clone(), delta, dictionary]
+        );
+    }
+
+    fn arbitrary_sets() -> impl proptest::strategy::Strategy<Value = Vec<CellSet>> {
+        use proptest::prelude::*;
+        // Mailbox ids from dense runs to the top of the range (deltas of every
+        // width, negative at each set boundary); up to 600 apps, so dictionary
+        // indices need more than eight bits; both sources mixed for runs of `via`.
+        let ids = prop_oneof![
+            (0u32..64, 1u32..300).prop_map(|(s, n)| (s..s + n).collect::<Vec<_>>()),
+            proptest::collection::vec(0u32..u32::MAX, 0..60),
+            proptest::collection::vec(0u32..1 << 12, 0..200),
+        ];
+        proptest::collection::vec((0u32..3, 0u8..14, ids.clone(), ids), 1..600).prop_map(|specs| {
+            let mut sets: Vec<CellSet> = Vec::new();
+            let mut app = 0u32;
+            for (step, permission, entra, rbac) in specs {
+                app += step;
+                if sets
+                    .last()
+                    .is_some_and(|l| (l.app, l.permission) >= (app, permission))
+                {
+                    continue;
+                }
+                sets.push(CellSet {
+                    app,
+                    permission,
+                    entra: entra.into_iter().collect(),
+                    rbac: rbac.into_iter().collect(),
+                });
+            }
+            sets
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(48))]
+        #[test]
+        fn every_shape_of_cells_reads_back_exactly(
+            sets in arbitrary_sets(),
+            row_group_rows in 1usize..5_000,
+            page_rows in 1usize..700,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let options = AccessOptions { part_cells: 1 << 40, row_group_rows, page_rows };
+            let (cells, _) = write_access(&sets, dir.path(), options).unwrap();
+            let rows = read(&dir.path().join("access.parquet"));
+            proptest::prop_assert_eq!(cells, rows.len() as u64);
+            proptest::prop_assert_eq!(rows, expected(&sets));
+        }
     }
 }

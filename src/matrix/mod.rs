@@ -3,6 +3,7 @@
 pub mod access;
 pub mod cells;
 pub mod evaluate;
+mod pages;
 pub mod read;
 pub mod write;
 

@@ -324,7 +324,8 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let options = AccessOptions {
                 part_cells,
-                batch_rows: 16,
+                row_group_rows: 16,
+                page_rows: 5,
             };
             write_access(&analysis.matrix.grants, dir.path(), options).unwrap();
             let files = access_files(dir.path()).unwrap();
