@@ -387,7 +387,6 @@ fn chunk(
         values += u64::from(num_values);
     }
     writer.close()?;
-    drop(writer);
     debug_assert_eq!(values, rows, "every row in one page");
     let bytes = Bytes::from(sink.into_inner()?);
     let mut metadata = ColumnChunkMetaData::builder(column)
