@@ -12,8 +12,9 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
-pub use resolve::{KeySink, Resolution, Resolver, Scan, Tier};
+pub use resolve::{BatchScan, KeySink, Resolution, Resolver, Scan, Tier};
 
 use crate::error::{Error, Location, Result};
 use crate::findings::Findings;
@@ -68,6 +69,10 @@ pub struct Directory {
     /// Identity tiers of mailboxes and groups, each built on first use: exports
     /// that name members by GUID and DN never pay for the address and name tiers.
     tiers: [OnceLock<Resolver<Recipient>>; 4],
+    /// Identities the GUID tier does not resolve, with what the other tiers say
+    /// of them, found by [`BatchScan`]s where building a tier for them would cost
+    /// far more (see [`Directory::prepare_tiers`]).
+    settled: FxHashMap<Box<str>, Resolution<Recipient>>,
     /// When set, the directory serves questions about this one mailbox: only its
     /// memberships (and all group nesting) are resolved, see [`Directory::focus_on`].
     focus: Option<u32>,
@@ -127,6 +132,7 @@ impl Directory {
             admin_units: Vec::new(),
             has_au_members: !snapshot.administrative_unit_members.names.is_empty(),
             tiers: Default::default(),
+            settled: FxHashMap::default(),
             focus: None,
             member_tiers: Default::default(),
             mailbox_table: snapshot.mailboxes.clone(),
@@ -242,9 +248,15 @@ impl Directory {
         if self.focus.is_some() {
             return self.resolve_once(identity);
         }
-        Tier::ALL
-            .into_iter()
-            .find_map(|tier| self.tier(tier).resolve_tier(tier, identity))
+        if let Some(found) = self.tier(Tier::Guid).resolve_tier(Tier::Guid, identity) {
+            return found;
+        }
+        if let Some(settled) = self.settled.get(identity) {
+            return settled.clone();
+        }
+        Tier::ALL[1..]
+            .iter()
+            .find_map(|&tier| self.tier(tier).resolve_tier(tier, identity))
             .unwrap_or(Resolution::NotFound)
     }
 
@@ -259,44 +271,114 @@ impl Directory {
                 Some(_) => 1,
                 None => rayon::current_num_threads(),
             };
-            // An object has one key per tier, except addresses: the primary, the
-            // UPN and usually a few proxies.
-            let per_object = if tier == Tier::Address { 4 } else { 1 };
-            let keys = (self.mailbox_table.len() + self.group_table.len()) * per_object;
-            Resolver::build(tier, shards, keys, |sink| {
+            Resolver::build(tier, shards, self.tier_size(tier), |sink| {
                 self.tier_keys(tier, 0..self.count as usize, true, sink)
             })
         })
     }
 
+    /// About how many keys `tier` holds: an object has one key per tier, except
+    /// addresses (the primary, the UPN and usually a few proxies).
+    fn tier_size(&self, tier: Tier) -> usize {
+        let per_object = if tier == Tier::Address { 4 } else { 1 };
+        (self.mailbox_table.len() + self.group_table.len()) * per_object
+    }
+
     /// Builds, in parallel, each identity tier that some identity in `columns`
     /// reaches (one not found in the tiers before it): the parallel membership
     /// walk then only reads built tiers. Exports that name every member by GUID
-    /// never build the address and name tiers.
-    pub(crate) fn prepare_tiers(&self, columns: &[Col<'_>], rows: usize) {
+    /// never build the address and name tiers. Each identity is looked up once per
+    /// tier it passes through: the ones a tier leaves unresolved are kept for the
+    /// next (a run of rows naming the same container counts once). When those are
+    /// few next to a tier's keys, they are settled by scans instead: one pass over
+    /// the keys of each remaining tier, and no tier built.
+    pub(crate) fn prepare_tiers(&mut self, columns: &[Col<'_>], rows: usize) {
         if self.focus.is_some() {
             return;
         }
+        const CHUNK: usize = 16_384;
+        let mut left: Option<Vec<&str>> = None;
         for (t, &tier) in Tier::ALL.iter().enumerate() {
-            if self.tiers[t].get().is_some() {
-                continue;
-            }
-            let earlier: Vec<&Resolver<Recipient>> =
-                Tier::ALL[..t].iter().map(|&e| self.tier(e)).collect();
-            let reached = columns.iter().any(|col| {
-                (0..rows).into_par_iter().with_min_len(4_096).any(|row| {
-                    col.get(row).is_some_and(|identity| {
-                        Tier::ALL[..t]
-                            .iter()
-                            .zip(&earlier)
-                            .all(|(&e, r)| r.resolve_tier(e, identity).is_none())
+            let Some(&before) = t.checked_sub(1).map(|p| &Tier::ALL[p]) else {
+                if columns
+                    .iter()
+                    .any(|c| (0..rows).any(|row| c.get(row).is_some()))
+                {
+                    self.tier(tier);
+                    continue;
+                }
+                return;
+            };
+            let earlier = self.tier(before);
+            let unresolved = |id: &&str| earlier.resolve_tier(before, id).is_none();
+            let next: Vec<&str> = match left.take() {
+                Some(left) => left.into_par_iter().filter(unresolved).collect(),
+                None => columns
+                    .iter()
+                    .flat_map(|col| {
+                        (0..rows.div_ceil(CHUNK))
+                            .into_par_iter()
+                            .flat_map_iter(|c| {
+                                let mut last = None;
+                                col.values(c * CHUNK..((c + 1) * CHUNK).min(rows))
+                                    .flatten()
+                                    .filter(move |&id| last.replace(id) != Some(id))
+                                    .filter(unresolved)
+                                    .collect::<Vec<_>>()
+                            })
+                            .collect::<Vec<_>>()
                     })
-                })
-            });
-            if !reached {
+                    .collect(),
+            };
+            if next.is_empty() {
                 return;
             }
+            if self.tiers[t].get().is_none() && next.len() * 16 <= self.tier_size(tier) {
+                self.settle(&next, t);
+                return;
+            }
+            left = Some(next);
             self.tier(tier);
+        }
+    }
+
+    /// Records in `settled` what tiers `from..` say of `identities`, which no
+    /// earlier tier resolves: built tiers are asked, the others scanned.
+    fn settle(&mut self, identities: &[&str], from: usize) {
+        let mut seen = FxHashSet::default();
+        let mut pending: Vec<&str> = identities
+            .iter()
+            .copied()
+            .filter(|id| !self.settled.contains_key(*id) && seen.insert(*id))
+            .collect();
+        for &tier in &Tier::ALL[from..] {
+            if pending.is_empty() {
+                break;
+            }
+            let results = match self.tiers[tier as usize].get() {
+                Some(built) => pending
+                    .par_iter()
+                    .map(|id| built.resolve_tier(tier, id))
+                    .collect(),
+                None => {
+                    let mut scan = BatchScan::new(tier, &pending);
+                    self.tier_keys(tier, 0..self.count as usize, true, &mut scan);
+                    scan.results(tier)
+                }
+            };
+            let mut still = Vec::new();
+            for (id, result) in pending.into_iter().zip(results) {
+                match result {
+                    Some(r) => {
+                        self.settled.insert(id.into(), r);
+                    }
+                    None => still.push(id),
+                }
+            }
+            pending = still;
+        }
+        for id in pending {
+            self.settled.insert(id.into(), Resolution::NotFound);
         }
     }
 
@@ -432,4 +514,63 @@ struct MemberTiers {
     tiers: [Resolver<Recipient>; 4],
     /// Whether some name or address key could be read as a GUID.
     guid_shaped_text_keys: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 200 mailboxes, 64 of them in two groups named by DN, members named by GUID except one
+    /// by address, one by a name no object has, and group 1 nested in group 0.
+    fn snapshot() -> (tempfile::TempDir, Snapshot) {
+        let dir = tempfile::tempdir().unwrap();
+        let guid = |i: u32| format!("00000000-0000-4000-8000-{i:012}");
+        let mut mailboxes =
+            String::from("ExternalDirectoryObjectId,PrimarySmtpAddress,DistinguishedName,Alias\n");
+        for i in 0..200 {
+            mailboxes += &format!("{},u{i}@contoso.com,\"CN=u{i},OU=contoso\",u{i}\n", guid(i));
+        }
+        let group = |g: u32| format!("\"CN=Group {g},OU=contoso\"");
+        let groups = format!("DistinguishedName,Name\n{},G0\n{},G1\n", group(0), group(1));
+        let mut members = String::from("Group,Member\n");
+        // Grouped by group, as exports list them.
+        for i in (0..64).step_by(2).chain((1..64).step_by(2)) {
+            members += &format!("{},{}\n", group(i % 2), guid(i));
+        }
+        members += &format!("{},U3@Contoso.com\n", group(1));
+        members += &format!("{},nobody\n", group(1));
+        members += &format!("{},{}\n", group(0), group(1).to_uppercase());
+        std::fs::write(dir.path().join("mailboxes.csv"), mailboxes).unwrap();
+        std::fs::write(dir.path().join("groups.csv"), groups).unwrap();
+        std::fs::write(dir.path().join("group_members.csv"), members).unwrap();
+        let snapshot = Snapshot::load(dir.path()).unwrap();
+        (dir, snapshot)
+    }
+
+    #[test]
+    fn few_identities_past_the_guid_tier_are_settled_by_scans_alike() {
+        let (_dir, snapshot) = snapshot();
+        let mut findings = Findings::default();
+        let dir = Directory::build(&snapshot, &mut findings).unwrap();
+        // 200 mailboxes and 2 groups: the 5 distinct non-GUID identities are few
+        // enough to scan for, so no text tier was built.
+        assert!(dir.tiers[1..].iter().all(|t| t.get().is_none()));
+        assert_eq!(dir.settled.len(), 5);
+        let direct = |g: usize| dir.groups[g].direct_mailboxes.iter().collect::<Vec<_>>();
+        assert_eq!(direct(0), (0..64).step_by(2).collect::<Vec<_>>());
+        let mut odd: Vec<u32> = (1..64).step_by(2).collect();
+        odd.insert(1, 3);
+        odd.dedup();
+        assert_eq!(direct(1), odd);
+        assert_eq!(dir.groups[0].direct_groups, [1]);
+        assert_eq!(findings.len(), 1, "the unknown member: {findings:?}");
+        // Built tiers say the same of every identity the scans settled.
+        for (identity, settled) in &dir.settled {
+            let built = Tier::ALL
+                .into_iter()
+                .find_map(|t| dir.tier(t).resolve_tier(t, identity))
+                .unwrap_or(Resolution::NotFound);
+            assert_eq!(&built, settled, "{identity}");
+        }
+    }
 }

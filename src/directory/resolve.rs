@@ -160,6 +160,61 @@ impl<T: Copy + PartialEq> KeySink<T> for Scan<T> {
     }
 }
 
+/// Many identities looked up in one text tier by visiting every key once, without
+/// building the tier: for the few identities of a large tenant that its GUID tier
+/// leaves unresolved (a membership table's group DNs). The identities go into a
+/// small map, and each visited key is hashed and probed against it.
+pub struct BatchScan<T> {
+    queries: TextShard<u32>,
+    found: Vec<Option<Entry<T>>>,
+}
+
+impl<T: Copy + PartialEq> BatchScan<T> {
+    /// `tier` is a text tier; identities that cannot be one of its keys find nothing.
+    pub fn new(tier: Tier, identities: &[&str]) -> BatchScan<T> {
+        debug_assert_ne!(tier, Tier::Guid, "GUIDs are looked up in the built tier");
+        let mut queries = TextShard::default();
+        for (i, id) in identities.iter().enumerate() {
+            if let Some(k) = text_key(tier, id) {
+                queries.insert(k.hash(), &k, i as u32);
+            }
+        }
+        BatchScan {
+            queries,
+            found: identities.iter().map(|_| None).collect(),
+        }
+    }
+
+    /// Per identity, in order: what the tier says, as [`Resolver::resolve_tier`] would.
+    pub fn results(self, tier: Tier) -> Vec<Option<Resolution<T>>> {
+        self.found
+            .into_iter()
+            .map(|f| Some(f?.resolution(tier)))
+            .collect()
+    }
+}
+
+impl<T: Copy + PartialEq> KeySink<T> for BatchScan<T> {
+    fn add(&mut self, tier: Tier, key: &str, object: T) {
+        let Some(key) = text_key(tier, key) else {
+            return;
+        };
+        let Some(entry) = self.queries.get(key.hash(), &key) else {
+            return;
+        };
+        let hit = |found: &mut Option<Entry<T>>| match found {
+            Some(e) => e.push(object),
+            None => *found = Some(Entry::One(object)),
+        };
+        match entry {
+            Entry::One(q) => hit(&mut self.found[*q as usize]),
+            Entry::Many(qs) => qs.iter().for_each(|q| hit(&mut self.found[*q as usize])),
+        }
+    }
+
+    fn add_guid(&mut self, _: u128, _: T) {}
+}
+
 /// Maps identity keys to objects, per tier. GUIDs are kept as numbers; other keys
 /// are stored lower-cased in one byte arena per shard and found by a hash of their
 /// case-folded bytes, so neither indexing nor a lookup allocates a string per key
@@ -652,6 +707,54 @@ mod tests {
                     serial.resolve_tier(*t, &upper)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_batch_scan_answers_as_the_built_tier() {
+        let keys: Vec<(Tier, String, u32)> = (0..1_500u32)
+            .flat_map(|i| {
+                [
+                    (Tier::DistinguishedName, format!("CN=u{i},OU=Contoso"), i),
+                    (Tier::Address, format!("User{i}@Contoso.com"), i),
+                    (
+                        Tier::Address,
+                        format!("smtp:alias{}@contoso.com", i % 400),
+                        i,
+                    ),
+                    (Tier::Name, format!("Ångström{}", i % 300), i),
+                ]
+            })
+            .collect();
+        for tier in [Tier::DistinguishedName, Tier::Address, Tier::Name] {
+            let mut built = Resolver::default();
+            for (_, key, object) in keys.iter().filter(|k| k.0 == tier) {
+                built.add(tier, key, *object);
+            }
+            // Found, ambiguous, folded, repeated, missing, blank and foreign.
+            let asked = [
+                "cn=U7,ou=contoso",
+                "USER12@contoso.COM",
+                "alias3@contoso.com",
+                "ÅNGSTRÖM5",
+                "ångström5",
+                "nobody@contoso.com",
+                "",
+                "CN=u7,OU=Contoso",
+            ];
+            let mut scan = BatchScan::new(tier, &asked);
+            for (_, key, object) in keys.iter().filter(|k| k.0 == tier) {
+                scan.add(tier, key, *object);
+            }
+            let expected: Vec<_> = asked
+                .iter()
+                .map(|id| built.resolve_tier(tier, id))
+                .collect();
+            assert_eq!(scan.results(tier), expected, "{tier:?}");
+            let ambiguous = expected
+                .iter()
+                .any(|r| matches!(r, Some(Resolution::Ambiguous { .. })));
+            assert_eq!(ambiguous, tier != Tier::DistinguishedName, "{tier:?}");
         }
     }
 }
