@@ -103,6 +103,21 @@ impl Directory {
         self.mailbox_column(&["RecipientTypeDetails"], m)
     }
 
+    /// The non-blank values of a mailboxes column (the first of `names` present)
+    /// in mailbox order; `None` when no such column was exported.
+    pub fn mailbox_values<'a>(
+        &'a self,
+        names: &[&str],
+    ) -> Option<impl Iterator<Item = Option<&'a str>> + 'a> {
+        let column = self.mailbox_table.column(names)?;
+        Some(column.values(0..self.count as usize))
+    }
+
+    /// ExternalDirectoryObjectId of every mailbox, parsed.
+    pub fn mailbox_guids(&self) -> &[u128] {
+        &self.mailbox_guids
+    }
+
     fn mailbox_column(&self, names: &[&str], m: u32) -> Option<&str> {
         // Looked up per call: a name search over a few dozen headers, cheap
         // next to writing the value.

@@ -22,6 +22,7 @@ use crate::findings::Findings;
 use crate::output::{create_private_file, write_private_text, StagedDir};
 use crate::policy::permissions::{self, CATALOGUE};
 use crate::policy::{Model, Nesting, ScopeKind};
+use crate::snapshot::guid_text;
 
 use super::evaluate::Matrix;
 
@@ -90,10 +91,8 @@ fn write_files(
     final_dir: &Path,
     started: Instant,
 ) -> Result<(u64, Duration)> {
-    let access_started = Instant::now();
-    let (cells, layout) = write_access(&parts.matrix.grants, dir, AccessOptions::default())?;
-    let access_time = access_started.elapsed();
-    // The small tables are independent: build and write them concurrently.
+    // The small tables are independent: build and write them concurrently, and
+    // beside the access parts (the mailboxes table is one serial writer).
     let tables: [(&str, &(dyn Fn() -> RecordBatch + Sync)); 5] = [
         ("permissions", &permissions_batch),
         ("apps", &|| apps_batch(parts)),
@@ -101,10 +100,21 @@ fn write_files(
         ("grants", &|| grants_batch(parts)),
         ("findings", &|| findings_batch(parts)),
     ];
-    tables
-        .par_iter()
-        .map(|(name, batch)| write_table(&dir.join(format!("{name}.parquet")), batch()))
-        .collect::<Result<Vec<()>>>()?;
+    let (access, small) = rayon::join(
+        || {
+            let access_started = Instant::now();
+            write_access(&parts.matrix.grants, dir, AccessOptions::default())
+                .map(|written| (written, access_started.elapsed()))
+        },
+        || {
+            tables
+                .par_iter()
+                .map(|(name, batch)| write_table(&dir.join(format!("{name}.parquet")), batch()))
+                .collect::<Result<Vec<()>>>()
+        },
+    );
+    let ((cells, layout), access_time) = access?;
+    small?;
     write_private_text(&dir.join("views.sql"), &views_sql(final_dir, layout))?;
     let manifest = manifest(parts, cells, started.elapsed(), access_time)?;
     write_private_text(&dir.join("manifest.json"), &manifest)?;
@@ -225,17 +235,26 @@ fn apps_batch(a: &DatasetParts<'_>) -> RecordBatch {
 
 fn mailboxes_batch(a: &DatasetParts<'_>) -> RecordBatch {
     let n = a.directory.count as usize;
+    let column = |names: &[&str]| match a.directory.mailbox_values(names) {
+        Some(values) => strings(values),
+        None => Arc::new(arrow_array::new_null_array(
+            &arrow_schema::DataType::Utf8,
+            n,
+        )),
+    };
     batch(vec![
         (
             "mailbox_idx",
             Arc::new(UInt32Array::from_iter_values(0..n as u32)) as ArrayRef,
         ),
-        (
-            "external_directory_object_id",
-            Arc::new(StringArray::from_iter_values(
-                (0..n as u32).map(|m| a.directory.mailbox_id(m)),
-            )),
-        ),
+        ("external_directory_object_id", {
+            let mut ids = StringBuilder::with_capacity(n, n * 36);
+            let mut buf = [0; 36];
+            for &g in a.directory.mailbox_guids() {
+                ids.append_value(guid_text(g, &mut buf));
+            }
+            Arc::new(ids.finish())
+        }),
         (
             "primary_smtp_address",
             strings(
@@ -245,14 +264,8 @@ fn mailboxes_batch(a: &DatasetParts<'_>) -> RecordBatch {
                     .map(|s| Some(s.as_str())),
             ),
         ),
-        (
-            "display_name",
-            strings((0..n as u32).map(|m| a.directory.display_name(m))),
-        ),
-        (
-            "recipient_type_details",
-            strings((0..n as u32).map(|m| a.directory.recipient_type(m))),
-        ),
+        ("display_name", column(&["DisplayName"])),
+        ("recipient_type_details", column(&["RecipientTypeDetails"])),
     ])
 }
 

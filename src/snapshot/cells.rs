@@ -37,15 +37,22 @@ pub fn parse_guid_u128(text: &str) -> Option<u128> {
 
 /// Formats a GUID number in the canonical lower-case form.
 pub fn format_guid(g: u128) -> String {
-    let h = format!("{g:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    guid_text(g, &mut [0; 36]).to_string()
+}
+
+/// The canonical lower-case form of a GUID number, written into `buf`.
+pub fn guid_text(g: u128, buf: &mut [u8; 36]) -> &str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digit = 0;
+    for (i, b) in buf.iter_mut().enumerate() {
+        *b = if matches!(i, 8 | 13 | 18 | 23) {
+            b'-'
+        } else {
+            digit += 1;
+            HEX[(g >> (128 - 4 * digit)) as usize & 15]
+        };
+    }
+    std::str::from_utf8(buf).expect("ASCII")
 }
 
 /// Parses a GUID (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, braces allowed) to lower case.
@@ -124,6 +131,23 @@ pub fn split_multi(cell: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guid_text_is_the_canonical_lower_case_form() {
+        for g in [0u128, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
+            let h = format!("{g:032x}");
+            let expected = format!(
+                "{}-{}-{}-{}-{}",
+                &h[..8],
+                &h[8..12],
+                &h[12..16],
+                &h[16..20],
+                &h[20..]
+            );
+            assert_eq!(guid_text(g, &mut [0; 36]), expected);
+            assert_eq!(parse_guid_u128(&expected), Some(g));
+        }
+    }
 
     #[test]
     fn guid_parsing_table() {

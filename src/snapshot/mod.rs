@@ -8,8 +8,8 @@ pub mod tables;
 use std::path::{Path, PathBuf};
 
 pub use cells::{
-    bool_cell, format_guid, guid_cell, parse_bool, parse_guid, parse_guid_u128, required_guid,
-    smtp_proxy, split_multi,
+    bool_cell, format_guid, guid_cell, guid_text, parse_bool, parse_guid, parse_guid_u128,
+    required_guid, smtp_proxy, split_multi,
 };
 pub use tables::{first_present, Col, Column, SourceFormat, Table, TableSpec};
 
