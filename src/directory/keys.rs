@@ -71,14 +71,21 @@ impl KeySources<'_> {
                 for row in rows {
                     r.add(tier, &addresses[row], mailbox(row));
                 }
-                for (table, object, rows) in tables {
-                    let cols = [
-                        table.column(&["UserPrincipalName"]),
-                        table.column(&["PrimarySmtpAddress"]),
-                    ];
+                for (i, (table, object, rows)) in tables.into_iter().enumerate() {
+                    // A mailbox's primary address was visited above, and most
+                    // mailboxes list it again among their proxies: a key already
+                    // added for the same object changes nothing, so it is skipped.
+                    let mailboxes = i == 0;
+                    let upn = table.column(&["UserPrincipalName"]);
+                    let primary = table.column(&["PrimarySmtpAddress"]);
                     let proxies = table.column(&["EmailAddresses"]);
                     for row in rows {
-                        for v in cols.iter().flatten().filter_map(|c| c.get(row)) {
+                        let main = match mailboxes {
+                            true => Some(addresses[row].as_str()),
+                            false => primary.and_then(|c| c.get(row)),
+                        };
+                        let upn = upn.and_then(|c| c.get(row));
+                        for v in [upn, main.filter(|_| !mailboxes)].into_iter().flatten() {
                             r.add(tier, v, object(row));
                         }
                         for p in proxies
@@ -86,9 +93,13 @@ impl KeySources<'_> {
                             .into_iter()
                             .flat_map(split_multi)
                         {
-                            if smtp_proxy(p).is_some() {
-                                r.add(tier, p, object(row));
+                            let Some(address) = smtp_proxy(p) else {
+                                continue;
+                            };
+                            if main.is_some_and(|m| m.eq_ignore_ascii_case(address)) {
+                                continue;
                             }
+                            r.add(tier, p, object(row));
                         }
                     }
                 }

@@ -588,4 +588,26 @@ mod tests {
             assert_eq!(&built, settled, "{identity}");
         }
     }
+
+    #[test]
+    fn a_proxy_repeating_the_primary_address_changes_no_resolution() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailboxes = "ExternalDirectoryObjectId,PrimarySmtpAddress,EmailAddresses\n\
+            00000000-0000-4000-8000-000000000000,a@contoso.com,SMTP:A@Contoso.com;smtp:both@contoso.com\n\
+            00000000-0000-4000-8000-000000000001,b@contoso.com,SMTP:b@contoso.com;smtp:A@contoso.com;smtp:both@contoso.com\n";
+        std::fs::write(dir.path().join("mailboxes.csv"), mailboxes).unwrap();
+        let snapshot = Snapshot::load(dir.path()).unwrap();
+        let dir = Directory::build(&snapshot, &mut Findings::default()).unwrap();
+        let ambiguous = Resolution::Ambiguous {
+            tier: Tier::Address,
+            first: Recipient::Mailbox(0),
+            second: Recipient::Mailbox(1),
+        };
+        assert_eq!(dir.resolve("smtp:a@CONTOSO.com"), ambiguous);
+        assert_eq!(dir.resolve("both@contoso.com"), ambiguous);
+        assert_eq!(
+            dir.resolve("B@contoso.com"),
+            Resolution::Found(Recipient::Mailbox(1))
+        );
+    }
 }
