@@ -6,22 +6,31 @@
 //! join a multi-valued property, so the data is lost: that is an error, not a value.
 //!
 //! Large files are parsed in parallel: cut at line ends outside quotes into chunks
-//! of whole records, each chunk becoming one Arrow array per column. Line numbers
-//! are counted from the bytes, never taken from the csv crate, which drifts on CRLF.
+//! of whole records. A chunk of plain records (the common case) keeps its values
+//! where they are in the file's bytes, as 8-byte views; only a quoted value with
+//! doubled quotes is copied, unescaped. Any other chunk, and every error, goes to
+//! the csv crate, whose values are copied into Arrow arrays. Line numbers are
+//! counted from the bytes, never taken from the csv crate, which drifts on CRLF.
 
 use std::path::Path;
 
 use arrow_array::builder::StringBuilder;
-use arrow_array::StringArray;
 use rayon::prelude::*;
 
-use super::tables::{check_unique_names, Column, SourceFormat, Table, TableSpec};
+use std::sync::Arc;
+
+use super::tables::{
+    check_unique_names, Cell, Chunk, Column, Source, SourceFormat, Table, TableSpec, ViewChunk,
+};
 use crate::error::{Error, Location, Result};
 
 /// How a file is named in messages: the path as the user's snapshot argument makes it.
 pub(crate) fn display_name(path: &Path) -> String {
     path.display().to_string()
 }
+
+/// Tables of at most this many columns keep their values as views of the file.
+const VIEW_COLUMNS: usize = 4;
 
 /// Bytes per chunk when a file is parsed in parallel.
 const CHUNK_BYTES: usize = 4 << 20;
@@ -33,6 +42,13 @@ const CHUNK_BYTES: usize = 4 << 20;
 /// Should a chunk fail, the whole file is parsed again in one piece, so errors
 /// and their line numbers never depend on where the cuts fell.
 pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
+    parse_csv_source(Arc::new(bytes.to_vec()), file, spec)
+}
+
+/// As [`parse_csv`], over bytes the table keeps (a map of the file): its values
+/// are views of them.
+pub fn parse_csv_source(source: Source, file: &str, spec: TableSpec) -> Result<Table> {
+    let bytes: &[u8] = (*source).as_ref();
     let mut body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut first_line = 1u64;
     if body.starts_with(b"#TYPE") || body.starts_with(b"#type") {
@@ -45,15 +61,35 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
     }
     let (names, header_end, header_line) = parse_header(body, file, first_line)?;
     let data = &body[header_end..];
+    let data_offset = bytes.len() - data.len();
     let data_line = header_line + body[..header_end].iter().filter(|&&b| b == b'\n').count() as u64;
 
     let chunks = split_records(data, data_line, CHUNK_BYTES);
+    // A narrow table (a membership table) is read a row at a time and keeps its
+    // views; a wide one is scanned a column at a time, so its values are copied
+    // into a contiguous array per column.
+    let keep_views = names.len() <= VIEW_COLUMNS;
+    let parse = |range: std::ops::Range<usize>, line: u64| {
+        let chunk = &data[range.clone()];
+        match parse_chunk_views(&source, data_offset + range.start, chunk, line, names.len()) {
+            Some(out) if keep_views => Ok(out),
+            Some(mut out) => {
+                for column in &mut out.columns {
+                    if let Chunk::Views(v) = column {
+                        *column = Chunk::Arrow(v.to_arrow());
+                    }
+                }
+                Ok(out)
+            }
+            None => parse_chunk(chunk, line, &names, file),
+        }
+    };
     let parsed: Vec<Result<ChunkOut>> = if chunks.len() == 1 {
-        vec![parse_chunk(data, data_line, &names, file)]
+        vec![parse(0..data.len(), data_line)]
     } else {
         chunks
             .par_iter()
-            .map(|(range, line)| parse_chunk(&data[range.clone()], *line, &names, file))
+            .map(|(range, line)| parse(range.clone(), *line))
             .collect()
     };
     let outs = match parsed.into_iter().collect::<Result<Vec<ChunkOut>>>() {
@@ -63,7 +99,7 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
     };
 
     let mut lines = Vec::with_capacity(outs.iter().map(|o| o.lines.len()).sum());
-    let mut chunks: Vec<Vec<StringArray>> = names
+    let mut chunks: Vec<Vec<Chunk>> = names
         .iter()
         .map(|_| Vec::with_capacity(outs.len()))
         .collect();
@@ -73,7 +109,7 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
             chunks[c].push(array);
         }
     }
-    let columns = chunks.into_iter().map(Column::from_chunks).collect();
+    let columns = chunks.into_iter().map(Column::from_parts).collect();
     Ok(Table {
         spec,
         file: file.to_string(),
@@ -193,8 +229,129 @@ fn split_records(
 
 /// The columns and line numbers of one chunk of records.
 struct ChunkOut {
-    columns: Vec<StringArray>,
+    columns: Vec<Chunk>,
     lines: Vec<u64>,
+}
+
+/// Parses the records of one chunk (at `base` in `source`) into views of the
+/// source, or gives `None` when the chunk holds anything but plain records:
+/// invalid UTF-8, a quote inside an unquoted value, text after a closing quote,
+/// a record of another field count, a .NET type name. [`parse_chunk`] then reads
+/// it and says what is wrong, or accepts the lenient form as the csv crate does.
+fn parse_chunk_views(
+    source: &Source,
+    base: usize,
+    chunk: &[u8],
+    first_line: u64,
+    columns: usize,
+) -> Option<ChunkOut> {
+    if chunk.len() >= Cell::MAX_BYTES {
+        return None;
+    }
+    std::str::from_utf8(chunk).ok()?;
+    let rows = chunk.len() / (columns * 8 + 2) + 16;
+    let mut cells: Vec<Vec<Cell>> = (0..columns).map(|_| Vec::with_capacity(rows)).collect();
+    let mut owned = vec![String::new(); columns];
+    let mut lines = Vec::with_capacity(rows);
+    let (mut pos, mut line, mut counted) = (0, first_line, 0);
+    while pos < chunk.len() {
+        if matches!(chunk[pos], b'\r' | b'\n') {
+            pos += 1; // a blank line
+            continue;
+        }
+        line += memchr::memchr_iter(b'\n', &chunk[counted..pos]).count() as u64;
+        counted = pos;
+        let mut field = 0;
+        let mut blank = true;
+        loop {
+            let text = owned.get_mut(field)?;
+            let (cell, end) = next_field(chunk, pos, text)?;
+            let value = cell_text(chunk, text, cell);
+            if value.len() >= 13 && is_type_name(value) {
+                return None;
+            }
+            blank &= value.is_empty();
+            cells[field].push(cell);
+            field += 1;
+            pos = end;
+            match chunk.get(pos) {
+                Some(b',') => pos += 1,
+                Some(b'\n') => {
+                    pos += 1;
+                    break;
+                }
+                Some(b'\r') => {
+                    pos += 1;
+                    if chunk.get(pos) == Some(&b'\n') {
+                        pos += 1;
+                    }
+                    break;
+                }
+                None => break,
+                Some(_) => return None,
+            }
+        }
+        if field == 1 && blank {
+            cells[0].pop(); // a line of one empty field, skipped like a blank line
+            continue;
+        }
+        if field != columns {
+            return None;
+        }
+        lines.push(line);
+    }
+    let columns = cells
+        .into_iter()
+        .zip(owned)
+        .map(|(cells, owned)| Chunk::Views(ViewChunk::new(source.clone(), base, cells, owned)))
+        .collect();
+    Some(ChunkOut { columns, lines })
+}
+
+/// The field starting at `pos`: its cell and the index just past it. A quoted
+/// value with doubled quotes is unescaped into `owned`.
+fn next_field(chunk: &[u8], pos: usize, owned: &mut String) -> Option<(Cell, usize)> {
+    if chunk.get(pos) != Some(&b'"') {
+        let end =
+            memchr::memchr3(b',', b'\r', b'\n', &chunk[pos..]).map_or(chunk.len(), |k| pos + k);
+        if memchr::memchr(b'"', &chunk[pos..end]).is_some() {
+            return None;
+        }
+        return Some((Cell::view(pos, end - pos), end));
+    }
+    let start = pos + 1;
+    let (mut from, mut escaped) = (start, None);
+    loop {
+        let quote = from + memchr::memchr(b'"', &chunk[from..])?;
+        // Slices between quotes are whole characters: the chunk is UTF-8.
+        let piece = std::str::from_utf8(&chunk[from..quote]).ok()?;
+        if chunk.get(quote + 1) == Some(&b'"') {
+            escaped.get_or_insert(owned.len());
+            owned.push_str(piece);
+            owned.push('"');
+            from = quote + 2;
+            continue;
+        }
+        let cell = match escaped {
+            None => Cell::view(start, quote - start),
+            Some(at) => {
+                owned.push_str(piece);
+                Cell::owned(at, owned.len() - at)
+            }
+        };
+        return Some((cell, quote + 1));
+    }
+}
+
+/// The text of a cell [`next_field`] made.
+fn cell_text<'a>(chunk: &'a [u8], owned: &'a str, cell: Cell) -> &'a str {
+    let (start, len, is_owned) = cell.parts();
+    if is_owned {
+        &owned[start..start + len]
+    } else {
+        // The chunk was checked to be UTF-8 and views end at ASCII delimiters.
+        std::str::from_utf8(&chunk[start..start + len]).unwrap_or_default()
+    }
 }
 
 /// Parses the records of one chunk; `first_line` is the line it starts on.
@@ -275,7 +432,10 @@ fn parse_chunk(chunk: &[u8], first_line: u64, names: &[String], file: &str) -> R
         lines.push(line);
     }
     Ok(ChunkOut {
-        columns: builders.iter_mut().map(StringBuilder::finish).collect(),
+        columns: builders
+            .iter_mut()
+            .map(|b| Chunk::Arrow(b.finish()))
+            .collect(),
         lines,
     })
 }
@@ -434,7 +594,7 @@ mod tests {
             .iter()
             .flat_map(|o| {
                 (0..o.lines.len())
-                    .map(|i| o.columns[1].value(i).to_string())
+                    .map(|i| o.columns[1].value(i).unwrap_or_default().to_string())
                     .collect::<Vec<_>>()
             })
             .collect();
@@ -448,14 +608,13 @@ mod tests {
 
     /// The line and cells of every row a chunk parsed.
     fn rows_of(out: &ChunkOut) -> Vec<(u64, Vec<Option<String>>)> {
-        use arrow_array::Array;
         (0..out.lines.len())
             .map(|i| {
                 (
                     out.lines[i],
                     out.columns
                         .iter()
-                        .map(|c| (!c.is_null(i)).then(|| c.value(i).to_string()))
+                        .map(|c| c.value(i).map(str::to_string))
                         .collect(),
                 )
             })
@@ -572,5 +731,118 @@ mod tests {
     fn quoted_line_breaks_keep_line_numbers_of_record_start() {
         let t = parse(b"A,B\n\"multi\nline\",2\n3,4\n").unwrap();
         assert_eq!(t.lines, [2, 4]);
+    }
+
+    /// Per row its values, then its line number.
+    type Rows = Vec<Vec<Option<String>>>;
+
+    /// Values and line numbers of a chunk as the view reader gives them (`None`
+    /// when it leaves the chunk to the csv crate) and as the csv crate does.
+    fn both_readers(text: &[u8], columns: usize) -> (Option<Rows>, Result<Rows>) {
+        let names: Vec<String> = (0..columns).map(|c| format!("c{c}")).collect();
+        let rows = |out: ChunkOut| {
+            let table: Vec<Column> = out
+                .columns
+                .into_iter()
+                .map(|c| Column::from_parts(vec![c]))
+                .collect();
+            let mut rows: Vec<Vec<Option<String>>> = (0..out.lines.len())
+                .map(|r| {
+                    table
+                        .iter()
+                        .map(|c| c.value(r).map(str::to_string))
+                        .collect()
+                })
+                .collect();
+            for (row, line) in rows.iter_mut().zip(out.lines) {
+                row.push(Some(line.to_string()));
+            }
+            rows
+        };
+        let source: Source = Arc::new(text.to_vec());
+        let fast = parse_chunk_views(&source, 0, text, 7, columns).map(rows);
+        let slow = parse_chunk(text, 7, &names, "t.csv").map(rows);
+        (fast, slow)
+    }
+
+    #[test]
+    fn views_hold_what_the_csv_crate_reads_in_each_dialect_form() {
+        let cases: [&[u8]; 7] = [
+            b"\"a\",\"b\"\r\n\"c,d\",\"e\"\"f\"\"\"\r\n",
+            b"a,b\nc,\n,d\n",
+            b"\"multi\nline\",x\r\n\r\n\n\"\",\"\"\ny,z",
+            b"\"\"\n\"caf\xC3\xA9\",\"\xE2\x82\xAC\"\"\"\r",
+            b"a,b\rc,d\r\n",
+            b"\"\"\"\"\"\"\"\",q\n",
+            b"",
+        ];
+        for text in cases {
+            let (fast, slow) = both_readers(text, 2);
+            let fast = fast.unwrap_or_else(|| {
+                panic!("the view reader took {:?}", String::from_utf8_lossy(text))
+            });
+            assert_eq!(fast, slow.unwrap(), "{:?}", String::from_utf8_lossy(text));
+        }
+    }
+
+    #[test]
+    fn lenient_or_wrong_chunks_are_left_to_the_csv_crate() {
+        for text in [
+            &b"a\"b,c\n"[..],       // a quote inside an unquoted value
+            b"\"a\"b,c\n",          // text after the closing quote
+            b"a,b,c\n",             // another field count
+            b"\"open,c\n",          // an unterminated quote
+            b"\xFF,a\n",            // not UTF-8
+            b"System.Object[],a\n", // a .NET type name
+        ] {
+            assert_eq!(
+                both_readers(text, 2).0,
+                None,
+                "{:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_view_reader_agrees_with_the_csv_crate(
+            text in proptest::collection::vec(proptest::prop_oneof![
+                proptest::strategy::Just(b'"'),
+                proptest::strategy::Just(b','),
+                proptest::strategy::Just(b'\n'),
+                proptest::strategy::Just(b'\r'),
+                proptest::strategy::Just(b'a'),
+                proptest::strategy::Just(b' '),
+                proptest::strategy::Just(0xC3u8),
+                proptest::strategy::Just(0xA9u8),
+            ], 0..60),
+            columns in 1usize..4,
+        ) {
+            let (fast, slow) = both_readers(&text, columns);
+            if let Some(fast) = fast {
+                proptest::prop_assert_eq!(Ok(fast), slow.map_err(|e| e.to_string()));
+            }
+        }
+
+        #[test]
+        fn export_csv_records_are_read_as_views(
+            rows in proptest::collection::vec(
+                proptest::collection::vec("[a-z\\\",\\r\\n é]{0,6}", 3), 0..8),
+            crlf in proptest::bool::ANY,
+        ) {
+            // As Export-Csv writes them: every field quoted, quotes doubled.
+            let end = if crlf { "\r\n" } else { "\n" };
+            let text: String = rows
+                .iter()
+                .map(|r| {
+                    let fields: Vec<String> = r.iter().map(|f| format!("\"{}\"", f.replace('"', "\"\""))).collect();
+                    fields.join(",") + end
+                })
+                .collect();
+            let (fast, slow) = both_readers(text.as_bytes(), 3);
+            proptest::prop_assert!(fast.is_some(), "{text:?}");
+            proptest::prop_assert_eq!(Ok(fast.unwrap()), slow.map_err(|e| e.to_string()));
+        }
     }
 }

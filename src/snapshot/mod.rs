@@ -6,6 +6,7 @@ pub mod parquet;
 pub mod tables;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use cells::{
     bool_cell, format_guid, guid_cell, guid_text, parse_bool, parse_guid, parse_guid_u128,
@@ -148,15 +149,17 @@ fn load_table(path: &Path, spec: TableSpec, format: SourceFormat) -> Result<(Tab
     let (table, sha256, bytes) = match format {
         SourceFormat::Csv => {
             let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            // SAFETY: the map is read-only and dropped once this file is parsed.
-            // Rust's guarantee holds only while nobody changes the file; the
-            // snapshot is an export at rest, and one truncated during analysis
-            // ends the process with SIGBUS rather than a wrong result.
+            // SAFETY: the map is read-only, and the table's values are views of
+            // it, so it lives as long as the snapshot. Rust's guarantee holds
+            // only while nobody changes the file; the snapshot is an export at
+            // rest, and one truncated during analysis ends the process with
+            // SIGBUS rather than a wrong result.
             let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-            let bytes: &[u8] = &map;
+            let map: tables::Source = Arc::new(map);
+            let bytes: &[u8] = (*map).as_ref();
             let (sha256, table) = rayon::join(
                 || sha256_hex(bytes),
-                || csv::parse_csv(bytes, &csv::display_name(path), spec),
+                || csv::parse_csv_source(map.clone(), &csv::display_name(path), spec),
             );
             (table?, sha256, bytes.len() as u64)
         }

@@ -1,8 +1,11 @@
 //! The tables a snapshot may hold, their required columns, and the loaded form.
 //!
-//! Every table becomes a set of Arrow string columns, whatever its source format:
+//! Every table becomes a set of text columns, whatever its source format (Arrow
+//! string arrays, or for narrow CSV tables views of the file's bytes):
 //! the engine reads identities and filterable properties as text, and typed
 //! comparisons (numbers, dates) are made by the filter compiler on demand.
+
+use std::sync::Arc;
 
 use arrow_array::{Array, StringArray};
 
@@ -94,14 +97,170 @@ pub enum SourceFormat {
 /// every byte once more for nothing).
 #[derive(Debug, Clone, Default)]
 pub struct Column {
-    chunks: Vec<StringArray>,
+    chunks: Vec<Chunk>,
     /// First row of each chunk.
     starts: Vec<usize>,
     len: usize,
 }
 
+/// The rows of one parsed chunk of a column.
+#[derive(Debug, Clone)]
+pub enum Chunk {
+    /// Values copied into an Arrow array (Parquet input, and CSV the fast reader
+    /// leaves to the csv crate).
+    Arrow(StringArray),
+    /// Values left where they are in the CSV file's bytes.
+    Views(ViewChunk),
+}
+
+impl Chunk {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Chunk::Arrow(a) => a.len(),
+            Chunk::Views(v) => v.cells.len(),
+        }
+    }
+
+    pub(crate) fn value(&self, i: usize) -> Option<&str> {
+        match self {
+            Chunk::Arrow(a) => (!a.is_null(i)).then(|| a.value(i)),
+            Chunk::Views(v) => v.value(i),
+        }
+    }
+}
+
+/// The bytes of a CSV file, shared by every column parsed from it: a read-only
+/// map of the file, or bytes in memory.
+pub type Source = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// One cell of a [`ViewChunk`]: where its text is, or empty (`len == 0`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cell {
+    start: u32,
+    len: u32,
+}
+
+impl Cell {
+    /// Set in `len` when the text is in the chunk's `owned` string (a quoted
+    /// value with doubled quotes, unescaped).
+    const OWNED: u32 = 1 << 31;
+    /// Bytes a chunk of views may span: offsets and lengths stay below `OWNED`.
+    pub const MAX_BYTES: usize = Cell::OWNED as usize;
+
+    /// Text at `start..start + len` of the chunk's bytes; `len < 2^31`.
+    pub fn view(start: usize, len: usize) -> Cell {
+        Cell {
+            start: start as u32,
+            len: len as u32,
+        }
+    }
+
+    /// Where the text is: start, length, and whether in the owned string.
+    pub fn parts(self) -> (usize, usize, bool) {
+        (
+            self.start as usize,
+            (self.len & !Cell::OWNED) as usize,
+            self.len & Cell::OWNED != 0,
+        )
+    }
+
+    /// Text at `start..start + len` of the chunk's owned string.
+    pub fn owned(start: usize, len: usize) -> Cell {
+        Cell {
+            start: start as u32,
+            len: if len == 0 {
+                0
+            } else {
+                len as u32 | Cell::OWNED
+            },
+        }
+    }
+}
+
+/// The cells of one column in one chunk of a CSV file, as positions in the
+/// file's bytes: no copy of the text (the cells cost 8 bytes each).
+#[derive(Clone)]
+pub struct ViewChunk {
+    /// Keeps the bytes `start` points into alive.
+    _source: Source,
+    /// The chunk's first byte in the source (kept as a pointer: a value is read
+    /// without a call through the source's trait object).
+    start: *const u8,
+    base: usize,
+    cells: Arc<[Cell]>,
+    owned: Arc<str>,
+}
+
+// SAFETY: `start` points into `_source`, which is Send + Sync, read-only and
+// kept alive by the chunk; the chunk never writes through it.
+unsafe impl Send for ViewChunk {}
+// SAFETY: as for Send: shared reads of immutable bytes.
+unsafe impl Sync for ViewChunk {}
+
+impl std::fmt::Debug for ViewChunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ViewChunk")
+            .field("base", &self.base)
+            .field("cells", &self.cells.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ViewChunk {
+    /// Cells of the chunk at `source[base..base + len]`, which the caller has
+    /// checked to be UTF-8, each view ending at an ASCII delimiter.
+    pub fn new(source: Source, base: usize, cells: Vec<Cell>, owned: String) -> ViewChunk {
+        let start = (*source).as_ref()[base..].as_ptr();
+        ViewChunk {
+            _source: source,
+            start,
+            base,
+            cells: cells.into(),
+            owned: owned.into(),
+        }
+    }
+
+    /// The same values copied into an Arrow array, column by column: for a wide
+    /// table, whose columns are scanned one at a time (a view per row would
+    /// touch every page of the file for each column).
+    pub fn to_arrow(&self) -> StringArray {
+        let bytes = (0..self.cells.len()).map(|i| self.cells[i].parts().1).sum();
+        let mut builder =
+            arrow_array::builder::StringBuilder::with_capacity(self.cells.len(), bytes);
+        for i in 0..self.cells.len() {
+            builder.append_option(self.value(i));
+        }
+        builder.finish()
+    }
+
+    fn value(&self, i: usize) -> Option<&str> {
+        let cell = self.cells[i];
+        if cell.len == 0 {
+            return None;
+        }
+        let start = cell.start as usize;
+        if cell.len & Cell::OWNED != 0 {
+            return Some(&self.owned[start..][..(cell.len & !Cell::OWNED) as usize]);
+        }
+        // SAFETY: the CSV reader made the cell inside the chunk (start + len
+        // within its bytes, which `_source` keeps alive), checked the whole chunk
+        // to be UTF-8, and a view starts and ends next to ASCII delimiters (quote,
+        // comma, line end), so it is whole characters. The bytes are a read-only
+        // map of the snapshot file or bytes in memory; the snapshot is not changed
+        // while it is analyzed (as `Snapshot::load`'s map requires).
+        Some(unsafe {
+            let bytes = std::slice::from_raw_parts(self.start.add(start), cell.len as usize);
+            std::str::from_utf8_unchecked(bytes)
+        })
+    }
+}
+
 impl Column {
     pub fn from_chunks(chunks: Vec<StringArray>) -> Column {
+        Column::from_parts(chunks.into_iter().map(Chunk::Arrow).collect())
+    }
+
+    pub fn from_parts(chunks: Vec<Chunk>) -> Column {
         let mut starts = Vec::with_capacity(chunks.len());
         let mut len = 0;
         for c in &chunks {
@@ -134,10 +293,10 @@ impl Column {
         self.chunks[first.min(self.chunks.len().saturating_sub(1))..]
             .iter()
             .zip(&self.starts[first.min(self.starts.len().saturating_sub(1))..])
-            .flat_map(move |(array, &chunk_start)| {
+            .flat_map(move |(chunk, &chunk_start)| {
                 let from = start.max(chunk_start) - chunk_start;
-                let to = end.max(chunk_start).min(chunk_start + array.len()) - chunk_start;
-                (from..to).map(move |i| (!array.is_null(i)).then(|| array.value(i)))
+                let to = end.max(chunk_start).min(chunk_start + chunk.len()) - chunk_start;
+                (from..to).map(move |i| chunk.value(i))
             })
             .take(end.saturating_sub(start))
     }
@@ -149,9 +308,7 @@ impl Column {
         } else {
             self.starts.partition_point(|&s| s <= row) - 1
         };
-        let array = &self.chunks[c];
-        let i = row - self.starts[c];
-        (!array.is_null(i)).then(|| array.value(i))
+        self.chunks[c].value(row - self.starts[c])
     }
 }
 
