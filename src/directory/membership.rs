@@ -34,7 +34,8 @@ pub(super) struct Walk<'t> {
 }
 
 impl Walk<'_> {
-    /// Reads every row: `container(identity, at, out)` resolves a container
+    /// Reads every row: `hints[row]`, when there is one, is the member the GUID
+    /// tier found (from [`Directory::prepare_tiers`]); `container(identity, at, out)` resolves a container
     /// identity (reporting its own problems), and `member(container, identity,
     /// member, at, out)` records a resolved member. Members that resolve to
     /// nothing are reported here, except in a directory focused on one mailbox,
@@ -43,6 +44,7 @@ impl Walk<'_> {
     pub fn run<C, T>(
         &self,
         dir: &Directory,
+        hints: &[Option<Recipient>],
         findings: &mut Findings,
         container: impl Fn(&str, &dyn Fn() -> Location, &mut Resolved<T>) -> Result<Option<C>> + Sync,
         member: impl Fn(C, Recipient, &dyn Fn() -> Location, &mut Resolved<T>) + Sync,
@@ -88,7 +90,11 @@ impl Walk<'_> {
                     continue;
                 };
                 let at = || member_col.location(row);
-                match dir.resolve_member(member_id, at)? {
+                let found = match hints.get(row).copied().flatten() {
+                    Some(m) => Some(m),
+                    None => dir.resolve_member(member_id, at)?,
+                };
+                match found {
                     Some(m) => member(c, m, &at, out),
                     None if dir.focus().is_some() => {}
                     None => out.finding(
@@ -149,11 +155,13 @@ pub(super) fn add_group_members(
         columns: ["Group", "Member"],
         container: "group",
     };
-    if let (Some(group), Some(member)) = (table.column(&["Group"]), table.column(&["Member"])) {
-        dir.prepare_tiers(&[group, member], table.len());
-    }
+    let hints = match (table.column(&["Group"]), table.column(&["Member"])) {
+        (Some(group), Some(member)) => dir.prepare_tiers(&[group, member], table.len()),
+        _ => Vec::new(),
+    };
     let edges = walk.run(
         dir,
+        &hints,
         findings,
         |id, at, out| {
             Ok(match dir.resolve_member(id, at)? {
@@ -212,11 +220,13 @@ pub(super) fn add_admin_unit_members(
         columns: ["AdministrativeUnit", "Member"],
         container: "administrative unit",
     };
-    if let Some(member) = table.column(&["Member"]) {
-        dir.prepare_tiers(&[member], table.len());
-    }
+    let hints = match table.column(&["Member"]) {
+        Some(member) => dir.prepare_tiers(&[member], table.len()),
+        None => Vec::new(),
+    };
     let edges = walk.run(
         dir,
+        &hints,
         findings,
         |id, at, out| {
             let au = dir.resolve_admin_unit(id, &at())?;

@@ -307,54 +307,92 @@ impl Directory {
     /// next (a run of rows naming the same container counts once). When those are
     /// few next to a tier's keys, they are settled by scans instead: one pass over
     /// the keys of each remaining tier, and no tier built.
-    pub(crate) fn prepare_tiers(&mut self, columns: &[Col<'_>], rows: usize) {
-        if self.focus.is_some() {
-            return;
-        }
+    ///
+    /// Gives, per row of the last column (the members), the object the GUID tier
+    /// found for it, so that the walk does not look it up again (empty when the
+    /// directory is focused or `columns` hold nothing).
+    pub(crate) fn prepare_tiers(
+        &mut self,
+        columns: &[Col<'_>],
+        rows: usize,
+    ) -> Vec<Option<Recipient>> {
         const CHUNK: usize = 16_384;
-        let mut left: Option<Vec<&str>> = None;
-        for (t, &tier) in Tier::ALL.iter().enumerate() {
-            let Some(&before) = t.checked_sub(1).map(|p| &Tier::ALL[p]) else {
-                if columns
-                    .iter()
-                    .any(|c| (0..rows).any(|row| c.get(row).is_some()))
-                {
-                    self.tier(tier);
-                    continue;
+        let Some((members, containers)) = columns.split_last() else {
+            return Vec::new();
+        };
+        let any = || {
+            columns
+                .iter()
+                .any(|c| (0..rows).any(|row| c.get(row).is_some()))
+        };
+        if self.focus.is_some() || !any() {
+            return Vec::new();
+        }
+        let guid = self.tier(Tier::Guid);
+        let in_guid_tier = |id: &str| guid.resolve_tier(Tier::Guid, id);
+        // A run of rows naming the same identity is asked about once.
+        let chunks = || (0..rows.div_ceil(CHUNK)).into_par_iter();
+        let range = |c: usize| c * CHUNK..((c + 1) * CHUNK).min(rows);
+        let per_chunk: Vec<(Vec<Option<Recipient>>, Vec<&str>)> = chunks()
+            .map(|c| {
+                let mut hits = Vec::with_capacity(CHUNK);
+                let mut left = Vec::new();
+                for id in members.values(range(c)) {
+                    let found = id.and_then(|id| match in_guid_tier(id) {
+                        Some(Resolution::Found(r)) => Some(Some(r)),
+                        Some(_) => Some(None),
+                        None => {
+                            if left.last() != Some(&id) {
+                                left.push(id);
+                            }
+                            None
+                        }
+                    });
+                    hits.push(found.flatten());
                 }
-                return;
-            };
-            let earlier = self.tier(before);
-            let unresolved = |id: &&str| earlier.resolve_tier(before, id).is_none();
-            let next: Vec<&str> = match left.take() {
-                Some(left) => left.into_par_iter().filter(unresolved).collect(),
-                None => columns
-                    .iter()
-                    .flat_map(|col| {
-                        (0..rows.div_ceil(CHUNK))
-                            .into_par_iter()
-                            .flat_map_iter(|c| {
-                                let mut last = None;
-                                col.values(c * CHUNK..((c + 1) * CHUNK).min(rows))
-                                    .flatten()
-                                    .filter(move |&id| last.replace(id) != Some(id))
-                                    .filter(unresolved)
-                                    .collect::<Vec<_>>()
-                            })
+                (hits, left)
+            })
+            .collect();
+        let mut hits = Vec::with_capacity(rows);
+        let mut left = Vec::new();
+        for (h, l) in per_chunk {
+            hits.extend(h);
+            left.extend(l);
+        }
+        for col in containers {
+            left.extend(
+                chunks()
+                    .flat_map_iter(|c| {
+                        let mut last = None;
+                        col.values(range(c))
+                            .flatten()
+                            .filter(move |&id| last.replace(id) != Some(id))
+                            .filter(|id| in_guid_tier(id).is_none())
                             .collect::<Vec<_>>()
                     })
-                    .collect(),
-            };
-            if next.is_empty() {
-                return;
+                    .collect::<Vec<_>>(),
+            );
+        }
+        // The other tiers, each asked only about what the ones before it left.
+        for (t, &tier) in Tier::ALL.iter().enumerate().skip(1) {
+            if t > 1 {
+                let before = Tier::ALL[t - 1];
+                let earlier = self.tier(before);
+                left = left
+                    .into_par_iter()
+                    .filter(|id| earlier.resolve_tier(before, id).is_none())
+                    .collect();
             }
-            if self.tiers[t].get().is_none() && next.len() * 16 <= self.tier_size(tier) {
-                self.settle(&next, t);
-                return;
+            if left.is_empty() {
+                break;
             }
-            left = Some(next);
+            if self.tiers[t].get().is_none() && left.len() * 16 <= self.tier_size(tier) {
+                self.settle(&left, t);
+                break;
+            }
             self.tier(tier);
         }
+        hits
     }
 
     /// Records in `settled` what tiers `from..` say of `identities`, which no
