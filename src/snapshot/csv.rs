@@ -248,7 +248,7 @@ fn parse_chunk_views(
     if chunk.len() >= Cell::MAX_BYTES {
         return None;
     }
-    std::str::from_utf8(chunk).ok()?;
+    simdutf8::basic::from_utf8(chunk).ok()?;
     let rows = chunk.len() / (columns * 8 + 2) + 16;
     let mut cells: Vec<Vec<Cell>> = (0..columns).map(|_| Vec::with_capacity(rows)).collect();
     let mut owned = vec![String::new(); columns];
@@ -266,11 +266,13 @@ fn parse_chunk_views(
         loop {
             let text = owned.get_mut(field)?;
             let (cell, end) = next_field(chunk, pos, text)?;
-            let value = cell_text(chunk, text, cell);
-            if value.len() >= 13 && is_type_name(value) {
+            let (_, len, _) = cell.parts();
+            // A .NET type name is 13 bytes at least, and rare: only then is the
+            // text looked at.
+            if len >= 13 && is_type_name(cell_text(chunk, text, cell)) {
                 return None;
             }
-            blank &= value.is_empty();
+            blank &= len == 0;
             cells[field].push(cell);
             field += 1;
             pos = end;
@@ -324,10 +326,10 @@ fn next_field(chunk: &[u8], pos: usize, owned: &mut String) -> Option<(Cell, usi
     loop {
         let quote = from + memchr::memchr(b'"', &chunk[from..])?;
         // Slices between quotes are whole characters: the chunk is UTF-8.
-        let piece = std::str::from_utf8(&chunk[from..quote]).ok()?;
+        let piece = || std::str::from_utf8(&chunk[from..quote]).ok();
         if chunk.get(quote + 1) == Some(&b'"') {
             escaped.get_or_insert(owned.len());
-            owned.push_str(piece);
+            owned.push_str(piece()?);
             owned.push('"');
             from = quote + 2;
             continue;
@@ -335,7 +337,7 @@ fn next_field(chunk: &[u8], pos: usize, owned: &mut String) -> Option<(Cell, usi
         let cell = match escaped {
             None => Cell::view(start, quote - start),
             Some(at) => {
-                owned.push_str(piece);
+                owned.push_str(piece()?);
                 Cell::owned(at, owned.len() - at)
             }
         };
