@@ -50,14 +50,20 @@ pub enum Resolution<T> {
 #[derive(Debug, Clone)]
 enum Entry<T> {
     One(T),
-    Many(Vec<T>),
+    /// Boxed, so that an entry takes two words and a GUID tier bucket 32 bytes
+    /// rather than 48 (the tiers are millions of entries, probed at random).
+    Many(Box<[T]>),
 }
 
 impl<T: Copy + PartialEq> Entry<T> {
     fn push(&mut self, object: T) {
         match self {
-            Entry::One(first) if *first != object => *self = Entry::Many(vec![*first, object]),
-            Entry::Many(all) if !all.contains(&object) => all.push(object),
+            Entry::One(first) if *first != object => {
+                *self = Entry::Many(Box::new([*first, object]))
+            }
+            Entry::Many(all) if !all.contains(&object) => {
+                *all = all.iter().copied().chain([object]).collect();
+            }
             _ => {}
         }
     }
@@ -125,7 +131,7 @@ impl<T: Copy + PartialEq> Scan<T> {
         match &self.found {
             None => Vec::new(),
             Some(Entry::One(one)) => vec![*one],
-            Some(Entry::Many(all)) => all.clone(),
+            Some(Entry::Many(all)) => all.to_vec(),
         }
     }
 
@@ -670,7 +676,7 @@ mod tests {
         shard.insert(7, &a, 1u32);
         shard.insert(7, &b, 2u32);
         shard.insert(7, &Folded::Ascii(b"ALPHA"), 3u32);
-        assert!(matches!(shard.get(7, &a), Some(Entry::Many(v)) if v == &[1, 3]));
+        assert!(matches!(shard.get(7, &a), Some(Entry::Many(v)) if **v == [1, 3]));
         assert!(matches!(shard.get(7, &b), Some(Entry::One(2))));
         assert!(shard.get(7, &Folded::Ascii(b"gamma")).is_none());
     }
@@ -756,5 +762,14 @@ mod tests {
                 .any(|r| matches!(r, Some(Resolution::Ambiguous { .. })));
             assert_eq!(ambiguous, tier != Tier::DistinguishedName, "{tier:?}");
         }
+    }
+
+    #[test]
+    fn an_entry_takes_two_words() {
+        // The GUID tier's buckets are (u128, Entry): 32 bytes, not 48.
+        assert_eq!(
+            std::mem::size_of::<Entry<crate::directory::Recipient>>(),
+            16
+        );
     }
 }

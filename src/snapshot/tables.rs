@@ -312,6 +312,19 @@ impl Column {
     }
 }
 
+/// `str::trim`, answered from the two end bytes when they are visible ASCII
+/// (almost every value): `trim` decodes characters from both ends.
+fn trim(value: &str) -> &str {
+    match value.as_bytes() {
+        [first, .., last] | [first @ last]
+            if (b'!'..=b'~').contains(first) && (b'!'..=b'~').contains(last) =>
+        {
+            value
+        }
+        _ => value.trim(),
+    }
+}
+
 /// A loaded table: named Arrow string columns plus the source line of each row.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -449,14 +462,14 @@ pub struct Col<'a> {
 impl<'a> Col<'a> {
     /// The non-blank, trimmed value of a row.
     pub fn get(&self, row: usize) -> Option<&'a str> {
-        let value = self.table.columns[self.index].value(row)?.trim();
+        let value = trim(self.table.columns[self.index].value(row)?);
         (!value.is_empty()).then_some(value)
     }
 
     /// The non-blank, trimmed values of consecutive rows, in order.
     pub fn values(&self, rows: std::ops::Range<usize>) -> impl Iterator<Item = Option<&'a str>> {
         self.table.columns[self.index].values(rows).map(|v| {
-            let v = v?.trim();
+            let v = trim(v?);
             (!v.is_empty()).then_some(v)
         })
     }
@@ -482,6 +495,25 @@ pub fn first_present<'a>(cols: &[Option<Col<'a>>], row: usize) -> Option<(Col<'a
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trim_is_str_trim() {
+        for v in [
+            "",
+            "a",
+            " a",
+            "a ",
+            "\u{a0}a",
+            "a\u{2003}",
+            "ab",
+            " ",
+            "\ta\r\n",
+            "é",
+            "x é x",
+        ] {
+            assert_eq!(trim(v), v.trim(), "{v:?}");
+        }
+    }
 
     #[test]
     fn values_of_a_range_walk_the_chunks_like_value() {
