@@ -13,11 +13,10 @@
 //! counted from the bytes, never taken from the csv crate, which drifts on CRLF.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
 use rayon::prelude::*;
-
-use std::sync::Arc;
 
 use super::tables::{
     check_unique_names, Cell, Chunk, Column, Source, SourceFormat, Table, TableSpec, ViewChunk,
