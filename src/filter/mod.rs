@@ -22,6 +22,7 @@ pub mod compile;
 pub mod error;
 pub mod leaf;
 pub mod lexer;
+mod order;
 pub mod parser;
 pub mod plan;
 pub mod scan;

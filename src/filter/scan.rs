@@ -10,7 +10,8 @@
 //! - any other pattern (`a*b`, `*abc*`): one Aho-Corasick pass over one
 //!   literal piece of each pattern (the least shared among the patterns, then the
 //!   longest) finds the candidates, which are verified;
-//! - ordering comparisons: each value is parsed as a number and a date once;
+//! - ordering comparisons: each value is placed among the sorted literals by
+//!   binary search, once for all of them ([`super::order`]);
 //! - `$null`: rows with no value.
 //!
 //! A comparison costs its share of that pass plus its matches, however many
@@ -32,7 +33,7 @@ use roaring::{MultiOps, RoaringBitmap};
 use rustc_hash::FxHashMap;
 
 use super::leaf::{Pattern, Test};
-use super::value::{parse_date, parse_number, OrderingTest};
+use super::order::{Orderings, Slots};
 
 /// Rows per parallel chunk.
 const CHUNK: usize = 16_384;
@@ -51,10 +52,15 @@ pub struct Matcher<'t> {
     piece_tests: Vec<Vec<u32>>,
     /// Patterns without a literal piece (`*`): any value matches.
     any_value: Vec<u32>,
-    ordering: Vec<(u32, &'t OrderingTest)>,
-    wants_number: bool,
-    wants_date: bool,
+    ordering: Orderings,
     blank: Vec<u32>,
+}
+
+/// What one chunk of rows found: per test the rows it holds for (ordering
+/// tests excepted), and the rows placed in the ordering slots.
+struct Hits {
+    rows: Vec<Vec<u32>>,
+    slots: Slots,
 }
 
 impl<'t> Matcher<'t> {
@@ -67,11 +73,10 @@ impl<'t> Matcher<'t> {
             pieces: None,
             piece_tests: Vec::new(),
             any_value: Vec::new(),
-            ordering: Vec::new(),
-            wants_number: false,
-            wants_date: false,
+            ordering: Orderings::new(&[]),
             blank: Vec::new(),
         };
+        let mut ordering = Vec::new();
         let mut pieces: Vec<&str> = Vec::new();
         let mut piece_ids: FxHashMap<&str, usize> = FxHashMap::default();
         let shared = piece_sharing(tests);
@@ -104,13 +109,10 @@ impl<'t> Matcher<'t> {
                         m.piece_tests[id].push(i);
                     }
                 },
-                Test::Order(o) => {
-                    m.wants_number |= o.wants_number();
-                    m.wants_date |= o.wants_date();
-                    m.ordering.push((i, o));
-                }
+                Test::Order(o) => ordering.push((i, o)),
             }
         }
+        m.ordering = Orderings::new(&ordering);
         m.prefixes.lengths.sort_unstable();
         m.suffixes.lengths.sort_unstable();
         if !pieces.is_empty() {
@@ -127,7 +129,8 @@ impl<'t> Matcher<'t> {
 
     /// Records in `out` (one list per test) that `row`, holding `values`,
     /// satisfies each test it does (before negation).
-    fn row(&self, row: u32, values: &[&str], out: &mut [Vec<u32>]) {
+    fn row(&self, row: u32, values: &[&str], hits: &mut Hits) {
+        let out = &mut hits.rows[..];
         let hit = |t: u32, out: &mut [Vec<u32>]| {
             let list = &mut out[t as usize];
             if list.last() != Some(&row) {
@@ -193,13 +196,7 @@ impl<'t> Matcher<'t> {
                 hit(t, out);
             }
             if !self.ordering.is_empty() {
-                let number = self.wants_number.then(|| parse_number(value)).flatten();
-                let date = self.wants_date.then(|| parse_date(value)).flatten();
-                for &(t, test) in &self.ordering {
-                    if out[t as usize].last() != Some(&row) && test.holds(value, number, date) {
-                        hit(t, out);
-                    }
-                }
+                self.ordering.place(row, value, bytes, &mut hits.slots);
             }
         }
     }
@@ -216,23 +213,32 @@ impl<'t> Matcher<'t> {
             .step_by(CHUNK)
             .map(|start| start..(start + CHUNK).min(rows.end))
             .collect();
-        let parts: Vec<Vec<Vec<u32>>> = chunks
+        let (parts, slots): (Vec<Vec<Vec<u32>>>, Vec<Slots>) = chunks
             .into_par_iter()
             .map(|chunk| {
-                let mut out = vec![Vec::new(); self.tests.len()];
+                let mut hits = Hits {
+                    rows: vec![Vec::new(); self.tests.len()],
+                    slots: self.ordering.slots(),
+                };
                 values_of(chunk, &mut |row, values| {
-                    self.row(row as u32, values, &mut out)
+                    self.row(row as u32, values, &mut hits)
                 });
-                out
+                (hits.rows, hits.slots)
             })
-            .collect();
-        (0..self.tests.len())
+            .unzip();
+        let mut found: Vec<RoaringBitmap> = (0..self.tests.len())
             .into_par_iter()
             .map(|t| {
                 RoaringBitmap::from_sorted_iter(parts.iter().flat_map(|p| p[t].iter().copied()))
                     .expect("chunks are visited in ascending order")
             })
-            .collect()
+            .collect();
+        if !self.ordering.is_empty() {
+            for (t, rows) in self.ordering.answer(slots) {
+                found[t as usize] = rows;
+            }
+        }
+        found
     }
 }
 
@@ -404,7 +410,7 @@ mod tests {
     use super::*;
     use crate::filter::ast::Op;
     use crate::filter::leaf::Pattern;
-    use crate::filter::value::wildcard_match;
+    use crate::filter::value::{wildcard_match, OrderingTest};
 
     #[test]
     fn the_anchor_is_the_least_shared_piece_then_the_longest() {

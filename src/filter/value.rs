@@ -58,12 +58,7 @@ pub fn parse_date(text: &str) -> Option<i64> {
         if p.next().is_some() || y.len() != 4 {
             return None;
         }
-        (
-            num(y)?,
-            num(m)?,
-            num(d)?,
-            time.trim_end_matches(['Z', 'z']).to_string(),
-        )
+        (num(y)?, num(m)?, num(d)?, time.trim_end_matches(['Z', 'z']))
     } else {
         let (date, time) = t.split_once(' ').unwrap_or((t, ""));
         let mut p = date.split('/');
@@ -71,7 +66,7 @@ pub fn parse_date(text: &str) -> Option<i64> {
         if p.next().is_some() || y.len() != 4 {
             return None;
         }
-        (num(y)?, num(m)?, num(d)?, time.trim().to_string())
+        (num(y)?, num(m)?, num(d)?, time.trim())
     };
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
         return None;
@@ -80,8 +75,8 @@ pub fn parse_date(text: &str) -> Option<i64> {
         (0, 0, 0)
     } else {
         let (clock, meridiem) = match rest.rsplit_once(' ') {
-            Some((c, m)) => (c.trim(), Some(m.to_ascii_uppercase())),
-            None => (rest.as_str(), None),
+            Some((c, m)) => (c.trim(), Some(m)),
+            None => (rest, None),
         };
         let mut p = clock.split(':');
         let h = num(p.next()?)?;
@@ -90,10 +85,11 @@ pub fn parse_date(text: &str) -> Option<i64> {
         if p.next().is_some() {
             return None;
         }
-        let h = match meridiem.as_deref() {
+        let h = match meridiem {
             None => h,
-            Some("AM") if (1..=12).contains(&h) => h % 12,
-            Some("PM") if (1..=12).contains(&h) => h % 12 + 12,
+            Some(_) if !(1..=12).contains(&h) => return None,
+            Some(m) if m.eq_ignore_ascii_case("AM") => h % 12,
+            Some(m) if m.eq_ignore_ascii_case("PM") => h % 12 + 12,
             Some(_) => return None,
         };
         (h, mi, s)
@@ -137,19 +133,23 @@ impl OrderingTest {
         }
     }
 
-    /// Whether the literal is a number or a date, so values need parsing too.
-    pub fn is_typed(&self) -> bool {
-        self.number.is_some() || self.date.is_some()
+    pub fn op(&self) -> Op {
+        self.op
     }
 
-    /// Whether the literal is a number: values are then parsed as numbers too.
-    pub fn wants_number(&self) -> bool {
-        self.number.is_some()
+    /// The literal, lower-cased.
+    pub fn literal(&self) -> &str {
+        &self.literal
     }
 
-    /// Whether the literal is a date: values are then parsed as dates too.
-    pub fn wants_date(&self) -> bool {
-        self.date.is_some()
+    /// The literal as a number, when it is one.
+    pub fn number(&self) -> Option<f64> {
+        self.number
+    }
+
+    /// The literal as a date (see [`parse_date`]), when it is one.
+    pub fn date(&self) -> Option<i64> {
+        self.date
     }
 
     /// Whether a value (as written) satisfies the test.
