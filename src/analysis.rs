@@ -10,7 +10,7 @@ use crate::findings::Findings;
 use crate::matrix::{
     self, is_dataset, read_dataset, AccessSet, AppKey, DatasetParts, Input, MailboxKey, Matrix,
 };
-use crate::policy::{read_scopes, Model, PolicyOptions};
+use crate::policy::{read_scopes, recipient_identities, Model, PolicyOptions};
 use crate::snapshot::Snapshot;
 
 /// The stages an analysis reports to [`Progress`], in order.
@@ -98,7 +98,9 @@ impl Analysis {
             ),
         );
         let t = Instant::now();
-        let directory = Directory::build(&snapshot, &mut findings)?;
+        let mut directory = Directory::build(&snapshot, &mut findings)?;
+        let identities = recipient_identities(&snapshot);
+        directory.settle_identities(&identities.iter().map(String::as_str).collect::<Vec<_>>());
         timings.directory = t.elapsed();
 
         progress.stage(

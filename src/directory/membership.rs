@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use super::{Directory, Recipient};
+use super::{Directory, Hint, Recipient};
 use crate::error::{Location, Result};
 use crate::findings::{kind, Findings};
 use crate::snapshot::Table;
@@ -34,8 +34,8 @@ pub(super) struct Walk<'t> {
 }
 
 impl Walk<'_> {
-    /// Reads every row: `hints[row]`, when there is one, is the member the GUID
-    /// tier found (from [`Directory::prepare_tiers`]); `container(identity, at, out)` resolves a container
+    /// Reads every row: `hints[row]`, when there is one, is what the tiers say
+    /// of the row's member (from [`Directory::settle_columns`]); `container(identity, at, out)` resolves a container
     /// identity (reporting its own problems), and `member(container, identity,
     /// member, at, out)` records a resolved member. Members that resolve to
     /// nothing are reported here, except in a directory focused on one mailbox,
@@ -44,7 +44,7 @@ impl Walk<'_> {
     pub fn run<C, T>(
         &self,
         dir: &Directory,
-        hints: &[Option<Recipient>],
+        hints: &[Hint],
         findings: &mut Findings,
         container: impl Fn(&str, &dyn Fn() -> Location, &mut Resolved<T>) -> Result<Option<C>> + Sync,
         member: impl Fn(C, Recipient, &dyn Fn() -> Location, &mut Resolved<T>) + Sync,
@@ -90,9 +90,9 @@ impl Walk<'_> {
                     continue;
                 };
                 let at = || member_col.location(row);
-                let found = match hints.get(row).copied().flatten() {
-                    Some(m) => Some(m),
-                    None => dir.resolve_member(member_id, at)?,
+                let found = match hints.get(row) {
+                    Some(Some(answer)) => dir.resolution_result(member_id, answer.clone(), at)?,
+                    _ => dir.resolve_member(member_id, at)?,
                 };
                 match found {
                     Some(m) => member(c, m, &at, out),
@@ -156,7 +156,7 @@ pub(super) fn add_group_members(
         container: "group",
     };
     let hints = match (table.column(&["Group"]), table.column(&["Member"])) {
-        (Some(group), Some(member)) => dir.prepare_tiers(&[group, member], table.len()),
+        (Some(group), Some(member)) => dir.settle_columns(&[group, member], table.len()),
         _ => Vec::new(),
     };
     let edges = walk.run(
@@ -221,7 +221,7 @@ pub(super) fn add_admin_unit_members(
         container: "administrative unit",
     };
     let hints = match table.column(&["Member"]) {
-        Some(member) => dir.prepare_tiers(&[member], table.len()),
+        Some(member) => dir.settle_columns(&[member], table.len()),
         None => Vec::new(),
     };
     let edges = walk.run(

@@ -30,6 +30,10 @@ pub enum Recipient {
     Group(u32),
 }
 
+/// What the tiers say of the identity in one membership row, when it was
+/// settled in a batch before the walk (see [`Directory::settle_columns`]).
+pub(crate) type Hint = Option<Resolution<Recipient>>;
+
 /// A mail-enabled group and its direct members.
 #[derive(Debug, Clone, Default)]
 pub struct Group {
@@ -66,12 +70,15 @@ pub struct Directory {
     pub admin_units: Vec<AdminUnit>,
     /// True when the snapshot has an administrative_unit_members table.
     pub has_au_members: bool,
-    /// Identity tiers of mailboxes and groups, each built on first use: exports
-    /// that name members by GUID and DN never pay for the address and name tiers.
+    /// Identity tiers of mailboxes and groups, each built on first use. Batches
+    /// of identities are settled by scans instead (see `settled`), so an
+    /// analysis builds only the GUID tier; a lookup no batch covered builds the
+    /// tier it needs.
     tiers: [OnceLock<Resolver<Recipient>>; 4],
-    /// Identities the GUID tier does not resolve, with what the other tiers say
-    /// of them, found by [`BatchScan`]s where building a tier for them would cost
-    /// far more (see [`Directory::prepare_tiers`]).
+    /// Containers of membership rows and policy scope identities that the GUID
+    /// tier does not resolve, with what the other tiers say of them, found by
+    /// [`BatchScan`]s where building a tier would cost far more (see
+    /// [`Directory::settle_columns`] and [`Directory::settle_identities`]).
     settled: FxHashMap<Box<str>, Resolution<Recipient>>,
     /// When set, the directory serves questions about this one mailbox: only its
     /// memberships (and all group nesting) are resolved, see [`Directory::focus_on`].
@@ -281,7 +288,7 @@ impl Directory {
             // shards cost more passes. Inside a rayon worker the build runs in
             // one shard: a parallel one could steal a job that waits for this
             // very tier. Parallel walks build the tiers they need first, see
-            // [`Directory::prepare_tiers`].
+            // [`Directory::settle_columns`].
             let shards = match rayon::current_thread_index() {
                 Some(_) => 1,
                 None => rayon::current_num_threads(),
@@ -299,23 +306,21 @@ impl Directory {
         (self.mailbox_table.len() + self.group_table.len()) * per_object
     }
 
-    /// Builds, in parallel, each identity tier that some identity in `columns`
-    /// reaches (one not found in the tiers before it): the parallel membership
-    /// walk then only reads built tiers. Exports that name every member by GUID
-    /// never build the address and name tiers. Each identity is looked up once per
-    /// tier it passes through: the ones a tier leaves unresolved are kept for the
-    /// next (a run of rows naming the same container counts once). When those are
-    /// few next to a tier's keys, they are settled by scans instead: one pass over
-    /// the keys of each remaining tier, and no tier built.
+    /// Resolves, in one batch, every identity in `columns` (of `rows` rows)
+    /// before the parallel membership walk asks about each: the GUID tier is
+    /// built (GUIDs are how exports mostly name members), and what it leaves is
+    /// settled by one parallel pass over the keys of each further tier (see
+    /// [`Directory::settle_text`]); no text tier is built. A run of rows naming the
+    /// same container counts once.
     ///
-    /// Gives, per row of the last column (the members), the object the GUID tier
-    /// found for it, so that the walk does not look it up again (empty when the
-    /// directory is focused or `columns` hold nothing).
-    pub(crate) fn prepare_tiers(
+    /// Gives, per row of the last column (the members), what the tiers say of
+    /// its identity (`None` for a blank cell, or when the directory is focused
+    /// or `columns` hold nothing); the containers' answers go to `settled`.
+    pub(crate) fn settle_columns(
         &mut self,
         columns: &[Col<'_>],
         rows: usize,
-    ) -> Vec<Option<Recipient>> {
+    ) -> Vec<Hint> {
         const CHUNK: usize = 16_384;
         let Some((members, containers)) = columns.split_last() else {
             return Vec::new();
@@ -330,109 +335,169 @@ impl Directory {
         }
         let guid = self.tier(Tier::Guid);
         let in_guid_tier = |id: &str| guid.resolve_tier(Tier::Guid, id);
-        // A run of rows naming the same identity is asked about once.
         let chunks = || (0..rows.div_ceil(CHUNK)).into_par_iter();
         let range = |c: usize| c * CHUNK..((c + 1) * CHUNK).min(rows);
-        let per_chunk: Vec<(Vec<Option<Recipient>>, Vec<&str>)> = chunks()
+        // Members: the GUID tier's answer, or the row is left for the others.
+        let per_chunk: Vec<(Vec<Hint>, Vec<u32>)> = chunks()
             .map(|c| {
-                let mut hits = Vec::with_capacity(CHUNK);
+                let mut hints = Vec::with_capacity(CHUNK);
                 let mut left = Vec::new();
-                for id in members.values(range(c)) {
-                    let found = id.and_then(|id| match in_guid_tier(id) {
-                        Some(Resolution::Found(r)) => Some(Some(r)),
-                        Some(_) => Some(None),
-                        None => {
-                            if left.last() != Some(&id) {
-                                left.push(id);
-                            }
-                            None
+                for (row, id) in range(c).zip(members.values(range(c))) {
+                    let hint = id.and_then(|id| {
+                        let found = in_guid_tier(id);
+                        if found.is_none() {
+                            left.push(row as u32);
                         }
+                        found
                     });
-                    hits.push(found.flatten());
+                    hints.push(hint);
                 }
-                (hits, left)
+                (hints, left)
             })
             .collect();
-        let mut hits = Vec::with_capacity(rows);
-        let mut left = Vec::new();
+        let mut hints = Vec::with_capacity(rows);
+        let mut left_rows = Vec::new();
         for (h, l) in per_chunk {
-            hits.extend(h);
-            left.extend(l);
+            hints.extend(h);
+            left_rows.extend(l);
         }
+        // The members left, each distinct identity once.
+        let mut distinct: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut identities: Vec<&str> = Vec::new();
+        let slots: Vec<u32> = left_rows
+            .iter()
+            .map(|&row| {
+                let id = members.get(row as usize).expect("a left row has a value");
+                *distinct.entry(id).or_insert_with(|| {
+                    identities.push(id);
+                    identities.len() as u32 - 1
+                })
+            })
+            .collect();
+        // The containers left, each distinct identity once (a nested group
+        // may be named as a member too).
+        let mut container_slots: FxHashMap<u32, &str> = FxHashMap::default();
         for col in containers {
-            left.extend(
-                chunks()
-                    .flat_map_iter(|c| {
-                        let mut last = None;
-                        col.values(range(c))
-                            .flatten()
-                            .filter(move |&id| last.replace(id) != Some(id))
-                            .filter(|id| in_guid_tier(id).is_none())
-                            .collect::<Vec<_>>()
-                    })
-                    .collect::<Vec<_>>(),
-            );
+            let left: Vec<&str> = chunks()
+                .flat_map_iter(|c| {
+                    let mut last = None;
+                    col.values(range(c))
+                        .flatten()
+                        .filter(move |&id| last.replace(id) != Some(id))
+                        .filter(|id| in_guid_tier(id).is_none())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            for id in left {
+                if self.settled.contains_key(id) {
+                    continue;
+                }
+                let next = identities.len() as u32;
+                let slot = *distinct.entry(id).or_insert(next);
+                if slot == next {
+                    identities.push(id);
+                }
+                container_slots.entry(slot).or_insert(id);
+            }
         }
-        // The other tiers, each asked only about what the ones before it left.
-        for (t, &tier) in Tier::ALL.iter().enumerate().skip(1) {
-            if t > 1 {
-                let before = Tier::ALL[t - 1];
-                let earlier = self.tier(before);
-                left = left
-                    .into_par_iter()
-                    .filter(|id| earlier.resolve_tier(before, id).is_none())
-                    .collect();
-            }
-            if left.is_empty() {
-                break;
-            }
-            if self.tiers[t].get().is_none() && left.len() * 16 <= self.tier_size(tier) {
-                self.settle(&left, t);
-                break;
-            }
-            self.tier(tier);
+        let results = self.settle_text(&identities, 1);
+        for (&row, &slot) in left_rows.iter().zip(&slots) {
+            hints[row as usize] = Some(results[slot as usize].clone());
         }
-        hits
+        for (slot, id) in container_slots {
+            self.settled
+                .insert(id.into(), results[slot as usize].clone());
+        }
+        hints
     }
 
-    /// Records in `settled` what tiers `from..` say of `identities`, which no
-    /// earlier tier resolves: built tiers are asked, the others scanned.
-    fn settle(&mut self, identities: &[&str], from: usize) {
+    /// Resolves `identities` in one batch (policy scopes, assignment scopes):
+    /// later [`Directory::resolve`] calls for them read the answer instead of
+    /// building the tiers past the GUID tier.
+    pub fn settle_identities(&mut self, identities: &[&str]) {
+        if self.focus.is_some() || identities.is_empty() {
+            return;
+        }
+        let guid = self.tier(Tier::Guid);
         let mut seen = FxHashSet::default();
-        let mut pending: Vec<&str> = identities
+        let left: Vec<&str> = identities
             .iter()
             .copied()
+            .filter(|id| guid.resolve_tier(Tier::Guid, id).is_none())
             .filter(|id| !self.settled.contains_key(*id) && seen.insert(*id))
             .collect();
+        let results = self.settle_text(&left, 1);
+        for (id, result) in left.into_iter().zip(results) {
+            self.settled.insert(id.into(), result);
+        }
+    }
+
+    /// What tiers `from..` say of each of `identities` (distinct, and not
+    /// resolved by any earlier tier): built tiers are asked, the others
+    /// scanned in one parallel pass over their keys each, for the identities
+    /// no tier before them resolved.
+    fn settle_text(&self, identities: &[&str], from: usize) -> Vec<Resolution<Recipient>> {
+        let mut results = vec![Resolution::NotFound; identities.len()];
+        let mut pending: Vec<u32> = (0..identities.len() as u32).collect();
         for &tier in &Tier::ALL[from..] {
             if pending.is_empty() {
                 break;
             }
-            let results = match self.tiers[tier as usize].get() {
-                Some(built) => pending
+            let asked: Vec<&str> = pending.iter().map(|&i| identities[i as usize]).collect();
+            let answers = match self.tiers[tier as usize].get() {
+                Some(built) => asked
                     .par_iter()
                     .map(|id| built.resolve_tier(tier, id))
                     .collect(),
-                None => {
-                    let mut scan = BatchScan::new(tier, &pending);
-                    self.tier_keys(tier, 0..self.count as usize, true, &mut scan);
-                    scan.results(tier)
-                }
+                None => self.batch_scan(tier, &asked),
             };
             let mut still = Vec::new();
-            for (id, result) in pending.into_iter().zip(results) {
-                match result {
-                    Some(r) => {
-                        self.settled.insert(id.into(), r);
-                    }
-                    None => still.push(id),
+            for (i, answer) in pending.into_iter().zip(answers) {
+                match answer {
+                    Some(r) => results[i as usize] = r,
+                    None => still.push(i),
                 }
             }
             pending = still;
         }
-        for id in pending {
-            self.settled.insert(id.into(), Resolution::NotFound);
+        results
+    }
+
+    /// What `tier` (not built) says of each of `identities`, by one parallel
+    /// pass over its keys: the mailboxes in chunks, then the groups. The hits
+    /// are taken in chunk order; an identity two objects match is scanned
+    /// again in the serial order, which its message names them in.
+    fn batch_scan(&self, tier: Tier, identities: &[&str]) -> Vec<Option<Resolution<Recipient>>> {
+        let n = self.count as usize;
+        let chunk = n.div_ceil(rayon::current_num_threads() * 8).max(4_096);
+        let mut scan = BatchScan::new(tier, identities);
+        let mut parts: Vec<Vec<(u32, Recipient)>> = (0..n.div_ceil(chunk))
+            .into_par_iter()
+            .map(|c| {
+                let mut part = scan.part();
+                self.tier_keys(tier, c * chunk..((c + 1) * chunk).min(n), false, &mut part);
+                part.hits
+            })
+            .collect();
+        let mut groups = scan.part();
+        self.tier_keys(tier, 0..0, true, &mut groups);
+        parts.push(groups.hits);
+        for hits in parts {
+            scan.absorb(hits);
         }
+        let ambiguous: Vec<&str> = scan.ambiguous().map(|i| identities[i]).collect();
+        let mut results = scan.results(tier);
+        if !ambiguous.is_empty() {
+            let mut again = BatchScan::new(tier, &ambiguous);
+            self.tier_keys(tier, 0..n, true, &mut again);
+            let mut again = again.results(tier).into_iter();
+            for r in results.iter_mut() {
+                if matches!(r, Some(Resolution::Ambiguous { .. })) {
+                    *r = again.next().expect("one result per ambiguous identity");
+                }
+            }
+        }
+        results
     }
 
     /// Visits the keys of a tier: those of the mailboxes in `rows`, and with
@@ -601,30 +666,91 @@ mod tests {
     }
 
     #[test]
-    fn few_identities_past_the_guid_tier_are_settled_by_scans_alike() {
+    fn identities_past_the_guid_tier_are_settled_by_scans_as_built_tiers_would() {
         let (_dir, snapshot) = snapshot();
         let mut findings = Findings::default();
         let dir = Directory::build(&snapshot, &mut findings).unwrap();
-        // 200 mailboxes and 2 groups: the 5 distinct non-GUID identities are few
-        // enough to scan for, so no text tier was built.
+        // No text tier was built: the members and the two groups' DNs were
+        // settled by scans; only the containers are kept by name.
         assert!(dir.tiers[1..].iter().all(|t| t.get().is_none()));
-        assert_eq!(dir.settled.len(), 5);
-        let direct = |g: usize| dir.groups[g].direct_mailboxes.iter().collect::<Vec<_>>();
-        assert_eq!(direct(0), (0..64).step_by(2).collect::<Vec<_>>());
+        assert_eq!(dir.settled.len(), 2);
+        let direct =
+            |d: &Directory, g: usize| d.groups[g].direct_mailboxes.iter().collect::<Vec<_>>();
+        assert_eq!(direct(&dir, 0), (0..64).step_by(2).collect::<Vec<_>>());
         let mut odd: Vec<u32> = (1..64).step_by(2).collect();
         odd.insert(1, 3);
         odd.dedup();
-        assert_eq!(direct(1), odd);
+        assert_eq!(direct(&dir, 1), odd);
         assert_eq!(dir.groups[0].direct_groups, [1]);
         assert_eq!(findings.len(), 1, "the unknown member: {findings:?}");
-        // Built tiers say the same of every identity the scans settled.
-        for (identity, settled) in &dir.settled {
-            let built = Tier::ALL
-                .into_iter()
-                .find_map(|t| dir.tier(t).resolve_tier(t, identity))
-                .unwrap_or(Resolution::NotFound);
-            assert_eq!(&built, settled, "{identity}");
+        // With every tier built first, the walk asks the tiers: same result.
+        let mut built = Directory::bare(&snapshot).unwrap();
+        Tier::ALL.into_iter().for_each(|t| {
+            built.tier(t);
+        });
+        let mut built_findings = Findings::default();
+        built
+            .add_memberships(&snapshot, &mut built_findings)
+            .unwrap();
+        for g in 0..2 {
+            assert_eq!(direct(&dir, g), direct(&built, g));
+            assert_eq!(dir.groups[g].direct_groups, built.groups[g].direct_groups);
         }
+        assert_eq!(findings.len(), built_findings.len());
+        for (identity, settled) in &dir.settled {
+            assert_eq!(&built.resolve(identity), settled, "{identity}");
+        }
+    }
+
+    /// A scan in parallel chunks meets the two holders of an address in
+    /// another order than a serial visit (primary addresses first): the
+    /// message still names them in the serial order, as a built tier does.
+    #[test]
+    fn an_ambiguous_identity_names_its_objects_in_the_serial_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 9_000;
+        let guid = |i: u32| format!("00000000-0000-4000-8000-{i:012}");
+        let mut mailboxes =
+            String::from("ExternalDirectoryObjectId,PrimarySmtpAddress,EmailAddresses\n");
+        for i in 0..n {
+            let proxy = if i == 0 { "smtp:dup@contoso.com" } else { "" };
+            let primary = if i == n - 1 {
+                "dup@contoso.com".to_string()
+            } else {
+                format!("u{i}@contoso.com")
+            };
+            mailboxes += &format!("{},{primary},{proxy}\n", guid(i));
+        }
+        std::fs::write(dir.path().join("mailboxes.csv"), mailboxes).unwrap();
+        std::fs::write(dir.path().join("groups.csv"), "DistinguishedName\nCN=G\n").unwrap();
+        std::fs::write(
+            dir.path().join("group_members.csv"),
+            "Group,Member\nCN=G,DUP@contoso.com\n",
+        )
+        .unwrap();
+        let snapshot = Snapshot::load(dir.path()).unwrap();
+        let scanned = Directory::build(&snapshot, &mut Findings::default()).unwrap_err();
+        let mut built = Directory::bare(&snapshot).unwrap();
+        assert_eq!(
+            built
+                .tier(Tier::Address)
+                .resolve_tier(Tier::Address, "dup@contoso.com"),
+            Some(Resolution::Ambiguous {
+                tier: Tier::Address,
+                first: Recipient::Mailbox(n - 1),
+                second: Recipient::Mailbox(0),
+            })
+        );
+        let built = built
+            .add_memberships(&snapshot, &mut Findings::default())
+            .unwrap_err();
+        assert_eq!(scanned.to_string(), built.to_string());
+        assert!(
+            scanned
+                .to_string()
+                .contains("matches both mailbox dup@contoso.com and mailbox u0@contoso.com"),
+            "{scanned}"
+        );
     }
 
     #[test]

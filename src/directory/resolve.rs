@@ -200,21 +200,78 @@ impl<T: Copy + PartialEq> BatchScan<T> {
     }
 }
 
+impl<T: Copy + PartialEq> BatchScan<T> {
+    /// The identities (by number) whose key in `tier` is `key`.
+    fn asked(&self, tier: Tier, key: &str) -> &[u32] {
+        let found = text_key(tier, key).and_then(|k| self.queries.get(k.hash(), &k));
+        match found {
+            None => &[],
+            Some(Entry::One(q)) => std::slice::from_ref(q),
+            Some(Entry::Many(qs)) => qs,
+        }
+    }
+
+    /// A sink for one part of the keys: parts are visited in parallel, and
+    /// their hits added with [`BatchScan::absorb`] in the order the keys of a
+    /// serial visit would come in.
+    pub fn part(&self) -> BatchPart<'_, T> {
+        BatchPart {
+            scan: self,
+            hits: Vec::new(),
+        }
+    }
+
+    /// Records the hits of one part (identity number, object), in order.
+    pub fn absorb(&mut self, hits: Vec<(u32, T)>) {
+        for (q, object) in hits {
+            hit(&mut self.found[q as usize], object);
+        }
+    }
+
+    /// The identities (by number) that more than one object matched.
+    pub fn ambiguous(&self) -> impl Iterator<Item = usize> + '_ {
+        self.found
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| matches!(f, Some(Entry::Many(_))))
+            .map(|(i, _)| i)
+    }
+}
+
+fn hit<T: Copy + PartialEq>(found: &mut Option<Entry<T>>, object: T) {
+    match found {
+        Some(e) => e.push(object),
+        None => *found = Some(Entry::One(object)),
+    }
+}
+
 impl<T: Copy + PartialEq> KeySink<T> for BatchScan<T> {
     fn add(&mut self, tier: Tier, key: &str, object: T) {
         let Some(key) = text_key(tier, key) else {
             return;
         };
-        let Some(entry) = self.queries.get(key.hash(), &key) else {
-            return;
-        };
-        let hit = |found: &mut Option<Entry<T>>| match found {
-            Some(e) => e.push(object),
-            None => *found = Some(Entry::One(object)),
-        };
-        match entry {
-            Entry::One(q) => hit(&mut self.found[*q as usize]),
-            Entry::Many(qs) => qs.iter().for_each(|q| hit(&mut self.found[*q as usize])),
+        match self.queries.get(key.hash(), &key) {
+            None => {}
+            Some(Entry::One(q)) => hit(&mut self.found[*q as usize], object),
+            Some(Entry::Many(qs)) => qs
+                .iter()
+                .for_each(|q| hit(&mut self.found[*q as usize], object)),
+        }
+    }
+
+    fn add_guid(&mut self, _: u128, _: T) {}
+}
+
+/// The hits of a [`BatchScan`] in one part of the keys.
+pub struct BatchPart<'s, T> {
+    scan: &'s BatchScan<T>,
+    pub hits: Vec<(u32, T)>,
+}
+
+impl<T: Copy + PartialEq> KeySink<T> for BatchPart<'_, T> {
+    fn add(&mut self, tier: Tier, key: &str, object: T) {
+        for &q in self.scan.asked(tier, key) {
+            self.hits.push((q, object));
         }
     }
 

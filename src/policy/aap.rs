@@ -14,7 +14,7 @@ use roaring::{MultiOps, RoaringBitmap};
 use crate::directory::{Directory, Recipient};
 use crate::error::{Error, Location, Result};
 use crate::findings::{kind, Findings};
-use crate::snapshot::{bool_cell, first_present, guid_cell, parse_guid, Table};
+use crate::snapshot::{bool_cell, first_present, guid_cell, parse_guid, Col, Table};
 
 /// The one group type Exchange accepts as an application access policy scope.
 const SECURITY_GROUP: &str = "MailUniversalSecurityGroup";
@@ -129,6 +129,38 @@ pub fn allow_bitmap(
     (mode, allow)
 }
 
+/// The columns a policy's scope is read from, in the order DESIGN §3.2 takes them.
+fn scope_columns(table: &Table) -> [Option<Col<'_>>; 3] {
+    [
+        table.column(&["ScopeIdentityRaw"]),
+        table.column(&["ScopeIdentity"]),
+        table.column(&["ScopeName"]),
+    ]
+}
+
+/// The identity that names a policy's scope: the GUID half of
+/// ScopeIdentityRaw (`SID;objectGuid`) when present, else the first present column.
+fn scope_identity(scope_cols: &[Option<Col<'_>>; 3], row: usize) -> Option<String> {
+    first_present(scope_cols, row).map(|(col, v)| {
+        if col.name().eq_ignore_ascii_case("ScopeIdentityRaw") {
+            v.rsplit(';')
+                .find_map(parse_guid)
+                .unwrap_or_else(|| v.to_string())
+        } else {
+            v.to_string()
+        }
+    })
+}
+
+/// The scope identity of every policy, for resolving them in one batch before
+/// [`read_policies`] asks about each.
+pub fn scope_identities(table: &Table) -> Vec<String> {
+    let cols = scope_columns(table);
+    (0..table.len())
+        .filter_map(|row| scope_identity(&cols, row))
+        .collect()
+}
+
 /// Reads every policy row and resolves its scope.
 pub fn read_policies(
     table: &Table,
@@ -141,11 +173,7 @@ pub fn read_policies(
     }
     let app_col = table.column(&["AppId"]).expect("required");
     let right_col = table.column(&["AccessRight"]).expect("required");
-    let scope_cols = [
-        table.column(&["ScopeIdentityRaw"]),
-        table.column(&["ScopeIdentity"]),
-        table.column(&["ScopeName"]),
-    ];
+    let scope_cols = scope_columns(table);
     let identity_col = table.column(&["Identity"]);
     let description_col = table.column(&["Description"]);
     for row in 0..table.len() {
@@ -178,16 +206,7 @@ pub fn read_policies(
             .flatten()
             .find_map(|c| c.get(row))
             .map_or_else(|| format!("policy at {source}"), str::to_string);
-        let scope_identity = first_present(&scope_cols, row).map(|(col, v)| {
-            if col.name().eq_ignore_ascii_case("ScopeIdentityRaw") {
-                // `SID;objectGuid`: the GUID half names the recipient.
-                v.rsplit(';')
-                    .find_map(parse_guid)
-                    .unwrap_or_else(|| v.to_string())
-            } else {
-                v.to_string()
-            }
-        });
+        let scope_identity = scope_identity(&scope_cols, row);
         let valid = bool_cell(table, &["IsValid"], row, true)?;
         let mut scope = None;
         if !valid {

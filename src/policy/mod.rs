@@ -42,6 +42,19 @@ pub struct Model {
     pub options: PolicyOptions,
 }
 
+/// Every mailbox or group identity the policy tables name (policy scopes,
+/// group-scoped assignments): [`Directory::settle_identities`] resolves them in
+/// one pass over the directory's keys, before [`Model::build`] asks about each.
+pub fn recipient_identities(snapshot: &Snapshot) -> Vec<String> {
+    let mut ids = aap::scope_identities(&snapshot.application_access_policies);
+    ids.extend(
+        rbac::group_scope_identities(&snapshot.management_role_assignments)
+            .into_iter()
+            .map(str::to_string),
+    );
+    ids
+}
+
 impl Model {
     /// Resolves grants, policies and assignments against the directory, with the
     /// management scopes already compiled (see [`rbac::read_scopes`]).

@@ -201,6 +201,21 @@ impl<'a> ScopeColumns<'a> {
     }
 }
 
+/// The identities group-scoped assignments name (the group, and the GUID of a
+/// `<text>_<GUID>` name), for resolving them in one batch before
+/// [`read_assignments`] asks about each.
+pub fn group_scope_identities(table: &Table) -> Vec<&str> {
+    let cols = ScopeColumns::new(table);
+    let mut out = Vec::new();
+    for row in 0..table.len() {
+        if let ScopeRef::Group(v) = cols.read(row).scope {
+            out.push(v);
+            out.extend(guid_suffix(v));
+        }
+    }
+    out
+}
+
 /// The GUID of a name of the form `<text>_<GUID>` (how Exchange names the
 /// scope object behind a group-scoped assignment).
 pub fn guid_suffix(name: &str) -> Option<&str> {
