@@ -98,9 +98,9 @@ impl Analysis {
             ),
         );
         let t = Instant::now();
-        let mut directory = Directory::build(&snapshot, &mut findings)?;
         let identities = recipient_identities(&snapshot);
-        directory.settle_identities(&identities.iter().map(String::as_str).collect::<Vec<_>>());
+        let identities: Vec<&str> = identities.iter().map(String::as_str).collect();
+        let directory = Directory::build_with(&snapshot, &identities, &mut findings)?;
         timings.directory = t.elapsed();
 
         progress.stage(

@@ -35,7 +35,7 @@ pub(super) struct Walk<'t> {
 
 impl Walk<'_> {
     /// Reads every row: `hints[row]`, when there is one, is what the tiers say
-    /// of the row's member (from [`Directory::settle_columns`]); `container(identity, at, out)` resolves a container
+    /// of the row's member (from [`Directory::settle_memberships`]); `container(identity, at, out)` resolves a container
     /// identity (reporting its own problems), and `member(container, identity,
     /// member, at, out)` records a resolved member. Members that resolve to
     /// nothing are reported here, except in a directory focused on one mailbox,
@@ -148,6 +148,7 @@ fn resolve_rows<T: Send>(
 pub(super) fn add_group_members(
     dir: &mut Directory,
     table: &Table,
+    hints: &[Hint],
     findings: &mut Findings,
 ) -> Result<()> {
     let walk = Walk {
@@ -155,13 +156,9 @@ pub(super) fn add_group_members(
         columns: ["Group", "Member"],
         container: "group",
     };
-    let hints = match (table.column(&["Group"]), table.column(&["Member"])) {
-        (Some(group), Some(member)) => dir.settle_columns(&[group, member], table.len()),
-        _ => Vec::new(),
-    };
     let edges = walk.run(
         dir,
-        &hints,
+        hints,
         findings,
         |id, at, out| {
             Ok(match dir.resolve_member(id, at)? {
@@ -213,6 +210,7 @@ pub(super) fn add_group_members(
 pub(super) fn add_admin_unit_members(
     dir: &mut Directory,
     table: &Table,
+    hints: &[Hint],
     findings: &mut Findings,
 ) -> Result<()> {
     let walk = Walk {
@@ -220,16 +218,12 @@ pub(super) fn add_admin_unit_members(
         columns: ["AdministrativeUnit", "Member"],
         container: "administrative unit",
     };
-    let hints = match table.column(&["Member"]) {
-        Some(member) => dir.settle_columns(&[member], table.len()),
-        None => Vec::new(),
-    };
     let edges = walk.run(
         dir,
-        &hints,
+        hints,
         findings,
         |id, at, out| {
-            let au = dir.resolve_admin_unit(id, &at())?;
+            let au = dir.resolve_admin_unit(id, at)?;
             if au.is_none() {
                 out.finding(
                     kind::UNRESOLVED_IDENTITY,

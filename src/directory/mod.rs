@@ -2,6 +2,7 @@
 //! roaring bitmaps over mailbox indices, and the identity resolver.
 
 mod groups;
+mod guids;
 mod keys;
 mod mailboxes;
 mod membership;
@@ -12,7 +13,7 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use roaring::RoaringBitmap;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 pub use resolve::{BatchScan, KeySink, Resolution, Resolver, Scan, Tier};
 
@@ -31,8 +32,91 @@ pub enum Recipient {
 }
 
 /// What the tiers say of the identity in one membership row, when it was
-/// settled in a batch before the walk (see [`Directory::settle_columns`]).
+/// settled in a batch before the walk (see [`Directory::settle_memberships`]).
 pub(crate) type Hint = Option<Resolution<Recipient>>;
+
+/// The columns of one membership table, for [`Directory::settle_memberships`]:
+/// the containers when they name recipients (groups), and the members.
+pub(crate) struct Memberships<'c> {
+    containers: Option<Col<'c>>,
+    members: Option<Col<'c>>,
+    rows: usize,
+}
+
+/// Distinct identities, numbered in the order first met: built from many at
+/// once in parallel shards (by hash), then grown one at a time.
+struct Distinct<'a> {
+    shards: Vec<FxHashMap<&'a str, u32>>,
+    /// The identities, in slot order; a shard's slots are a range of it.
+    identities: Vec<&'a str>,
+    offsets: Vec<u32>,
+    /// Identities added after the build.
+    later: FxHashMap<&'a str, u32>,
+}
+
+impl<'a> Distinct<'a> {
+    /// The distinct identities among `named`, and the slot of each.
+    fn build(named: &[&'a str]) -> (Distinct<'a>, Vec<u32>) {
+        let shards = rayon::current_num_threads().max(1);
+        // Per shard: its map, its identities, and (position, slot) per name.
+        let parts: Vec<_> = (0..shards)
+            .into_par_iter()
+            .map(|s| {
+                let mut map: FxHashMap<&'a str, u32> = FxHashMap::default();
+                let mut list = Vec::new();
+                let mut at = Vec::new();
+                for (i, &id) in named.iter().enumerate() {
+                    if Distinct::shard(id, shards) != s {
+                        continue;
+                    }
+                    let next = list.len() as u32;
+                    let slot = *map.entry(id).or_insert(next);
+                    if slot == next {
+                        list.push(id);
+                    }
+                    at.push((i as u32, slot));
+                }
+                (map, list, at)
+            })
+            .collect();
+        let mut distinct = Distinct {
+            shards: Vec::with_capacity(shards),
+            identities: Vec::new(),
+            offsets: Vec::with_capacity(shards),
+            later: FxHashMap::default(),
+        };
+        let mut slots = vec![0u32; named.len()];
+        for (map, list, at) in parts {
+            let offset = distinct.identities.len() as u32;
+            for (i, slot) in at {
+                slots[i as usize] = offset + slot;
+            }
+            distinct.offsets.push(offset);
+            distinct.identities.extend(list);
+            distinct.shards.push(map);
+        }
+        (distinct, slots)
+    }
+
+    fn shard(id: &str, shards: usize) -> usize {
+        use std::hash::BuildHasher;
+        (rustc_hash::FxBuildHasher.hash_one(id) >> 32) as usize % shards
+    }
+
+    /// The slot of `id`, added when new.
+    fn slot(&mut self, id: &'a str) -> u32 {
+        let s = Distinct::shard(id, self.shards.len());
+        if let Some(&slot) = self.shards[s].get(id) {
+            return self.offsets[s] + slot;
+        }
+        let next = self.identities.len() as u32;
+        let slot = *self.later.entry(id).or_insert(next);
+        if slot == next {
+            self.identities.push(id);
+        }
+        slot
+    }
+}
 
 /// A mail-enabled group and its direct members.
 #[derive(Debug, Clone, Default)]
@@ -78,7 +162,7 @@ pub struct Directory {
     /// Containers of membership rows and policy scope identities that the GUID
     /// tier does not resolve, with what the other tiers say of them, found by
     /// [`BatchScan`]s where building a tier would cost far more (see
-    /// [`Directory::settle_columns`] and [`Directory::settle_identities`]).
+    /// [`Directory::settle_memberships`] and [`Directory::settle_identities`]).
     settled: FxHashMap<Box<str>, Resolution<Recipient>>,
     /// When set, the directory serves questions about this one mailbox: only its
     /// memberships (and all group nesting) are resolved, see [`Directory::focus_on`].
@@ -95,8 +179,19 @@ pub struct Directory {
 impl Directory {
     /// Builds the directory from the snapshot; unresolved references become findings.
     pub fn build(snapshot: &Snapshot, findings: &mut Findings) -> Result<Directory> {
+        Directory::build_with(snapshot, &[], findings)
+    }
+
+    /// As [`Directory::build`], and settles `identities` (the policy tables'
+    /// scopes, see `policy::recipient_identities`) in the same batch as the
+    /// memberships, so that resolving them later costs a lookup each.
+    pub fn build_with(
+        snapshot: &Snapshot,
+        identities: &[&str],
+        findings: &mut Findings,
+    ) -> Result<Directory> {
         let mut dir = Directory::bare(snapshot)?;
-        dir.add_memberships(snapshot, findings)?;
+        dir.add_memberships_with(snapshot, identities, findings)?;
         Ok(dir)
     }
 
@@ -169,9 +264,42 @@ impl Directory {
 
     /// Resolves group and administrative unit memberships.
     pub fn add_memberships(&mut self, snapshot: &Snapshot, findings: &mut Findings) -> Result<()> {
-        membership::add_group_members(self, &snapshot.group_members, findings)?;
+        self.add_memberships_with(snapshot, &[], findings)
+    }
+
+    /// Resolves group and administrative unit memberships, and settles
+    /// `identities` (named elsewhere, as policy scopes are) in the same batch.
+    pub fn add_memberships_with(
+        &mut self,
+        snapshot: &Snapshot,
+        identities: &[&str],
+        findings: &mut Findings,
+    ) -> Result<()> {
+        let (groups, units) = (
+            &snapshot.group_members,
+            &snapshot.administrative_unit_members,
+        );
+        let tables: Vec<Memberships<'_>> = [
+            (
+                groups,
+                groups.column(&["Group"]),
+                groups.column(&["Member"]),
+            ),
+            (units, None, units.column(&["Member"])),
+        ]
+        .into_iter()
+        .map(|(table, containers, members)| Memberships {
+            containers,
+            members,
+            rows: table.len(),
+        })
+        .collect();
+        let mut hints = self.settle_memberships(&tables, identities).into_iter();
+        let mut next = || hints.next().unwrap_or_default();
+        let (group_hints, unit_hints) = (next(), next());
+        membership::add_group_members(self, groups, &group_hints, findings)?;
         groups::report_cycles(&self.groups, findings);
-        membership::add_admin_unit_members(self, &snapshot.administrative_unit_members, findings)
+        membership::add_admin_unit_members(self, units, &unit_hints, findings)
     }
 
     /// Narrows the directory to questions about mailbox `m`, before
@@ -288,7 +416,7 @@ impl Directory {
             // shards cost more passes. Inside a rayon worker the build runs in
             // one shard: a parallel one could steal a job that waits for this
             // very tier. Parallel walks build the tiers they need first, see
-            // [`Directory::settle_columns`].
+            // [`Directory::settle_memberships`].
             let shards = match rayon::current_thread_index() {
                 Some(_) => 1,
                 None => rayon::current_num_threads(),
@@ -300,109 +428,113 @@ impl Directory {
     }
 
     /// About how many keys `tier` holds: an object has one key per tier, except
-    /// addresses (the primary, the UPN and usually a few proxies).
+    /// GUIDs (ExternalDirectoryObjectId and Guid) and addresses (the primary,
+    /// the UPN and usually a few proxies).
     fn tier_size(&self, tier: Tier) -> usize {
-        let per_object = if tier == Tier::Address { 4 } else { 1 };
+        let per_object = match tier {
+            Tier::Guid => 2,
+            Tier::Address => 4,
+            _ => 1,
+        };
         (self.mailbox_table.len() + self.group_table.len()) * per_object
     }
 
-    /// Resolves, in one batch, every identity in `columns` (of `rows` rows)
-    /// before the parallel membership walk asks about each: the GUID tier is
-    /// built (GUIDs are how exports mostly name members), and what it leaves is
-    /// settled by one parallel pass over the keys of each further tier (see
-    /// [`Directory::settle_text`]); no text tier is built. A run of rows naming the
-    /// same container counts once.
+    /// Resolves, in one batch, every identity of the membership `tables` and
+    /// the `others` (policy and assignment scopes) before anything asks about
+    /// each: the GUID tier is built (GUIDs are how exports mostly name
+    /// members), and what it leaves is settled by one parallel pass over the
+    /// keys of each further tier (see [`Directory::settle_text`]); no text tier
+    /// is built. A run of rows naming the same container counts once, and an
+    /// identity named in several places is looked up once.
     ///
-    /// Gives, per row of the last column (the members), what the tiers say of
-    /// its identity (`None` for a blank cell, or when the directory is focused
-    /// or `columns` hold nothing); the containers' answers go to `settled`.
-    pub(crate) fn settle_columns(
+    /// Gives, per table and per row of its member column, what the tiers say of
+    /// the row's member (`None` for a blank cell; no hints at all when the
+    /// directory is focused or nothing is named); the containers' and the
+    /// others' answers go to `settled`.
+    pub(crate) fn settle_memberships(
         &mut self,
-        columns: &[Col<'_>],
-        rows: usize,
-    ) -> Vec<Hint> {
+        tables: &[Memberships<'_>],
+        others: &[&str],
+    ) -> Vec<Vec<Hint>> {
         const CHUNK: usize = 16_384;
-        let Some((members, containers)) = columns.split_last() else {
-            return Vec::new();
+        let no_hints = || tables.iter().map(|_| Vec::new()).collect();
+        let named = |t: &Memberships<'_>| {
+            let mut columns = t.containers.iter().chain(&t.members);
+            columns.any(|c| (0..t.rows).any(|row| c.get(row).is_some()))
         };
-        let any = || {
-            columns
-                .iter()
-                .any(|c| (0..rows).any(|row| c.get(row).is_some()))
-        };
-        if self.focus.is_some() || !any() {
-            return Vec::new();
+        if self.focus.is_some() || (others.is_empty() && !tables.iter().any(named)) {
+            return no_hints();
         }
         let guid = self.tier(Tier::Guid);
         let in_guid_tier = |id: &str| guid.resolve_tier(Tier::Guid, id);
-        let chunks = || (0..rows.div_ceil(CHUNK)).into_par_iter();
-        let range = |c: usize| c * CHUNK..((c + 1) * CHUNK).min(rows);
-        // Members: the GUID tier's answer, or the row is left for the others.
-        let per_chunk: Vec<(Vec<Hint>, Vec<u32>)> = chunks()
-            .map(|c| {
-                let mut hints = Vec::with_capacity(CHUNK);
-                let mut left = Vec::new();
-                for (row, id) in range(c).zip(members.values(range(c))) {
-                    let hint = id.and_then(|id| {
-                        let found = in_guid_tier(id);
-                        if found.is_none() {
-                            left.push(row as u32);
-                        }
-                        found
-                    });
-                    hints.push(hint);
-                }
-                (hints, left)
-            })
-            .collect();
-        let mut hints = Vec::with_capacity(rows);
-        let mut left_rows = Vec::new();
-        for (h, l) in per_chunk {
-            hints.extend(h);
-            left_rows.extend(l);
-        }
-        // The members left, each distinct identity once.
-        let mut distinct: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut identities: Vec<&str> = Vec::new();
-        let slots: Vec<u32> = left_rows
-            .iter()
-            .map(|&row| {
-                let id = members.get(row as usize).expect("a left row has a value");
-                *distinct.entry(id).or_insert_with(|| {
-                    identities.push(id);
-                    identities.len() as u32 - 1
+        let chunks = |rows: usize| (0..rows.div_ceil(CHUNK)).into_par_iter();
+        let range = |c: usize, rows: usize| c * CHUNK..((c + 1) * CHUNK).min(rows);
+        let mut hints: Vec<Vec<Hint>> = Vec::with_capacity(tables.len());
+        // Per table, the member rows the GUID tier leaves, with their identity.
+        let mut left: Vec<Vec<(u32, &str)>> = Vec::with_capacity(tables.len());
+        for t in tables {
+            let rows = t.rows;
+            let Some(members) = t.members else {
+                hints.push(Vec::new());
+                left.push(Vec::new());
+                continue;
+            };
+            let per_chunk: Vec<_> = chunks(rows)
+                .map(|c| {
+                    let hints = guid.resolve_guids(members.values(range(c, rows)));
+                    let left: Vec<(u32, &str)> = range(c, rows)
+                        .zip(members.values(range(c, rows)))
+                        .zip(&hints)
+                        .filter_map(|((row, id), hint)| match (id, hint) {
+                            (Some(id), None) => Some((row as u32, id)),
+                            _ => None,
+                        })
+                        .collect();
+                    (hints, left)
                 })
-            })
-            .collect();
-        // The containers left, each distinct identity once (a nested group
-        // may be named as a member too).
+                .collect();
+            let (table_hints, table_left): (Vec<_>, Vec<_>) = per_chunk.into_iter().unzip();
+            hints.push(table_hints.concat());
+            left.push(table_left.concat());
+        }
+        // Each identity left, once: the members' in parallel, then the
+        // containers (a nested group may be named as a member too) and others.
+        let named: Vec<&str> = left.iter().flatten().map(|&(_, id)| id).collect();
+        let (mut distinct, slots) = Distinct::build(&named);
         let mut container_slots: FxHashMap<u32, &str> = FxHashMap::default();
-        for col in containers {
-            let left: Vec<&str> = chunks()
+        for t in tables {
+            let Some(col) = &t.containers else {
+                continue;
+            };
+            let rows = t.rows;
+            let named: Vec<&str> = chunks(rows)
                 .flat_map_iter(|c| {
                     let mut last = None;
-                    col.values(range(c))
+                    col.values(range(c, rows))
                         .flatten()
                         .filter(move |&id| last.replace(id) != Some(id))
                         .filter(|id| in_guid_tier(id).is_none())
                         .collect::<Vec<_>>()
                 })
                 .collect();
-            for id in left {
-                if self.settled.contains_key(id) {
-                    continue;
+            for id in named {
+                if !self.settled.contains_key(id) {
+                    container_slots.entry(distinct.slot(id)).or_insert(id);
                 }
-                let next = identities.len() as u32;
-                let slot = *distinct.entry(id).or_insert(next);
-                if slot == next {
-                    identities.push(id);
-                }
-                container_slots.entry(slot).or_insert(id);
             }
         }
+        for &id in others {
+            if in_guid_tier(id).is_none() && !self.settled.contains_key(id) {
+                container_slots.entry(distinct.slot(id)).or_insert(id);
+            }
+        }
+        let identities = distinct.identities;
         let results = self.settle_text(&identities, 1);
-        for (&row, &slot) in left_rows.iter().zip(&slots) {
-            hints[row as usize] = Some(results[slot as usize].clone());
+        let mut slots = slots.into_iter();
+        for (table_hints, table_left) in hints.iter_mut().zip(left) {
+            for ((row, _), slot) in table_left.into_iter().zip(slots.by_ref()) {
+                table_hints[row as usize] = Some(results[slot as usize].clone());
+            }
         }
         for (slot, id) in container_slots {
             self.settled
@@ -415,21 +547,7 @@ impl Directory {
     /// later [`Directory::resolve`] calls for them read the answer instead of
     /// building the tiers past the GUID tier.
     pub fn settle_identities(&mut self, identities: &[&str]) {
-        if self.focus.is_some() || identities.is_empty() {
-            return;
-        }
-        let guid = self.tier(Tier::Guid);
-        let mut seen = FxHashSet::default();
-        let left: Vec<&str> = identities
-            .iter()
-            .copied()
-            .filter(|id| guid.resolve_tier(Tier::Guid, id).is_none())
-            .filter(|id| !self.settled.contains_key(*id) && seen.insert(*id))
-            .collect();
-        let results = self.settle_text(&left, 1);
-        for (id, result) in left.into_iter().zip(results) {
-            self.settled.insert(id.into(), result);
-        }
+        self.settle_memberships(&[], identities);
     }
 
     /// What tiers `from..` say of each of `identities` (distinct, and not
@@ -573,12 +691,16 @@ impl Directory {
     }
 
     /// Resolves an administrative unit identity (Id, DistinguishedName or DisplayName).
-    pub fn resolve_admin_unit(&self, identity: &str, location: &Location) -> Result<Option<u32>> {
+    pub fn resolve_admin_unit(
+        &self,
+        identity: &str,
+        at: impl FnOnce() -> Location,
+    ) -> Result<Option<u32>> {
         match self.au_resolver.resolve(identity) {
             Resolution::Found(r) => Ok(Some(r)),
             Resolution::NotFound => Ok(None),
             Resolution::Ambiguous { first, second, .. } => Err(Error::data(
-                location.clone(),
+                at(),
                 format!(
                     "administrative unit '{identity}' is ambiguous: it matches both '{}' ({}) and '{}' ({}); use the Id",
                     self.admin_units[first as usize].label,

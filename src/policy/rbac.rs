@@ -448,7 +448,7 @@ pub fn read_assignments(
                 Some(i) => custom(i),
                 None => missing(format!("management scope '{v}'")),
             },
-            ScopeRef::AdministrativeUnit(v) => match dir.resolve_admin_unit(v, &at)? {
+            ScopeRef::AdministrativeUnit(v) => match dir.resolve_admin_unit(v, || at.clone())? {
                 Some(au) => (
                     ScopeKind::AdministrativeUnit(au),
                     Arc::new(dir.admin_units[au as usize].members.clone()),
