@@ -23,6 +23,7 @@ use parquet::file::statistics::Statistics;
 use parquet::file::writer::{SerializedFileWriter, SerializedPageWriter, TrackedWrite};
 use parquet::schema::types::{ColumnDescPtr, SchemaDescriptor};
 use rayon::prelude::*;
+use roaring::RoaringBitmap;
 
 use super::cells::{CellSet, Via};
 use super::pages::{delta_binary_packed, index_width, push_run, rle_dictionary, split_runs, Run};
@@ -161,35 +162,58 @@ fn write_part<S: AsRef<CellSet>>(sets: &[S], path: &Path, options: AccessOptions
         };
         match single {
             // One source: the mailbox column is the bitmap, the others are constant.
+            // The ids are taken in blocks (`next_many` scans a bitmap container's
+            // words instead of stepping an iterator per id).
             Some((bitmap, via)) => {
                 let mut it = bitmap.iter();
+                let mut block = [0u32; 4_096];
                 loop {
-                    let room = rows - group.len();
-                    let before = group.mailbox.len();
-                    group.mailbox.extend(it.by_ref().take(room));
-                    let added = group.mailbox.len() - before;
-                    if added == 0 {
+                    let room = (rows - group.len()).min(block.len());
+                    let ids = it.next_many(&mut block[..room]);
+                    if ids.is_empty() {
                         break;
                     }
-                    group.constant(g.app, g.permission, via, added);
+                    group.mailbox.extend_from_slice(ids);
+                    group.constant(g.app, g.permission, via, ids.len());
                     if group.len() == rows {
                         flush(&mut group, &mut writer)?;
                     }
                 }
             }
+            // Both sources: the union's ids in blocks, each id's source found
+            // by stepping through both bitmaps' ids alongside, and `via` added
+            // as runs.
             None => {
-                let mut result = Ok(());
-                g.for_each_cell(|mailbox, via| {
-                    if result.is_err() {
-                        return;
+                let union = &g.entra | &g.rbac;
+                let mut it = union.iter();
+                let (mut entra, mut rbac) = (Blocks::new(&g.entra), Blocks::new(&g.rbac));
+                let mut block = [0u32; 4_096];
+                loop {
+                    let room = (rows - group.len()).min(block.len());
+                    let ids = it.next_many(&mut block[..room]);
+                    if ids.is_empty() {
+                        break;
                     }
-                    group.mailbox.push(mailbox);
-                    group.constant(g.app, g.permission, via, 1);
+                    group.mailbox.extend_from_slice(ids);
+                    let mut run: Option<(Via, usize)> = None;
+                    for &id in ids.iter() {
+                        let via = Via::new(entra.take(id), rbac.take(id));
+                        run = match run {
+                            Some((v, n)) if v == via => Some((v, n + 1)),
+                            Some((v, n)) => {
+                                group.constant(g.app, g.permission, v, n);
+                                Some((via, 1))
+                            }
+                            None => Some((via, 1)),
+                        };
+                    }
+                    if let Some((v, n)) = run {
+                        group.constant(g.app, g.permission, v, n);
+                    }
                     if group.len() == rows {
-                        result = flush(&mut group, &mut writer);
+                        flush(&mut group, &mut writer)?;
                     }
-                });
-                result?;
+                }
             }
         }
     }
@@ -199,6 +223,38 @@ fn write_part<S: AsRef<CellSet>>(sets: &[S], path: &Path, options: AccessOptions
     let file = writer.into_inner().map_err(parquet_error)?;
     file.sync_all().map_err(|e| Error::io(path, e))?;
     Ok(cells)
+}
+
+/// A bitmap's ids read in blocks, for telling which of them a sequence of
+/// ascending ids (a superset of the bitmap's) holds.
+struct Blocks<'a> {
+    it: roaring::bitmap::Iter<'a>,
+    ids: Vec<u32>,
+    next: usize,
+}
+
+impl<'a> Blocks<'a> {
+    fn new(bitmap: &'a RoaringBitmap) -> Blocks<'a> {
+        Blocks {
+            it: bitmap.iter(),
+            ids: Vec::new(),
+            next: 0,
+        }
+    }
+
+    /// Whether the bitmap holds `id`; ids must be asked in ascending order,
+    /// each of the bitmap's among them.
+    fn take(&mut self, id: u32) -> bool {
+        if self.next == self.ids.len() {
+            self.ids.resize(4_096, 0);
+            let n = self.it.next_many(&mut self.ids).len();
+            self.ids.truncate(n);
+            self.next = 0;
+        }
+        let hit = self.ids.get(self.next) == Some(&id);
+        self.next += usize::from(hit);
+        hit
+    }
 }
 
 /// The rows of one row group: the mailbox ids, and the other columns as runs.
@@ -486,6 +542,31 @@ mod tests {
         assert_eq!(cells, rows.len() as u64);
         assert_eq!(rows, expected(&grants));
         assert_eq!(cells, 25 + 12 + 30 + 37);
+    }
+
+    /// Dense bitmap containers and runs longer than a block of ids (4,096),
+    /// alone and overlapping, read back cell for cell.
+    #[test]
+    fn dense_sets_read_back_across_blocks_and_row_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sparse_rbac = grant(1, 2, 0..0, 0..0);
+        sparse_rbac.rbac = (0..200_000).step_by(7).collect();
+        sparse_rbac.entra = (60_000..140_000).collect();
+        let grants = vec![
+            grant(0, 0, 0..150_000, 0..0),
+            grant(0, 1, 0..0, 10..70_000),
+            grant(1, 0, 0..100_000, 50_000..180_000),
+            sparse_rbac,
+        ];
+        let options = AccessOptions {
+            part_cells: 1 << 40,
+            row_group_rows: 9_999,
+            page_rows: 3_000,
+        };
+        let (cells, _) = write_access(&grants, dir.path(), options).unwrap();
+        let rows = read(&dir.path().join("access.parquet"));
+        assert_eq!(cells, rows.len() as u64);
+        assert_eq!(rows, expected(&grants));
     }
 
     #[test]
