@@ -18,6 +18,7 @@
 pub mod analysis;
 pub mod cli;
 pub mod diff;
+pub mod digest;
 pub mod directory;
 pub mod error;
 pub mod explain;

@@ -16,6 +16,7 @@ use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use super::access::{write_access, AccessLayout, AccessOptions};
+use crate::digest::Digest;
 use crate::directory::Directory;
 use crate::error::{Error, Result};
 use crate::findings::Findings;
@@ -44,8 +45,8 @@ pub struct Input<'a> {
     pub path: &'a Path,
     pub bytes: u64,
     pub rows: usize,
-    /// SHA-256 of the file's bytes, lower-case hex.
-    pub sha256: &'a str,
+    /// SHA-256 of the file's bytes (asked for only when the manifest is written).
+    pub sha256: &'a Digest,
 }
 
 /// Everything a dataset is written from: the resolved analysis, and where it
@@ -418,7 +419,7 @@ fn manifest(a: &DatasetParts<'_>, cells: u64, write: Duration, access: Duration)
             "file": f.path.file_name().map(|n| n.to_string_lossy().into_owned()),
             "bytes": f.bytes,
             "rows": f.rows,
-            "sha256": f.sha256,
+            "sha256": f.sha256.hex(),
         }));
     }
     let secs = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e6;

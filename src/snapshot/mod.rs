@@ -16,6 +16,7 @@ pub use tables::{first_present, Col, Column, SourceFormat, Table, TableSpec};
 
 use rayon::prelude::*;
 
+use crate::digest::Digest;
 use crate::error::{Error, Location, Result};
 
 /// One input file as read, for the manifest.
@@ -25,8 +26,8 @@ pub struct InputFile {
     pub table: &'static str,
     pub bytes: u64,
     pub rows: usize,
-    /// SHA-256 of the file's bytes, lower-case hex: proves which export was read.
-    pub sha256: String,
+    /// SHA-256 of the file's bytes: proves which export was read.
+    pub sha256: Digest,
 }
 
 /// Every table of a snapshot, loaded; absent optional tables are empty.
@@ -157,17 +158,15 @@ fn load_table(path: &Path, spec: TableSpec, format: SourceFormat) -> Result<(Tab
             let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
             let map: tables::Source = Arc::new(map);
             let bytes: &[u8] = (*map).as_ref();
-            let (sha256, table) = rayon::join(
-                || sha256_hex(bytes),
-                || csv::parse_csv_source(map.clone(), &csv::display_name(path), spec),
-            );
+            let sha256 = Digest::in_background(map.clone());
+            let table = csv::parse_csv_source(map.clone(), &csv::display_name(path), spec);
             (table?, sha256, bytes.len() as u64)
         }
         SourceFormat::Parquet => {
             let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
             (
                 parquet::read_parquet(path, spec)?,
-                sha256_hex(&bytes),
+                Digest::of(&bytes),
                 bytes.len() as u64,
             )
         }
@@ -181,15 +180,6 @@ fn load_table(path: &Path, spec: TableSpec, format: SourceFormat) -> Result<(Tab
         sha256,
     };
     Ok((table, file))
-}
-
-/// SHA-256 of `bytes` as lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Finds `<name>.csv` or `<name>.parquet` (file names matched case-insensitively).
