@@ -28,7 +28,7 @@ use roaring::RoaringBitmap;
 use super::cells::{CellSet, Via};
 use super::pages::{delta_binary_packed, index_width, push_run, rle_dictionary, split_runs, Run};
 use crate::error::{Error, Result};
-use crate::output::{create_private_dir, create_private_file};
+use crate::output::{create_private_dir, create_private_file, Syncer};
 
 /// Sizes of the access writer; the defaults suit any tenant, tests shrink them.
 #[derive(Debug, Clone, Copy)]
@@ -86,16 +86,30 @@ fn properties(schema: &Schema) -> WriterProperties {
     properties
 }
 
-/// Writes every cell of `sets` (sorted by app, permission) under `dir`.
+/// Writes every cell of `sets` (sorted by app, permission) under `dir`, and
+/// syncs the files to disk.
 pub fn write_access<S: AsRef<CellSet> + Sync>(
     sets: &[S],
     dir: &Path,
     options: AccessOptions,
 ) -> Result<(u64, AccessLayout)> {
+    let syncer = Syncer::start();
+    let written = write_access_with(sets, dir, options, &syncer);
+    syncer.finish()?;
+    written
+}
+
+/// [`write_access`], the files queued on `syncer` to be synced.
+pub fn write_access_with<S: AsRef<CellSet> + Sync>(
+    sets: &[S],
+    dir: &Path,
+    options: AccessOptions,
+    syncer: &Syncer,
+) -> Result<(u64, AccessLayout)> {
     let sizes: Vec<u64> = sets.par_iter().map(|g| g.as_ref().len()).collect();
     let total: u64 = sizes.iter().sum();
     if total <= 2 * options.part_cells {
-        let cells = write_part(sets, &dir.join("access.parquet"), options)?;
+        let cells = write_part(sets, &dir.join("access.parquet"), options, syncer)?;
         return Ok((cells, AccessLayout::Single));
     }
     // Contiguous ranges of sets holding about `part_cells` cells each.
@@ -121,6 +135,7 @@ pub fn write_access<S: AsRef<CellSet> + Sync>(
                 &sets[r.clone()],
                 &parts.join(format!("part-{i:05}.parquet")),
                 options,
+                syncer,
             )
         })
         .collect();
@@ -132,7 +147,12 @@ pub fn write_access<S: AsRef<CellSet> + Sync>(
 }
 
 /// Streams the cells of `sets` into one Parquet file, a row group at a time.
-fn write_part<S: AsRef<CellSet>>(sets: &[S], path: &Path, options: AccessOptions) -> Result<u64> {
+fn write_part<S: AsRef<CellSet>>(
+    sets: &[S],
+    path: &Path,
+    options: AccessOptions,
+    syncer: &Syncer,
+) -> Result<u64> {
     let parquet_error = |e| Error::parquet(path, e);
     let schema = schema();
     let descriptor = ArrowSchemaConverter::new()
@@ -221,7 +241,7 @@ fn write_part<S: AsRef<CellSet>>(sets: &[S], path: &Path, options: AccessOptions
         flush(&mut group, &mut writer)?;
     }
     let file = writer.into_inner().map_err(parquet_error)?;
-    file.sync_all().map_err(|e| Error::io(path, e))?;
+    syncer.sync(path, file);
     Ok(cells)
 }
 

@@ -15,12 +15,12 @@ use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
-use super::access::{write_access, AccessLayout, AccessOptions};
+use super::access::{write_access_with, AccessLayout, AccessOptions};
 use crate::digest::Digest;
 use crate::directory::Directory;
 use crate::error::{Error, Result};
 use crate::findings::Findings;
-use crate::output::{create_private_file, write_private_text, StagedDir};
+use crate::output::{create_private_file, write_private_text, StagedDir, Syncer};
 use crate::policy::permissions::{self, CATALOGUE};
 use crate::policy::{Model, Nesting, ScopeKind};
 use crate::snapshot::guid_text;
@@ -101,28 +101,33 @@ fn write_files(
         ("grants", &|| grants_batch(parts)),
         ("findings", &|| findings_batch(parts)),
     ];
+    let syncer = Syncer::start();
     let (access, small) = rayon::join(
         || {
             let access_started = Instant::now();
-            write_access(&parts.matrix.grants, dir, AccessOptions::default())
+            write_access_with(&parts.matrix.grants, dir, AccessOptions::default(), &syncer)
                 .map(|written| (written, access_started.elapsed()))
         },
         || {
             tables
                 .par_iter()
-                .map(|(name, batch)| write_table(&dir.join(format!("{name}.parquet")), batch()))
+                .map(|(name, batch)| {
+                    write_table(&dir.join(format!("{name}.parquet")), batch(), &syncer)
+                })
                 .collect::<Result<Vec<()>>>()
         },
     );
+    let synced = syncer.finish();
     let ((cells, layout), access_time) = access?;
     small?;
+    synced?;
     write_private_text(&dir.join("views.sql"), &views_sql(final_dir, layout))?;
     let manifest = manifest(parts, cells, started.elapsed(), access_time)?;
     write_private_text(&dir.join("manifest.json"), &manifest)?;
     Ok((cells, access_time))
 }
 
-fn write_table(path: &Path, batch: RecordBatch) -> Result<()> {
+fn write_table(path: &Path, batch: RecordBatch, syncer: &Syncer) -> Result<()> {
     let file = create_private_file(path)?;
     // Ids, addresses and names are (nearly) unique: a dictionary only costs time.
     let mut props = WriterProperties::builder();
@@ -140,7 +145,8 @@ fn write_table(path: &Path, batch: RecordBatch) -> Result<()> {
         .map_err(|e| Error::parquet(path, e))?;
     writer.write(&batch).map_err(|e| Error::parquet(path, e))?;
     let file = writer.into_inner().map_err(|e| Error::parquet(path, e))?;
-    file.sync_all().map_err(|e| Error::io(path, e))
+    syncer.sync(path, file);
+    Ok(())
 }
 
 fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
