@@ -180,41 +180,31 @@ fn write_part<S: AsRef<CellSet>>(
             (true, false) => Some((&g.rbac, Via::RBAC)),
             _ => None,
         };
-        match single {
-            // One source: the mailbox column is the bitmap, the others are constant.
-            // The ids are taken in blocks (`next_many` scans a bitmap container's
-            // words instead of stepping an iterator per id).
-            Some((bitmap, via)) => {
-                let mut it = bitmap.iter();
-                let mut block = [0u32; 4_096];
-                loop {
-                    let room = (rows - group.len()).min(block.len());
-                    let ids = it.next_many(&mut block[..room]);
-                    if ids.is_empty() {
-                        break;
-                    }
-                    group.mailbox.extend_from_slice(ids);
-                    group.constant(g.app, g.permission, via, ids.len());
-                    if group.len() == rows {
-                        flush(&mut group, &mut writer)?;
-                    }
-                }
-            }
-            // Both sources: the union's ids in blocks, each id's source found
-            // by stepping through both bitmaps' ids alongside, and `via` added
-            // as runs.
+        // The mailbox ids are taken in blocks (`next_many` scans a bitmap
+        // container's words instead of stepping an iterator per id). With one
+        // source, `via` is constant; with both, the ids are the union's, and
+        // each id's source is found by stepping through both bitmaps' ids
+        // alongside, `via` added as runs.
+        let union;
+        let (ids_of, mut sources) = match single {
+            Some((bitmap, via)) => (bitmap, Err(via)),
             None => {
-                let union = &g.entra | &g.rbac;
-                let mut it = union.iter();
-                let (mut entra, mut rbac) = (Blocks::new(&g.entra), Blocks::new(&g.rbac));
-                let mut block = [0u32; 4_096];
-                loop {
-                    let room = (rows - group.len()).min(block.len());
-                    let ids = it.next_many(&mut block[..room]);
-                    if ids.is_empty() {
-                        break;
-                    }
-                    group.mailbox.extend_from_slice(ids);
+                union = &g.entra | &g.rbac;
+                (&union, Ok((Blocks::new(&g.entra), Blocks::new(&g.rbac))))
+            }
+        };
+        let mut it = ids_of.iter();
+        let mut block = [0u32; 4_096];
+        loop {
+            let room = (rows - group.len()).min(block.len());
+            let ids = it.next_many(&mut block[..room]);
+            if ids.is_empty() {
+                break;
+            }
+            group.mailbox.extend_from_slice(ids);
+            match &mut sources {
+                Err(via) => group.constant(g.app, g.permission, *via, ids.len()),
+                Ok((entra, rbac)) => {
                     let mut run: Option<(Via, usize)> = None;
                     for &id in ids.iter() {
                         let via = Via::new(entra.take(id), rbac.take(id));
@@ -230,10 +220,10 @@ fn write_part<S: AsRef<CellSet>>(
                     if let Some((v, n)) = run {
                         group.constant(g.app, g.permission, v, n);
                     }
-                    if group.len() == rows {
-                        flush(&mut group, &mut writer)?;
-                    }
                 }
+            }
+            if group.len() == rows {
+                flush(&mut group, &mut writer)?;
             }
         }
     }
