@@ -43,8 +43,9 @@ pub(crate) struct Memberships<'c> {
     rows: usize,
 }
 
-/// Distinct identities, numbered in the order first met: built from many at
-/// once in parallel shards (by hash), then grown one at a time.
+/// Distinct identities, numbered: built from many at once in parallel shards
+/// (by hash; a shard's identities get consecutive numbers, in the order met),
+/// then grown one at a time.
 struct Distinct<'a> {
     shards: Vec<FxHashMap<&'a str, u32>>,
     /// The identities, in slot order; a shard's slots are a range of it.

@@ -232,8 +232,10 @@ impl<T: Copy + PartialEq> BatchScan<T> {
     }
 
     /// A sink for one part of the keys: parts are visited in parallel, and
-    /// their hits added with [`BatchScan::absorb`] in the order the keys of a
-    /// serial visit would come in.
+    /// their hits added with [`BatchScan::absorb`] part by part. That order can
+    /// differ from a serial visit's, which only matters for the identities
+    /// several objects match ([`BatchScan::ambiguous`]): scan those again in
+    /// order for their message.
     pub fn part(&self) -> BatchPart<'_, T> {
         BatchPart {
             scan: self,
