@@ -24,9 +24,10 @@ struct State {
 impl Digest {
     /// The digest of `bytes`, computed now.
     pub fn of(bytes: &[u8]) -> Digest {
-        let done = Digest::pending(None);
-        done.0.hex.get_or_init(|| sha256_hex(bytes));
-        done
+        Digest(Arc::new(State {
+            hex: OnceLock::from(sha256_hex(bytes)),
+            worker: Mutex::new(None),
+        }))
     }
 
     /// The digest of `bytes`, computed on a background thread of the lowest
@@ -45,16 +46,12 @@ impl Digest {
                 }
             });
         match worker {
-            Ok(worker) => Digest::pending(Some(worker)),
+            Ok(worker) => Digest(Arc::new(State {
+                hex: OnceLock::new(),
+                worker: Mutex::new(Some(worker)),
+            })),
             Err(_) => Digest::of((*bytes).as_ref()),
         }
-    }
-
-    fn pending(worker: Option<JoinHandle<String>>) -> Digest {
-        Digest(Arc::new(State {
-            hex: OnceLock::new(),
-            worker: Mutex::new(worker),
-        }))
     }
 
     /// The digest, waiting for the background thread when it is still at work.

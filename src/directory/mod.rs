@@ -163,7 +163,7 @@ pub struct Directory {
     /// Containers of membership rows and policy scope identities that the GUID
     /// tier does not resolve, with what the other tiers say of them, found by
     /// [`BatchScan`]s where building a tier would cost far more (see
-    /// [`Directory::settle_memberships`] and [`Directory::settle_identities`]).
+    /// [`Directory::settle_memberships`]).
     settled: FxHashMap<Box<str>, Resolution<Recipient>>,
     /// When set, the directory serves questions about this one mailbox: only its
     /// memberships (and all group nesting) are resolved, see [`Directory::focus_on`].
@@ -280,24 +280,22 @@ impl Directory {
             &snapshot.group_members,
             &snapshot.administrative_unit_members,
         );
-        let tables: Vec<Memberships<'_>> = [
-            (
-                groups,
-                groups.column(&["Group"]),
-                groups.column(&["Member"]),
-            ),
-            (units, None, units.column(&["Member"])),
-        ]
-        .into_iter()
-        .map(|(table, containers, members)| Memberships {
-            containers,
-            members,
-            rows: table.len(),
-        })
-        .collect();
-        let mut hints = self.settle_memberships(&tables, identities).into_iter();
-        let mut next = || hints.next().unwrap_or_default();
-        let (group_hints, unit_hints) = (next(), next());
+        let tables = [
+            Memberships {
+                containers: groups.column(&["Group"]),
+                members: groups.column(&["Member"]),
+                rows: groups.len(),
+            },
+            Memberships {
+                containers: None,
+                members: units.column(&["Member"]),
+                rows: units.len(),
+            },
+        ];
+        let [group_hints, unit_hints]: [Vec<Hint>; 2] = self
+            .settle_memberships(&tables, identities)
+            .try_into()
+            .expect("one hint list per table");
         membership::add_group_members(self, groups, &group_hints, findings)?;
         groups::report_cycles(&self.groups, findings);
         membership::add_admin_unit_members(self, units, &unit_hints, findings)
@@ -530,7 +528,7 @@ impl Directory {
             }
         }
         let identities = distinct.identities;
-        let results = self.settle_text(&identities, 1);
+        let results = self.settle_text(&identities);
         let mut slots = slots.into_iter();
         for (table_hints, table_left) in hints.iter_mut().zip(left) {
             for ((row, _), slot) in table_left.into_iter().zip(slots.by_ref()) {
@@ -544,21 +542,14 @@ impl Directory {
         hints
     }
 
-    /// Resolves `identities` in one batch (policy scopes, assignment scopes):
-    /// later [`Directory::resolve`] calls for them read the answer instead of
-    /// building the tiers past the GUID tier.
-    pub fn settle_identities(&mut self, identities: &[&str]) {
-        self.settle_memberships(&[], identities);
-    }
-
-    /// What tiers `from..` say of each of `identities` (distinct, and not
-    /// resolved by any earlier tier): built tiers are asked, the others
-    /// scanned in one parallel pass over their keys each, for the identities
-    /// no tier before them resolved.
-    fn settle_text(&self, identities: &[&str], from: usize) -> Vec<Resolution<Recipient>> {
+    /// What the text tiers (all but the GUID tier) say of each of
+    /// `identities` (distinct, and not in the GUID tier): built tiers are
+    /// asked, the others scanned in one parallel pass over their keys each, for
+    /// the identities no tier before them resolved.
+    fn settle_text(&self, identities: &[&str]) -> Vec<Resolution<Recipient>> {
         let mut results = vec![Resolution::NotFound; identities.len()];
         let mut pending: Vec<u32> = (0..identities.len() as u32).collect();
-        for &tier in &Tier::ALL[from..] {
+        for &tier in &Tier::ALL[1..] {
             if pending.is_empty() {
                 break;
             }

@@ -34,6 +34,7 @@ use rustc_hash::FxHashMap;
 
 use super::leaf::{Pattern, Test};
 use super::order::{Orderings, Slots};
+use super::value::OrderingTest;
 
 /// Rows per parallel chunk.
 const CHUNK: usize = 16_384;
@@ -65,6 +66,14 @@ struct Hits {
 
 impl<'t> Matcher<'t> {
     pub fn new(tests: &[&'t Test]) -> Matcher<'t> {
+        let ordering: Vec<(u32, &OrderingTest)> = tests
+            .iter()
+            .enumerate()
+            .filter_map(|(i, test)| match test {
+                Test::Order(o) => Some((i as u32, o)),
+                _ => None,
+            })
+            .collect();
         let mut m = Matcher {
             tests: tests.to_vec(),
             equals: FxHashMap::default(),
@@ -73,10 +82,9 @@ impl<'t> Matcher<'t> {
             pieces: None,
             piece_tests: Vec::new(),
             any_value: Vec::new(),
-            ordering: Orderings::new(&[]),
+            ordering: Orderings::new(&ordering),
             blank: Vec::new(),
         };
-        let mut ordering = Vec::new();
         let mut pieces: Vec<&str> = Vec::new();
         let mut piece_ids: FxHashMap<&str, usize> = FxHashMap::default();
         let shared = piece_sharing(tests);
@@ -109,10 +117,10 @@ impl<'t> Matcher<'t> {
                         m.piece_tests[id].push(i);
                     }
                 },
-                Test::Order(o) => ordering.push((i, o)),
+                // Answered together by `ordering`.
+                Test::Order(_) => {}
             }
         }
-        m.ordering = Orderings::new(&ordering);
         m.prefixes.lengths.sort_unstable();
         m.suffixes.lengths.sort_unstable();
         if !pieces.is_empty() {
@@ -410,7 +418,7 @@ mod tests {
     use super::*;
     use crate::filter::ast::Op;
     use crate::filter::leaf::Pattern;
-    use crate::filter::value::{wildcard_match, OrderingTest};
+    use crate::filter::value::wildcard_match;
 
     #[test]
     fn the_anchor_is_the_least_shared_piece_then_the_longest() {

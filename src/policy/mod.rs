@@ -43,7 +43,7 @@ pub struct Model {
 }
 
 /// Every mailbox or group identity the policy tables name (policy scopes,
-/// group-scoped assignments): [`Directory::settle_identities`] resolves them in
+/// group-scoped assignments): [`Directory::build_with`] resolves them in
 /// one pass over the directory's keys, before [`Model::build`] asks about each.
 pub fn recipient_identities(snapshot: &Snapshot) -> Vec<String> {
     let mut ids = aap::scope_identities(&snapshot.application_access_policies);
