@@ -163,7 +163,7 @@ fn hash_of(key: [u64; 2]) -> u64 {
 
 /// Asks the memory for the line holding `slot`; a hint, never a fault.
 #[inline(always)]
-fn prefetch<T>(slot: &T) {
+pub(super) fn prefetch<T>(slot: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: SSE is part of the x86_64 baseline, and a prefetch reads nothing
     // the program sees (the address is a live reference besides).

@@ -6,14 +6,16 @@ use std::ops::Range;
 
 use super::resolve::{KeySink, Tier};
 use super::{Group, Recipient};
-use crate::snapshot::{smtp_proxy, split_multi, Table};
+use rayon::prelude::*;
+
+use crate::snapshot::{parse_guid_u128, smtp_proxy, split_multi, Table};
 
 /// Where the keys of mailboxes and groups come from.
 pub(super) struct KeySources<'a> {
     /// The mailboxes table (Guid, DistinguishedName, UPN, proxies, Alias, Name).
     pub mailboxes: &'a Table,
-    /// The groups table, or an empty one when groups are left out.
-    pub group_table: &'a Table,
+    /// The groups table, or `None` when groups are left out.
+    pub group_table: Option<&'a Table>,
     /// ExternalDirectoryObjectId of each mailbox, parsed.
     pub mailbox_ids: &'a [u128],
     /// PrimarySmtpAddress of each mailbox.
@@ -22,10 +24,44 @@ pub(super) struct KeySources<'a> {
     pub groups: &'a [Group],
 }
 
-impl KeySources<'_> {
+impl<'a> KeySources<'a> {
+    /// The GUID tier's keys, in the order [`KeySources::visit`] gives them:
+    /// the mailboxes' ExternalDirectoryObjectId, their Guid (parsed in
+    /// parallel; malformed ones are skipped), then the groups'.
+    pub fn guids(&self) -> Vec<(u128, Recipient)> {
+        let rows = self.mailbox_ids.len();
+        let mut keys: Vec<(u128, Recipient)> = self
+            .mailbox_ids
+            .par_iter()
+            .enumerate()
+            .map(|(row, &id)| (id, Recipient::Mailbox(row as u32)))
+            .collect();
+        if let Some(c) = self.mailboxes.column(&["Guid"]) {
+            const CHUNK: usize = 16_384;
+            let parsed: Vec<Vec<(u128, Recipient)>> = (0..rows.div_ceil(CHUNK))
+                .into_par_iter()
+                .map(|chunk| {
+                    let from = chunk * CHUNK;
+                    c.values(from..(from + CHUNK).min(rows))
+                        .enumerate()
+                        .filter_map(|(i, v)| {
+                            let guid = parse_guid_u128(v?)?;
+                            Some((guid, Recipient::Mailbox((from + i) as u32)))
+                        })
+                        .collect()
+                })
+                .collect();
+            keys.extend(parsed.into_iter().flatten());
+        }
+        for (row, g) in self.groups.iter().enumerate() {
+            keys.extend(g.guids.iter().map(|&id| (id, Recipient::Group(row as u32))));
+        }
+        keys
+    }
+
     /// Passes `sink` the keys of one tier: those of the mailboxes in `rows` (all of
     /// them, or the one a directory is focused on), then every group's.
-    pub fn visit(&self, tier: Tier, rows: Range<usize>, r: &mut dyn KeySink<Recipient>) {
+    pub fn visit(&self, tier: Tier, rows: Range<usize>, r: &mut dyn KeySink<'a, Recipient>) {
         let (mb, gt, ids, addresses) = (
             self.mailboxes,
             self.group_table,
@@ -35,10 +71,8 @@ impl KeySources<'_> {
         let mailbox = |row: usize| Recipient::Mailbox(row as u32);
         let group = |row: usize| Recipient::Group(row as u32);
         // Mailboxes, then groups, each with the rows to visit.
-        let tables = [
-            (mb, &mailbox as &dyn Fn(usize) -> Recipient, rows.clone()),
-            (gt, &group, 0..gt.len()),
-        ];
+        let mut tables = vec![(mb, &mailbox as &dyn Fn(usize) -> Recipient, rows.clone())];
+        tables.extend(gt.map(|gt| (gt, &group as &dyn Fn(usize) -> Recipient, 0..gt.len())));
         match tier {
             Tier::Guid => {
                 for row in rows.clone() {

@@ -1,6 +1,7 @@
 //! The directory: the mailbox universe `0..N`, groups and administrative units as
 //! roaring bitmaps over mailbox indices, and the identity resolver.
 
+mod asked;
 mod groups;
 mod guids;
 mod keys;
@@ -15,6 +16,7 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use rustc_hash::FxHashMap;
 
+use asked::{Asked, AskedScan};
 pub use resolve::{BatchScan, KeySink, Resolution, Resolver, Scan, Tier};
 
 use crate::error::{Error, Location, Result};
@@ -41,82 +43,6 @@ pub(crate) struct Memberships<'c> {
     containers: Option<Col<'c>>,
     members: Option<Col<'c>>,
     rows: usize,
-}
-
-/// Distinct identities, numbered: built from many at once in parallel shards
-/// (by hash; a shard's identities get consecutive numbers, in the order met),
-/// then grown one at a time.
-struct Distinct<'a> {
-    shards: Vec<FxHashMap<&'a str, u32>>,
-    /// The identities, in slot order; a shard's slots are a range of it.
-    identities: Vec<&'a str>,
-    offsets: Vec<u32>,
-    /// Identities added after the build.
-    later: FxHashMap<&'a str, u32>,
-}
-
-impl<'a> Distinct<'a> {
-    /// The distinct identities among `named`, and the slot of each.
-    fn build(named: &[&'a str]) -> (Distinct<'a>, Vec<u32>) {
-        let shards = rayon::current_num_threads().max(1);
-        // Per shard: its map, its identities, and (position, slot) per name.
-        let parts: Vec<_> = (0..shards)
-            .into_par_iter()
-            .map(|s| {
-                let mut map: FxHashMap<&'a str, u32> = FxHashMap::default();
-                let mut list = Vec::new();
-                let mut at = Vec::new();
-                for (i, &id) in named.iter().enumerate() {
-                    if Distinct::shard(id, shards) != s {
-                        continue;
-                    }
-                    let next = list.len() as u32;
-                    let slot = *map.entry(id).or_insert(next);
-                    if slot == next {
-                        list.push(id);
-                    }
-                    at.push((i as u32, slot));
-                }
-                (map, list, at)
-            })
-            .collect();
-        let mut distinct = Distinct {
-            shards: Vec::with_capacity(shards),
-            identities: Vec::new(),
-            offsets: Vec::with_capacity(shards),
-            later: FxHashMap::default(),
-        };
-        let mut slots = vec![0u32; named.len()];
-        for (map, list, at) in parts {
-            let offset = distinct.identities.len() as u32;
-            for (i, slot) in at {
-                slots[i as usize] = offset + slot;
-            }
-            distinct.offsets.push(offset);
-            distinct.identities.extend(list);
-            distinct.shards.push(map);
-        }
-        (distinct, slots)
-    }
-
-    fn shard(id: &str, shards: usize) -> usize {
-        use std::hash::BuildHasher;
-        (rustc_hash::FxBuildHasher.hash_one(id) >> 32) as usize % shards
-    }
-
-    /// The slot of `id`, added when new.
-    fn slot(&mut self, id: &'a str) -> u32 {
-        let s = Distinct::shard(id, self.shards.len());
-        if let Some(&slot) = self.shards[s].get(id) {
-            return self.offsets[s] + slot;
-        }
-        let next = self.identities.len() as u32;
-        let slot = *self.later.entry(id).or_insert(next);
-        if slot == next {
-            self.identities.push(id);
-        }
-        slot
-    }
 }
 
 /// A mail-enabled group and its direct members.
@@ -415,11 +341,15 @@ impl Directory {
             // shards cost more passes. Inside a rayon worker the build runs in
             // one shard: a parallel one could steal a job that waits for this
             // very tier. Parallel walks build the tiers they need first, see
-            // [`Directory::settle_memberships`].
+            // [`Directory::settle_memberships`]. Outside a worker, the GUID
+            // tier's keys are gathered (the Guid column parsed) once, in parallel.
             let shards = match rayon::current_thread_index() {
                 Some(_) => 1,
                 None => rayon::current_num_threads(),
             };
+            if tier == Tier::Guid && shards > 1 {
+                return Resolver::from_guids(shards, &self.key_sources(true).guids());
+            }
             Resolver::build(tier, shards, self.tier_size(tier), |sink| {
                 self.tier_keys(tier, 0..self.count as usize, true, sink)
             })
@@ -499,8 +429,10 @@ impl Directory {
         // Each identity left, once: the members' in parallel, then the
         // containers (a nested group may be named as a member too) and others.
         let named: Vec<&str> = left.iter().flatten().map(|&(_, id)| id).collect();
-        let (mut distinct, slots) = Distinct::build(&named);
-        let mut container_slots: FxHashMap<u32, &str> = FxHashMap::default();
+        let mut asked = Asked::with_capacity(named.len() + others.len());
+        let slots = asked.add_all(&named);
+        // By text: texts that differ in case are one identity, but each is asked.
+        let mut container_slots: FxHashMap<&str, u32> = FxHashMap::default();
         for t in tables {
             let Some(col) = &t.containers else {
                 continue;
@@ -518,113 +450,88 @@ impl Directory {
                 .collect();
             for id in named {
                 if !self.settled.contains_key(id) {
-                    container_slots.entry(distinct.slot(id)).or_insert(id);
+                    container_slots.entry(id).or_insert_with(|| asked.add(id));
                 }
             }
         }
         for &id in others {
             if in_guid_tier(id).is_none() && !self.settled.contains_key(id) {
-                container_slots.entry(distinct.slot(id)).or_insert(id);
+                container_slots.entry(id).or_insert_with(|| asked.add(id));
             }
         }
-        let identities = distinct.identities;
-        let results = self.settle_text(&identities);
+        let results = self.settle_text(&asked);
         let mut slots = slots.into_iter();
         for (table_hints, table_left) in hints.iter_mut().zip(left) {
             for ((row, _), slot) in table_left.into_iter().zip(slots.by_ref()) {
                 table_hints[row as usize] = Some(results[slot as usize].clone());
             }
         }
-        for (slot, id) in container_slots {
+        for (id, slot) in container_slots {
             self.settled
                 .insert(id.into(), results[slot as usize].clone());
         }
         hints
     }
 
-    /// What the text tiers (all but the GUID tier) say of each of
-    /// `identities` (distinct, and not in the GUID tier): built tiers are
-    /// asked, the others scanned in one parallel pass over their keys each, for
-    /// the identities no tier before them resolved.
-    fn settle_text(&self, identities: &[&str]) -> Vec<Resolution<Recipient>> {
-        let mut results = vec![Resolution::NotFound; identities.len()];
-        let mut pending: Vec<u32> = (0..identities.len() as u32).collect();
-        for &tier in &Tier::ALL[1..] {
-            if pending.is_empty() {
-                break;
-            }
-            let asked: Vec<&str> = pending.iter().map(|&i| identities[i as usize]).collect();
-            let answers = match self.tiers[tier as usize].get() {
-                Some(built) => asked
-                    .par_iter()
-                    .map(|id| built.resolve_tier(tier, id))
-                    .collect(),
-                None => self.batch_scan(tier, &asked),
-            };
-            let mut still = Vec::new();
-            for (i, answer) in pending.into_iter().zip(answers) {
-                match answer {
-                    Some(r) => results[i as usize] = r,
-                    None => still.push(i),
-                }
-            }
-            pending = still;
-        }
-        results
-    }
-
-    /// What `tier` (not built) says of each of `identities`, by one parallel
-    /// pass over its keys: the mailboxes in chunks, then the groups. The hits
-    /// are taken in chunk order; an identity two objects match is scanned
-    /// again in the serial order, which its message names them in.
-    fn batch_scan(&self, tier: Tier, identities: &[&str]) -> Vec<Option<Resolution<Recipient>>> {
+    /// What the text tiers (all but the GUID tier) say of each identity of
+    /// `asked` (none of them in the GUID tier), by one parallel pass over the
+    /// keys of all three: the mailboxes in chunks, then the groups. An
+    /// identity two objects match is scanned again in the serial order, which
+    /// its message names them in.
+    fn settle_text(&self, asked: &Asked<'_>) -> Vec<Resolution<Recipient>> {
+        const TEXT_TIERS: [Tier; 3] = [Tier::DistinguishedName, Tier::Address, Tier::Name];
         let n = self.count as usize;
         let chunk = n.div_ceil(rayon::current_num_threads() * 8).max(4_096);
-        let mut scan = BatchScan::new(tier, identities);
-        let mut parts: Vec<Vec<(u32, Recipient)>> = (0..n.div_ceil(chunk))
+        let scan = |rows: Range<usize>, groups: bool| {
+            let mut scan = AskedScan::new(asked);
+            for tier in TEXT_TIERS {
+                self.tier_keys(tier, rows.clone(), groups, &mut scan);
+            }
+            scan.finish()
+        };
+        let mut parts: Vec<_> = (0..n.div_ceil(chunk))
             .into_par_iter()
-            .map(|c| {
-                let mut part = scan.part();
-                self.tier_keys(tier, c * chunk..((c + 1) * chunk).min(n), false, &mut part);
-                part.hits
-            })
+            .map(|c| scan(c * chunk..((c + 1) * chunk).min(n), false))
             .collect();
-        let mut groups = scan.part();
-        self.tier_keys(tier, 0..0, true, &mut groups);
-        parts.push(groups.hits);
-        for hits in parts {
-            scan.absorb(hits);
-        }
-        let ambiguous: Vec<&str> = scan.ambiguous().map(|i| identities[i]).collect();
-        let mut results = scan.results(tier);
-        if !ambiguous.is_empty() {
-            let mut again = BatchScan::new(tier, &ambiguous);
+        parts.push(scan(0..0, true));
+        let mut results = asked::resolutions(asked, parts);
+        for tier in TEXT_TIERS {
+            let ambiguous: Vec<usize> = (0..results.len())
+                .filter(|&i| matches!(results[i], Some(Resolution::Ambiguous { tier: t, .. }) if t == tier))
+                .collect();
+            if ambiguous.is_empty() {
+                continue;
+            }
+            let texts: Vec<&str> = ambiguous.iter().map(|&i| asked.text(i as u32)).collect();
+            let mut again = BatchScan::new(tier, &texts);
             self.tier_keys(tier, 0..n, true, &mut again);
-            let mut again = again.results(tier).into_iter();
-            for r in results.iter_mut() {
-                if matches!(r, Some(Resolution::Ambiguous { .. })) {
-                    *r = again.next().expect("one result per ambiguous identity");
-                }
+            for (i, r) in ambiguous.into_iter().zip(again.results(tier)) {
+                results[i] = r;
             }
         }
         results
+            .into_iter()
+            .map(|r| r.unwrap_or(Resolution::NotFound))
+            .collect()
     }
 
     /// Visits the keys of a tier: those of the mailboxes in `rows`, and with
     /// `groups` every group's.
-    fn tier_keys(
-        &self,
+    fn tier_keys<'s>(
+        &'s self,
         tier: Tier,
         rows: Range<usize>,
         groups: bool,
-        sink: &mut dyn KeySink<Recipient>,
+        sink: &mut dyn KeySink<'s, Recipient>,
     ) {
-        let no_groups;
-        let (group_table, all_groups): (&Table, &[Group]) = if groups {
-            (&self.group_table, &self.groups)
-        } else {
-            no_groups = Table::empty(crate::snapshot::tables::GROUPS);
-            (&no_groups, &[])
+        self.key_sources(groups).visit(tier, rows, sink)
+    }
+
+    /// Where the tiers' keys come from: the mailboxes, and with `groups` the groups.
+    fn key_sources(&self, groups: bool) -> KeySources<'_> {
+        let (group_table, all_groups): (Option<&Table>, &[Group]) = match groups {
+            true => (Some(&self.group_table), &self.groups),
+            false => (None, &[]),
         };
         KeySources {
             mailboxes: &self.mailbox_table,
@@ -633,7 +540,6 @@ impl Directory {
             addresses: &self.mailbox_addresses,
             groups: all_groups,
         }
-        .visit(tier, rows, sink)
     }
 
     /// As [`Directory::resolve`] for a single identity: tiers not built yet are

@@ -49,7 +49,7 @@ pub enum Resolution<T> {
 
 /// The objects one key names: almost always one.
 #[derive(Debug, Clone)]
-enum Entry<T> {
+pub(super) enum Entry<T> {
     One(T),
     /// Boxed, so that an entry takes two words and a GUID tier bucket 32 bytes
     /// rather than 48 (the tiers are millions of entries, probed at random).
@@ -57,7 +57,7 @@ enum Entry<T> {
 }
 
 impl<T: Copy + PartialEq> Entry<T> {
-    fn push(&mut self, object: T) {
+    pub(super) fn push(&mut self, object: T) {
         match self {
             Entry::One(first) if *first != object => {
                 *self = Entry::Many(Box::new([*first, object]))
@@ -72,12 +72,14 @@ impl<T: Copy + PartialEq> Entry<T> {
 
 /// Receives the identity keys of objects, tier by tier: a [`Resolver`] indexes
 /// them, a [`Scan`] looks for one identity among them.
-pub trait KeySink<T> {
-    fn add(&mut self, tier: Tier, key: &str, object: T);
+/// Keys live for `'k` (the tables they come from), so a sink may hold some
+/// back, as an [`AskedScan`](super::asked::AskedScan) does to probe in batches.
+pub trait KeySink<'k, T> {
+    fn add(&mut self, tier: Tier, key: &'k str, object: T);
     fn add_guid(&mut self, guid: u128, object: T);
 }
 
-impl<T: Copy + PartialEq> KeySink<T> for Resolver<T> {
+impl<T: Copy + PartialEq> KeySink<'_, T> for Resolver<T> {
     fn add(&mut self, tier: Tier, key: &str, object: T) {
         Resolver::add(self, tier, key, object)
     }
@@ -144,7 +146,7 @@ impl<T: Copy + PartialEq> Scan<T> {
     }
 }
 
-impl<T: Copy + PartialEq> KeySink<T> for Scan<T> {
+impl<T: Copy + PartialEq> KeySink<'_, T> for Scan<T> {
     fn add(&mut self, tier: Tier, key: &str, object: T) {
         if tier == Tier::Guid {
             if let Some(g) = parse_guid_u128(key) {
@@ -267,7 +269,7 @@ fn hit<T: Copy + PartialEq>(found: &mut Option<Entry<T>>, object: T) {
     }
 }
 
-impl<T: Copy + PartialEq> KeySink<T> for BatchScan<T> {
+impl<T: Copy + PartialEq> KeySink<'_, T> for BatchScan<T> {
     fn add(&mut self, tier: Tier, key: &str, object: T) {
         let Some(key) = text_key(tier, key) else {
             return;
@@ -291,7 +293,7 @@ pub struct BatchPart<'s, T> {
     pub hits: Vec<(u32, T)>,
 }
 
-impl<T: Copy + PartialEq> KeySink<T> for BatchPart<'_, T> {
+impl<T: Copy + PartialEq> KeySink<'_, T> for BatchPart<'_, T> {
     fn add(&mut self, tier: Tier, key: &str, object: T) {
         for &q in self.scan.asked(tier, key) {
             self.hits.push((q, object));
@@ -463,11 +465,11 @@ impl<T: Copy + PartialEq> Resolver<T> {
     /// thread), with room for about `keys` keys: each shard's task visits every key with `visit` and keeps those
     /// hashed to it. Keys are hashed `shards` times over, but nothing is staged,
     /// and each shard sees its keys in the visit order, as a serial build would.
-    pub fn build(
+    pub fn build<'k>(
         tier: Tier,
         shards: usize,
         keys: usize,
-        visit: impl Fn(&mut dyn KeySink<T>) + Sync,
+        visit: impl Fn(&mut dyn KeySink<'k, T>) + Sync,
     ) -> Resolver<T>
     where
         T: Send + Sync,
@@ -498,6 +500,35 @@ impl<T: Copy + PartialEq> Resolver<T> {
                     })
                 }),
         }
+        r
+    }
+
+    /// Builds the GUID tier from `keys` (GUID, object), in the order given,
+    /// over `shards` shards in parallel: each shard takes the keys of its
+    /// hashes and inserts them with the slots of a batch ahead fetched.
+    pub fn from_guids(shards: usize, keys: &[(u128, T)]) -> Resolver<T>
+    where
+        T: Send + Sync,
+    {
+        let mut r = Resolver::with_shards(shards.max(1));
+        let shards = r.guids.len();
+        r.guids
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(shard, table)| {
+                let mine: Vec<(u128, T)> = keys
+                    .iter()
+                    .filter(|(g, _)| shard_of(guid_hash(*g), shards) == shard)
+                    .copied()
+                    .collect();
+                table.reserve(mine.len());
+                for (i, &(guid, object)) in mine.iter().enumerate() {
+                    if let Some(&(ahead, _)) = mine.get(i + guids::BATCH) {
+                        table.prefetch(ahead);
+                    }
+                    table.insert(guid, object);
+                }
+            });
         r
     }
 
@@ -551,7 +582,7 @@ impl<T: Copy + PartialEq> Resolver<T> {
 
 impl<T: Copy> Entry<T> {
     /// One object found, or the first two of several, in the order visited.
-    fn resolution(&self, tier: Tier) -> Resolution<T> {
+    pub(super) fn resolution(&self, tier: Tier) -> Resolution<T> {
         match self {
             Entry::One(one) => Resolution::Found(*one),
             Entry::Many(all) => Resolution::Ambiguous {
@@ -572,7 +603,7 @@ struct ShardSink<'r, T> {
     text: Option<&'r mut TextShard<T>>,
 }
 
-impl<T: Copy + PartialEq> KeySink<T> for ShardSink<'_, T> {
+impl<T: Copy + PartialEq> KeySink<'_, T> for ShardSink<'_, T> {
     fn add(&mut self, tier: Tier, key: &str, object: T) {
         debug_assert_eq!(tier, self.tier);
         if tier == Tier::Guid {
@@ -599,7 +630,7 @@ impl<T: Copy + PartialEq> KeySink<T> for ShardSink<'_, T> {
 /// A text key as the tier compares it: trimmed, `smtp:` stripped from addresses,
 /// case-folded. ASCII keys (nearly all) are folded as they are hashed, compared
 /// and stored, without a copy; others through `to_lowercase`.
-enum Folded<'a> {
+pub(super) enum Folded<'a> {
     /// ASCII, in any case.
     Ascii(&'a [u8]),
     /// Folded already (keys with non-ASCII letters).
@@ -607,14 +638,14 @@ enum Folded<'a> {
 }
 
 impl Folded<'_> {
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         match self {
             Folded::Ascii(b) => b.len(),
             Folded::Owned(s) => s.len(),
         }
     }
 
-    fn push_to(&self, arena: &mut Vec<u8>) {
+    pub(super) fn push_to(&self, arena: &mut Vec<u8>) {
         match self {
             Folded::Ascii(b) => arena.extend(b.iter().map(u8::to_ascii_lowercase)),
             Folded::Owned(s) => arena.extend_from_slice(s.as_bytes()),
@@ -622,7 +653,7 @@ impl Folded<'_> {
     }
 
     /// Whether `stored` (folded bytes) is this key.
-    fn equals(&self, stored: &[u8]) -> bool {
+    pub(super) fn equals(&self, stored: &[u8]) -> bool {
         match self {
             Folded::Ascii(b) => b.eq_ignore_ascii_case(stored),
             Folded::Owned(s) => s.as_bytes() == stored,
@@ -630,7 +661,7 @@ impl Folded<'_> {
     }
 
     /// A 64-bit hash of the folded bytes, eight at a time.
-    fn hash(&self) -> u64 {
+    pub(super) fn hash(&self) -> u64 {
         let (bytes, ascii) = match self {
             Folded::Ascii(b) => (*b, true),
             Folded::Owned(s) => (s.as_bytes(), false),
@@ -685,7 +716,7 @@ fn shard_of(hash: u64, shards: usize) -> usize {
 }
 
 /// The key `key` is in a text tier, or `None` when it is blank.
-fn text_key(tier: Tier, key: &str) -> Option<Folded<'_>> {
+pub(super) fn text_key(tier: Tier, key: &str) -> Option<Folded<'_>> {
     let key = key.trim();
     if key.is_empty() {
         return None;

@@ -272,11 +272,15 @@ impl<'a> FilterContext<'a> {
                     };
                     for (row, cell) in range.zip(cells) {
                         values.clear();
-                        values.push(addresses[row].as_str());
+                        let primary = addresses[row].as_str();
+                        values.push(primary);
+                        // Most mailboxes list their primary address again as
+                        // a proxy: the same value twice answers nothing new.
                         values.extend(
                             cell.into_iter()
                                 .flat_map(split_multi)
-                                .filter_map(smtp_proxy),
+                                .filter_map(smtp_proxy)
+                                .filter(|&proxy| proxy != primary),
                         );
                         f(row, &values);
                     }

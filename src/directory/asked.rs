@@ -1,0 +1,474 @@
+//! The text identities a directory is asked about in one batch (the member
+//! and group names of a tenant's memberships, its policy scopes), looked up
+//! among the keys of all three text tiers in one pass.
+//!
+//! Building a tier to look a million identities up would index seven million
+//! keys; scanning the tiers one after the other would build a map of the
+//! identities per tier. Here the identities go into one table, each visited
+//! key of every tier is probed against it once, and each identity keeps the
+//! objects of the lowest tier that matched it (see
+//! [`resolve`](super::resolve) for the tiers).
+//!
+//! The table is probed at random millions of times and is larger than the
+//! caches, so, as the GUID tier's table, it is open addressing at a load of at
+//! most two thirds, and an [`AskedScan`] asks the memory for the slots of a
+//! batch of keys before it reads any of them.
+
+use rayon::prelude::*;
+
+use super::guids::{prefetch, BATCH};
+use super::resolve::{text_key, Entry, Folded, KeySink, Resolution, Tier};
+
+/// The tiers whose keys an identity is compared with, as bits.
+const DISTINGUISHED_NAME: u8 = 1 << Tier::DistinguishedName as u8;
+const ADDRESS: u8 = 1 << Tier::Address as u8;
+const NAME: u8 = 1 << Tier::Name as u8;
+
+/// No key in a slot; no link after a link.
+const NONE: u32 = u32::MAX;
+
+/// Distinct identities, numbered, and the keys they are looked up by.
+///
+/// Identities the tiers cannot tell apart (the same text but for case and
+/// surrounding blanks) are one identity. An identity is looked up by one key
+/// in all three tiers, except one that starts with `smtp:`: the address tier
+/// compares what follows the prefix. A key therefore leads to one or more
+/// links, each naming an identity and the tiers in which the key is its key:
+/// the first in the key's slot, any others (rare) chained in `links`.
+///
+/// A slot holds all a lookup needs but the key's text, which it locates in
+/// `arena`, so a batch of lookups can fetch the texts of its matching hashes
+/// together before it compares any.
+pub(super) struct Asked<'a> {
+    slots: Vec<Slot>,
+    /// The folded text of every key, end to end.
+    arena: Vec<u8>,
+    links: Vec<Link>,
+    keys: usize,
+    /// Each identity's text, as it first came.
+    texts: Vec<&'a str>,
+    /// The identity that blank texts get (nothing matches it), once one came.
+    blank: Option<u32>,
+}
+
+#[derive(Clone, Copy)]
+struct Slot {
+    hash: u64,
+    /// Where the key's folded text is in the arena; `NONE`: an empty slot.
+    start: u32,
+    len: u32,
+    /// The key's first link.
+    first: Link,
+}
+
+#[derive(Clone, Copy)]
+struct Link {
+    identity: u32,
+    tiers: u8,
+    /// The next link in `links`, or `NONE`.
+    next: u32,
+}
+
+const EMPTY: Slot = Slot {
+    hash: 0,
+    start: NONE,
+    len: 0,
+    first: Link {
+        identity: NONE,
+        tiers: 0,
+        next: NONE,
+    },
+};
+
+impl<'a> Asked<'a> {
+    /// An empty table with room for about `n` identities.
+    pub fn with_capacity(n: usize) -> Asked<'a> {
+        Asked {
+            slots: vec![EMPTY; slots_for(n)],
+            arena: Vec::new(),
+            links: Vec::new(),
+            keys: 0,
+            texts: Vec::with_capacity(n),
+            blank: None,
+        }
+    }
+
+    /// How many distinct identities were added.
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    /// The text of identity `identity`, as it first came.
+    pub fn text(&self, identity: u32) -> &'a str {
+        self.texts[identity as usize]
+    }
+
+    /// Adds `ids`; gives each one's number (equal for identities the tiers
+    /// cannot tell apart). The keys are hashed in parallel.
+    pub fn add_all(&mut self, ids: &[&'a str]) -> Vec<u32> {
+        let hashes: Vec<u64> = ids
+            .par_iter()
+            .map(|id| text_key(Tier::Name, id).map_or(0, |k| k.hash()))
+            .collect();
+        self.arena
+            .reserve(ids.par_iter().map(|id| id.len()).sum::<usize>());
+        self.reserve(ids.len());
+        let mut numbers = Vec::with_capacity(ids.len());
+        for (i, (&id, &hash)) in ids.iter().zip(&hashes).enumerate() {
+            // The slot of an identity a batch ahead is fetched meanwhile.
+            if let Some(&ahead) = hashes.get(i + BATCH) {
+                self.prefetch(ahead);
+            }
+            numbers.push(self.add_hashed(id, hash));
+        }
+        numbers
+    }
+
+    /// Adds one identity; gives its number.
+    pub fn add(&mut self, id: &'a str) -> u32 {
+        self.reserve(1);
+        let hash = text_key(Tier::Name, id).map_or(0, |k| k.hash());
+        self.add_hashed(id, hash)
+    }
+
+    /// Adds `id`, the hash of whose whole text is `hash`.
+    fn add_hashed(&mut self, id: &'a str, hash: u64) -> u32 {
+        self.reserve(0);
+        let Some(full) = text_key(Tier::Name, id) else {
+            if let Some(blank) = self.blank {
+                return blank;
+            }
+            let blank = self.new_identity(id);
+            self.blank = Some(blank);
+            return blank;
+        };
+        let address = text_key(Tier::Address, id).filter(|a| a.len() != full.len());
+        let i = self.find(hash, &full);
+        // The identity this text already is, if it came before: the link of
+        // its own key, the one that holds in the distinguished name tier.
+        if self.slots[i].start != NONE {
+            let mut link = self.slots[i].first;
+            loop {
+                if link.tiers & DISTINGUISHED_NAME != 0 {
+                    return link.identity;
+                }
+                let Some(next) = self.links.get(link.next as usize) else {
+                    break;
+                };
+                link = *next;
+            }
+        }
+        let identity = self.new_identity(id);
+        let own = match address {
+            Some(_) => DISTINGUISHED_NAME | NAME,
+            None => DISTINGUISHED_NAME | ADDRESS | NAME,
+        };
+        self.link(i, hash, &full, identity, own);
+        if let Some(address) = address {
+            let hash = address.hash();
+            let i = self.find(hash, &address);
+            self.link(i, hash, &address, identity, ADDRESS);
+        }
+        identity
+    }
+
+    fn new_identity(&mut self, text: &'a str) -> u32 {
+        self.texts.push(text);
+        self.texts.len() as u32 - 1
+    }
+
+    /// Links `identity` to the key in slot `i` (`key`, of `hash`), filling the
+    /// slot when it is empty.
+    fn link(&mut self, i: usize, hash: u64, key: &Folded<'_>, identity: u32, tiers: u8) {
+        let slot = &mut self.slots[i];
+        if slot.start == NONE {
+            let start = self.arena.len() as u32;
+            key.push_to(&mut self.arena);
+            *slot = Slot {
+                hash,
+                start,
+                len: key.len() as u32,
+                first: Link {
+                    identity,
+                    tiers,
+                    next: NONE,
+                },
+            };
+            self.keys += 1;
+        } else {
+            self.links.push(slot.first);
+            slot.first = Link {
+                identity,
+                tiers,
+                next: self.links.len() as u32 - 1,
+            };
+        }
+    }
+
+    /// Makes room for `n` more keys, and two besides (an identity has one
+    /// key, or two).
+    fn reserve(&mut self, n: usize) {
+        let want = slots_for(self.keys + n + 2);
+        if want > self.slots.len() {
+            let old = std::mem::replace(&mut self.slots, vec![EMPTY; want]);
+            let mask = want - 1;
+            for slot in old.into_iter().filter(|s| s.start != NONE) {
+                let mut i = slot.hash as usize & mask;
+                while self.slots[i].start != NONE {
+                    i = (i + 1) & mask;
+                }
+                self.slots[i] = slot;
+            }
+        }
+    }
+
+    /// The slot holding `key`, or the empty slot where it would go.
+    fn find(&self, hash: u64, key: &Folded<'_>) -> usize {
+        let mut i = self.home(hash);
+        loop {
+            let slot = &self.slots[i];
+            if slot.start == NONE || (slot.hash == hash && key.equals(self.text_of(slot))) {
+                return i;
+            }
+            i = (i + 1) & (self.slots.len() - 1);
+        }
+    }
+
+    /// The first slot after `i` (included) that is empty or holds a key of
+    /// `hash`: where a key of that hash is, if anywhere, unless 64-bit
+    /// hashes collide.
+    fn candidate(&self, hash: u64) -> Option<usize> {
+        let mut i = self.home(hash);
+        loop {
+            let slot = &self.slots[i];
+            if slot.start == NONE {
+                return None;
+            }
+            if slot.hash == hash {
+                return Some(i);
+            }
+            i = (i + 1) & (self.slots.len() - 1);
+        }
+    }
+
+    fn home(&self, hash: u64) -> usize {
+        hash as usize & (self.slots.len() - 1)
+    }
+
+    fn text_of(&self, slot: &Slot) -> &[u8] {
+        &self.arena[slot.start as usize..][..slot.len as usize]
+    }
+
+    fn prefetch(&self, hash: u64) {
+        prefetch(&self.slots[self.home(hash)]);
+    }
+
+    /// Calls `f` with each identity whose key in `tier` is the key of slot `i`.
+    fn each_linked(&self, i: usize, tier: Tier, mut f: impl FnMut(u32)) {
+        let mut link = self.slots[i].first;
+        loop {
+            if link.tiers & (1 << tier as u8) != 0 {
+                f(link.identity);
+            }
+            let Some(next) = self.links.get(link.next as usize) else {
+                return;
+            };
+            link = *next;
+        }
+    }
+}
+
+/// Slots for `n` keys at a load of at most two thirds.
+fn slots_for(n: usize) -> usize {
+    (n.max(8) * 3 / 2 + 1).next_power_of_two()
+}
+
+/// Visits keys of the text tiers for an [`Asked`] table: each key is hashed and
+/// its slot fetched, and a batch later looked up; a hit is the identity, the
+/// tier and the object. Call [`AskedScan::finish`] after the last key.
+pub(super) struct AskedScan<'s, 'a, 'k, T> {
+    asked: &'s Asked<'a>,
+    batch: Vec<(Folded<'k>, u64, Tier, T)>,
+    hits: Vec<(u32, Tier, T)>,
+}
+
+impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
+    pub fn new(asked: &'s Asked<'a>) -> Self {
+        AskedScan {
+            asked,
+            batch: Vec::with_capacity(BATCH),
+            hits: Vec::new(),
+        }
+    }
+
+    /// Looks the batch up: first the slot of each key's hash (fetched when
+    /// the key came), fetching the text of the key found there, then the
+    /// texts are compared. A hash matched by another key, rare, is looked
+    /// for further in the table.
+    fn flush(&mut self) {
+        let asked = self.asked;
+        let found: [Option<usize>; BATCH] = std::array::from_fn(|b| {
+            let (_, hash, _, _) = self.batch.get(b)?;
+            let i = asked.candidate(*hash)?;
+            prefetch(&asked.arena[asked.slots[i].start as usize]);
+            Some(i)
+        });
+        for ((key, hash, tier, object), found) in self.batch.drain(..).zip(found) {
+            let Some(mut i) = found else {
+                continue;
+            };
+            if !key.equals(asked.text_of(&asked.slots[i])) {
+                i = asked.find(hash, &key);
+                if asked.slots[i].start == NONE {
+                    continue;
+                }
+            }
+            let hits = &mut self.hits;
+            asked.each_linked(i, tier, |identity| hits.push((identity, tier, object)));
+        }
+    }
+
+    /// The hits, in the order the keys were visited.
+    pub fn finish(mut self) -> Vec<(u32, Tier, T)> {
+        self.flush();
+        self.hits
+    }
+}
+
+impl<'k, T: Copy> KeySink<'k, T> for AskedScan<'_, '_, 'k, T> {
+    fn add(&mut self, tier: Tier, key: &'k str, object: T) {
+        if tier == Tier::Guid {
+            return;
+        }
+        let Some(key) = text_key(tier, key) else {
+            return;
+        };
+        let hash = key.hash();
+        self.asked.prefetch(hash);
+        self.batch.push((key, hash, tier, object));
+        if self.batch.len() == BATCH {
+            self.flush();
+        }
+    }
+
+    fn add_guid(&mut self, _: u128, _: T) {}
+}
+
+/// What the text tiers say of each identity of `asked`, from the hits of every
+/// part of a scan: the objects of the lowest tier that matched. Two objects in
+/// that tier make the identity ambiguous, naming the first two in the order
+/// of the parts, which may not be the order of a serial visit: scan those
+/// identities again in order when the message matters.
+pub(super) fn resolutions<T: Copy + PartialEq>(
+    asked: &Asked<'_>,
+    parts: Vec<Vec<(u32, Tier, T)>>,
+) -> Vec<Option<Resolution<T>>> {
+    let mut best: Vec<Option<(Tier, Entry<T>)>> = (0..asked.len()).map(|_| None).collect();
+    for (identity, tier, object) in parts.into_iter().flatten() {
+        let found = &mut best[identity as usize];
+        match found {
+            Some((t, entry)) if *t == tier => entry.push(object),
+            Some((t, _)) if (*t as u8) < tier as u8 => {}
+            _ => *found = Some((tier, Entry::One(object))),
+        }
+    }
+    best.into_iter()
+        .map(|b| b.map(|(tier, entry)| entry.resolution(tier)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::resolve::Resolver;
+
+    /// Keys of all three text tiers with shared, folded, prefixed and
+    /// non-ASCII texts, so that identities match in one tier, several, or none.
+    fn keys() -> Vec<(Tier, String, u32)> {
+        (0..3_000u32)
+            .flat_map(|i| {
+                [
+                    (Tier::DistinguishedName, format!("CN=u{i},OU=Contoso"), i),
+                    (Tier::Address, format!("User{i}@Contoso.com"), i),
+                    (
+                        Tier::Address,
+                        format!("smtp:alias{}@contoso.com", i % 400),
+                        i,
+                    ),
+                    (Tier::Name, format!("Ångström{}", i % 300), i),
+                    (Tier::Name, format!("user{i}@contoso.com"), i + 1),
+                    (Tier::Name, format!("cn=u{}", i), i),
+                ]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_scan_of_all_tiers_answers_as_the_built_tiers() {
+        let keys = keys();
+        let mut built = Resolver::default();
+        for (tier, key, object) in &keys {
+            built.add(*tier, key, *object);
+        }
+        // Found in one tier or in several (the lowest wins), ambiguous, folded,
+        // trimmed, prefixed, repeated in another case, missing and blank.
+        let ids = [
+            "cn=U7,ou=contoso",
+            " USER12@contoso.COM ",
+            "user12@contoso.com",
+            "smtp:user13@contoso.com",
+            "SMTP:alias3@contoso.com",
+            "alias3@contoso.com",
+            "ÅNGSTRÖM5",
+            "ångström5",
+            "cn=u9",
+            "nobody@contoso.com",
+            "smtp:",
+            "  ",
+            "",
+            "CN=u7,OU=Contoso",
+        ];
+        let mut asked = Asked::with_capacity(2);
+        // Some at once, the rest one by one (the table grows on the way).
+        let mut numbers = asked.add_all(&ids[..5]);
+        numbers.extend(ids[5..].iter().map(|id| asked.add(id)));
+        assert_eq!(numbers[0], numbers[13], "the same identity but for case");
+        assert_eq!(numbers[1], numbers[2], "the same identity but for blanks");
+        assert_eq!(numbers[11], numbers[12], "blanks");
+        assert_ne!(
+            numbers[3], numbers[2],
+            "a prefixed address is its own identity"
+        );
+        // In parts, as the directory scans its keys in chunks.
+        let parts: Vec<_> = keys
+            .chunks(1_000)
+            .map(|part| {
+                let mut scan = AskedScan::new(&asked);
+                for (tier, key, object) in part {
+                    scan.add(*tier, key, *object);
+                }
+                scan.finish()
+            })
+            .collect();
+        let answers = resolutions(&asked, parts);
+        for (id, number) in ids.iter().zip(numbers) {
+            let expected = [Tier::DistinguishedName, Tier::Address, Tier::Name]
+                .into_iter()
+                .find_map(|tier| built.resolve_tier(tier, id));
+            assert_eq!(answers[number as usize], expected, "{id:?}");
+        }
+        assert!(matches!(
+            answers[numbers_of(&asked, "alias3@contoso.com")],
+            Some(Resolution::Ambiguous {
+                tier: Tier::Address,
+                ..
+            })
+        ));
+    }
+
+    fn numbers_of(asked: &Asked<'_>, text: &str) -> usize {
+        (0..asked.len() as u32)
+            .find(|&i| asked.text(i) == text)
+            .expect("asked") as usize
+    }
+}
