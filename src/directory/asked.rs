@@ -17,6 +17,8 @@
 use rayon::prelude::*;
 
 use super::guids::{prefetch, BATCH};
+use crate::snapshot::smtp_proxy;
+
 use super::resolve::{text_key, Entry, Folded, KeySink, Resolution, Tier};
 
 /// The tiers whose keys an identity is compared with, as bits.
@@ -142,7 +144,8 @@ impl<'a> Asked<'a> {
             self.blank = Some(blank);
             return blank;
         };
-        let address = text_key(Tier::Address, id).filter(|a| a.len() != full.len());
+        // The address tier's key differs only for an `smtp:` text.
+        let address = smtp_proxy(id.trim()).and_then(|_| text_key(Tier::Address, id));
         let i = self.find(hash, &full);
         // The identity this text already is, if it came before: the link of
         // its own key, the one that holds in the distinguished name tier.
@@ -354,27 +357,54 @@ impl<'k, T: Copy> KeySink<'k, T> for AskedScan<'_, '_, 'k, T> {
     fn add_guid(&mut self, _: u128, _: T) {}
 }
 
-/// What the text tiers say of each identity of `asked`, from the hits of every
-/// part of a scan: the objects of the lowest tier that matched. Two objects in
-/// that tier make the identity ambiguous, naming the first two in the order
-/// of the parts, which may not be the order of a serial visit: scan those
+/// What the text tiers say of each identity of an [`Asked`] table, gathered
+/// from the hits of scans: the objects of the lowest tier that matched. Two
+/// objects in that tier make the identity ambiguous, naming the first two in
+/// the order the hits came, which may not be a serial visit's: scan those
 /// identities again in order when the message matters.
-pub(super) fn resolutions<T: Copy + PartialEq>(
-    asked: &Asked<'_>,
-    parts: Vec<Vec<(u32, Tier, T)>>,
-) -> Vec<Option<Resolution<T>>> {
-    let mut best: Vec<Option<(Tier, Entry<T>)>> = (0..asked.len()).map(|_| None).collect();
-    for (identity, tier, object) in parts.into_iter().flatten() {
-        let found = &mut best[identity as usize];
-        match found {
-            Some((t, entry)) if *t == tier => entry.push(object),
-            Some((t, _)) if (*t as u8) < tier as u8 => {}
-            _ => *found = Some((tier, Entry::One(object))),
+pub(super) struct Answers<T> {
+    best: Vec<Option<(Tier, Entry<T>)>>,
+    /// How many identities no key matched yet (the blank one aside).
+    open: usize,
+}
+
+impl<T: Copy + PartialEq> Answers<T> {
+    pub fn new(asked: &Asked<'_>) -> Answers<T> {
+        Answers {
+            best: (0..asked.len()).map(|_| None).collect(),
+            open: asked.len() - usize::from(asked.blank.is_some()),
         }
     }
-    best.into_iter()
-        .map(|b| b.map(|(tier, entry)| entry.resolution(tier)))
-        .collect()
+
+    /// Takes the hits of one scan (identity, tier, object).
+    pub fn absorb(&mut self, hits: Vec<(u32, Tier, T)>) {
+        for (identity, tier, object) in hits {
+            let found = &mut self.best[identity as usize];
+            match found {
+                Some((t, entry)) if *t == tier => entry.push(object),
+                Some((t, _)) if (*t as u8) < tier as u8 => {}
+                Some(_) => *found = Some((tier, Entry::One(object))),
+                None => {
+                    *found = Some((tier, Entry::One(object)));
+                    self.open -= 1;
+                }
+            }
+        }
+    }
+
+    /// Whether every identity that can match has matched: the tiers after
+    /// those scanned can change no answer.
+    pub fn settled(&self) -> bool {
+        self.open == 0
+    }
+
+    /// Per identity, what the tiers say (`None`: no key matched).
+    pub fn finish(self) -> Vec<Option<Resolution<T>>> {
+        self.best
+            .into_iter()
+            .map(|b| b.map(|(tier, entry)| entry.resolution(tier)))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -450,7 +480,9 @@ mod tests {
                 scan.finish()
             })
             .collect();
-        let answers = resolutions(&asked, parts);
+        let mut answers = Answers::new(&asked);
+        parts.into_iter().for_each(|hits| answers.absorb(hits));
+        let answers = answers.finish();
         for (id, number) in ids.iter().zip(numbers) {
             let expected = [Tier::DistinguishedName, Tier::Address, Tier::Name]
                 .into_iter()

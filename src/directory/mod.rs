@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use roaring::RoaringBitmap;
 use rustc_hash::FxHashMap;
 
-use asked::{Asked, AskedScan};
+use asked::{Answers, Asked, AskedScan};
 pub use resolve::{BatchScan, KeySink, Resolution, Resolver, Scan, Tier};
 
 use crate::error::{Error, Location, Result};
@@ -475,26 +475,33 @@ impl Directory {
 
     /// What the text tiers (all but the GUID tier) say of each identity of
     /// `asked` (none of them in the GUID tier), by one parallel pass over the
-    /// keys of all three: the mailboxes in chunks, then the groups. An
-    /// identity two objects match is scanned again in the serial order, which
-    /// its message names them in.
+    /// keys of each tier in turn: the mailboxes in chunks, then the groups.
+    /// The passes stop when every identity has matched (the containers of
+    /// memberships often all have by their distinguished names). An identity
+    /// two objects match is scanned again in the serial order, which its
+    /// message names them in.
     fn settle_text(&self, asked: &Asked<'_>) -> Vec<Resolution<Recipient>> {
         const TEXT_TIERS: [Tier; 3] = [Tier::DistinguishedName, Tier::Address, Tier::Name];
         let n = self.count as usize;
         let chunk = n.div_ceil(rayon::current_num_threads() * 8).max(4_096);
-        let scan = |rows: Range<usize>, groups: bool| {
-            let mut scan = AskedScan::new(asked);
-            for tier in TEXT_TIERS {
-                self.tier_keys(tier, rows.clone(), groups, &mut scan);
+        let mut answers = Answers::new(asked);
+        for tier in TEXT_TIERS {
+            if answers.settled() {
+                break;
             }
-            scan.finish()
-        };
-        let mut parts: Vec<_> = (0..n.div_ceil(chunk))
-            .into_par_iter()
-            .map(|c| scan(c * chunk..((c + 1) * chunk).min(n), false))
-            .collect();
-        parts.push(scan(0..0, true));
-        let mut results = asked::resolutions(asked, parts);
+            let scan = |rows: Range<usize>, groups: bool| {
+                let mut scan = AskedScan::new(asked);
+                self.tier_keys(tier, rows, groups, &mut scan);
+                scan.finish()
+            };
+            let parts: Vec<_> = (0..n.div_ceil(chunk))
+                .into_par_iter()
+                .map(|c| scan(c * chunk..((c + 1) * chunk).min(n), false))
+                .collect();
+            parts.into_iter().for_each(|hits| answers.absorb(hits));
+            answers.absorb(scan(0..0, true));
+        }
+        let mut results = answers.finish();
         for tier in TEXT_TIERS {
             let ambiguous: Vec<usize> = (0..results.len())
                 .filter(|&i| matches!(results[i], Some(Resolution::Ambiguous { tier: t, .. }) if t == tier))

@@ -647,7 +647,12 @@ impl Folded<'_> {
 
     pub(super) fn push_to(&self, arena: &mut Vec<u8>) {
         match self {
-            Folded::Ascii(b) => arena.extend(b.iter().map(u8::to_ascii_lowercase)),
+            Folded::Ascii(b) => {
+                // Copied, then folded in place: both run a word at a time.
+                let start = arena.len();
+                arena.extend_from_slice(b);
+                arena[start..].make_ascii_lowercase();
+            }
             Folded::Owned(s) => arena.extend_from_slice(s.as_bytes()),
         }
     }
