@@ -174,6 +174,8 @@ fn write_part<S: AsRef<CellSet>>(
             .write(writer, &descriptor, options.page_rows.max(1))
             .map_err(parquet_error)
     };
+    // Zeroed once: a file holds a hundred thousand sets, most far smaller.
+    let mut block = vec![0u32; 4_096];
     for g in sets.iter().map(AsRef::as_ref) {
         let single = match (g.entra.is_empty(), g.rbac.is_empty()) {
             (false, true) => Some((&g.entra, Via::ENTRA)),
@@ -194,7 +196,6 @@ fn write_part<S: AsRef<CellSet>>(
             }
         };
         let mut it = ids_of.iter();
-        let mut block = [0u32; 4_096];
         loop {
             let room = (rows - group.len()).min(block.len());
             let ids = it.next_many(&mut block[..room]);
@@ -239,29 +240,40 @@ fn write_part<S: AsRef<CellSet>>(
 /// ascending ids (a superset of the bitmap's) holds.
 struct Blocks<'a> {
     it: roaring::bitmap::Iter<'a>,
-    ids: Vec<u32>,
+    /// A block of ids, of which the first `len` are read.
+    ids: Box<[u32; 4_096]>,
+    len: usize,
     next: usize,
+    /// Every id of the bitmap was read.
+    done: bool,
 }
 
 impl<'a> Blocks<'a> {
     fn new(bitmap: &'a RoaringBitmap) -> Blocks<'a> {
         Blocks {
             it: bitmap.iter(),
-            ids: Vec::new(),
+            ids: Box::new([0; 4_096]),
+            len: 0,
             next: 0,
+            done: false,
         }
     }
 
     /// Whether the bitmap holds `id`; ids must be asked in ascending order,
     /// each of the bitmap's among them.
     fn take(&mut self, id: u32) -> bool {
-        if self.next == self.ids.len() {
-            self.ids.resize(4_096, 0);
-            let n = self.it.next_many(&mut self.ids).len();
-            self.ids.truncate(n);
+        if self.next == self.len {
+            if self.done {
+                return false;
+            }
+            self.len = self.it.next_many(&mut self.ids[..]).len();
             self.next = 0;
+            if self.len == 0 {
+                self.done = true;
+                return false;
+            }
         }
-        let hit = self.ids.get(self.next) == Some(&id);
+        let hit = self.ids[self.next] == id;
         self.next += usize::from(hit);
         hit
     }
@@ -556,6 +568,24 @@ mod tests {
 
     /// Dense bitmap containers and runs longer than a block of ids (4,096),
     /// alone and overlapping, read back cell for cell.
+    #[test]
+    fn blocks_answer_for_every_id_of_the_union_after_the_bitmap_runs_out() {
+        let big: RoaringBitmap = (0..10_000).collect();
+        let small: RoaringBitmap = [5, 4_100, 7_000].into_iter().collect();
+        let mut blocks = Blocks::new(&small);
+        let held: Vec<u32> = (&big | &small)
+            .iter()
+            .filter(|&id| blocks.take(id))
+            .collect();
+        assert_eq!(held, [5, 4_100, 7_000]);
+        let mut blocks = Blocks::new(&big);
+        assert!((0..10_000).all(|id| blocks.take(id)));
+        assert!(
+            !blocks.take(10_000),
+            "a bitmap read to its end holds no more"
+        );
+    }
+
     #[test]
     fn dense_sets_read_back_across_blocks_and_row_groups() {
         let dir = tempfile::tempdir().unwrap();
