@@ -5,9 +5,11 @@
 //! once per comparison), the comparisons of a property are gathered into one
 //! [`Matcher`] and the property's values are read once, in parallel chunks:
 //! - `-eq`: one case-insensitive hash probe per value, verified;
-//! - prefix patterns (`abc*`): the value's prefixes are hashed in one pass and
-//!   probed at each length some pattern has; suffix patterns (`*abc`) likewise;
-//! - any other pattern (`a*b`, `*abc*`): one Aho-Corasick pass over one
+//! - prefix patterns (`abc*`): one walk of a trie of the literals from the
+//!   value's start; suffix patterns (`*abc`): from its end, in a reversed trie;
+//! - a pattern with a literal start or end (`a*b`, `ab*c*`): the same tries
+//!   find the values that begin (or end) with that literal, which are verified;
+//! - any other pattern (`*abc*`, `*a*b*`): one Aho-Corasick pass over one
 //!   literal piece of each pattern (the least shared among the patterns, then the
 //!   longest) finds the candidates, which are verified;
 //! - ordering comparisons: each value is placed among the sorted literals by
@@ -45,8 +47,8 @@ pub struct Matcher<'t> {
     /// Literal hash → (test, literal) for `-eq` (and EmailAddresses' `smtp:` form).
     equals: FxHashMap<u64, Vec<(u32, &'t str)>>,
     /// Prefix patterns (`abc*`) and suffix patterns (`*abc`).
-    prefixes: Affixes<'t>,
-    suffixes: Affixes<'t>,
+    prefixes: Affixes,
+    suffixes: Affixes,
     /// The other patterns: an automaton over one piece of each (see
     /// [`anchor_piece`]), and the tests of each piece.
     pieces: Option<AhoCorasick>,
@@ -77,8 +79,8 @@ impl<'t> Matcher<'t> {
         let mut m = Matcher {
             tests: tests.to_vec(),
             equals: FxHashMap::default(),
-            prefixes: Affixes::default(),
-            suffixes: Affixes::default(),
+            prefixes: Affixes::new(false),
+            suffixes: Affixes::new(true),
             pieces: None,
             piece_tests: Vec::new(),
             any_value: Vec::new(),
@@ -101,10 +103,17 @@ impl<'t> Matcher<'t> {
                     }
                 }
                 Test::Like { pattern, .. } if pattern.prefix => {
-                    m.prefixes.add(i, &pattern.text[..pattern.text.len() - 1])
+                    m.prefixes
+                        .add(i, &pattern.text[..pattern.text.len() - 1], true)
                 }
                 Test::Like { pattern, .. } if pattern.suffix => {
-                    m.suffixes.add(i, &pattern.text[1..])
+                    m.suffixes.add(i, &pattern.text[1..], true)
+                }
+                Test::Like { pattern, .. } if end_piece(pattern, &shared).is_some() => {
+                    match end_piece(pattern, &shared).expect("checked") {
+                        End::Start(literal) => m.prefixes.add(i, literal, false),
+                        End::End(literal) => m.suffixes.add(i, literal, false),
+                    }
                 }
                 Test::Like { pattern, .. } => match anchor_piece(pattern, &shared) {
                     None => m.any_value.push(i),
@@ -121,8 +130,6 @@ impl<'t> Matcher<'t> {
                 Test::Order(_) => {}
             }
         }
-        m.prefixes.lengths.sort_unstable();
-        m.suffixes.lengths.sort_unstable();
         if !pieces.is_empty() {
             m.pieces = Some(
                 AhoCorasickBuilder::new()
@@ -170,21 +177,23 @@ impl<'t> Matcher<'t> {
                     }
                 }
             }
-            if !self.prefixes.lengths.is_empty() {
-                // The prefixes' hashes, one byte more at each length.
-                let mut hasher = FoldedHasher::new();
-                let mut fed = 0;
-                for &len in self.prefixes.within(bytes.len()) {
-                    bytes[fed..len].iter().for_each(|&b| hasher.feed(b));
-                    fed = len;
-                    self.prefixes
-                        .probe(&bytes[..len], hasher.finish(), |t| hit(t, out));
+            // A pattern the trie only gates is verified, once per row.
+            let mut affix = |t: u32, whole: bool| {
+                if whole {
+                    hit(t, out);
+                } else if out[t as usize].last() != Some(&row) {
+                    if let Test::Like { pattern, .. } = self.tests[t as usize] {
+                        if wildcard_match_folded(pattern.text.as_bytes(), bytes) {
+                            hit(t, out);
+                        }
+                    }
                 }
+            };
+            if !self.prefixes.is_empty() {
+                self.prefixes.each_match(bytes, &mut affix);
             }
-            for &len in self.suffixes.within(bytes.len()) {
-                let tail = &bytes[bytes.len() - len..];
-                self.suffixes
-                    .probe(tail, hash_folded(tail), |t| hit(t, out));
+            if !self.suffixes.is_empty() {
+                self.suffixes.each_match(bytes, &mut affix);
             }
             if let Some(ac) = &self.pieces {
                 for found in ac.find_overlapping_iter(text) {
@@ -284,38 +293,83 @@ pub fn scan_containers(
         .collect()
 }
 
-/// Literal prefixes (or suffixes) of patterns, by (length, folded hash), and
-/// the lengths that occur, ascending once the matcher is built.
-#[derive(Default)]
-struct Affixes<'t> {
-    by_hash: FxHashMap<(usize, u64), Vec<(u32, &'t str)>>,
-    lengths: Vec<usize>,
+/// The literal prefixes (or suffixes, read backwards) of patterns, in a trie
+/// over their ASCII-folded bytes: a value's bytes are walked from its start
+/// (or end) once, and every node on the way holds the tests whose literal
+/// ends there. The walk stops at the first byte no literal continues with, so
+/// a value costs about the length of the longest literal it shares a start
+/// with, however many literals there are.
+struct Affixes {
+    /// Node 0 is the root (the empty literal).
+    nodes: Vec<TrieNode>,
+    backwards: bool,
 }
 
-impl<'t> Affixes<'t> {
-    fn add(&mut self, test: u32, literal: &'t str) {
-        let len = literal.len();
-        self.by_hash
-            .entry((len, hash_folded(literal.as_bytes())))
-            .or_default()
-            .push((test, literal));
-        if !self.lengths.contains(&len) {
-            self.lengths.push(len);
+#[derive(Default)]
+struct TrieNode {
+    /// (folded byte, child), sorted by byte.
+    edges: Vec<(u8, u32)>,
+    /// The tests whose literal ends here: `true` when the literal is the
+    /// whole pattern (`abc*`), `false` when the pattern goes on and a value
+    /// found here is only a candidate to verify (`abc*def`).
+    tests: Vec<(u32, bool)>,
+}
+
+impl Affixes {
+    fn new(backwards: bool) -> Affixes {
+        Affixes {
+            nodes: vec![TrieNode::default()],
+            backwards,
         }
     }
 
-    /// The lengths a value of `len` bytes can hold.
-    fn within(&self, len: usize) -> &[usize] {
-        &self.lengths[..self.lengths.partition_point(|&l| l <= len)]
+    fn is_empty(&self) -> bool {
+        self.nodes.len() == 1 && self.nodes[0].tests.is_empty()
     }
 
-    /// Calls `hit` for each test whose literal is `part` (of folded hash `hash`).
-    fn probe(&self, part: &[u8], hash: u64, mut hit: impl FnMut(u32)) {
-        for &(t, literal) in self.by_hash.get(&(part.len(), hash)).into_iter().flatten() {
-            if literal.as_bytes().eq_ignore_ascii_case(part) {
-                hit(t);
+    fn add(&mut self, test: u32, literal: &str, whole: bool) {
+        let mut node = 0;
+        let bytes = literal.as_bytes();
+        let mut step = |b: u8| {
+            let b = b.to_ascii_lowercase();
+            let edges = &self.nodes[node].edges;
+            node = match edges.binary_search_by_key(&b, |e| e.0) {
+                Ok(i) => edges[i].1 as usize,
+                Err(i) => {
+                    let child = self.nodes.len();
+                    self.nodes[node].edges.insert(i, (b, child as u32));
+                    self.nodes.push(TrieNode::default());
+                    child
+                }
+            };
+        };
+        match self.backwards {
+            false => bytes.iter().for_each(|&b| step(b)),
+            true => bytes.iter().rev().for_each(|&b| step(b)),
+        }
+        self.nodes[node].tests.push((test, whole));
+    }
+
+    /// Calls `hit` for each test whose literal `value` starts (or ends) with,
+    /// ignoring ASCII case, and whether that literal is its whole pattern.
+    fn each_match(&self, value: &[u8], mut hit: impl FnMut(u32, bool)) {
+        let mut node = &self.nodes[0];
+        node.tests.iter().for_each(|&(t, whole)| hit(t, whole));
+        let mut walk = |b: u8| {
+            let b = b.to_ascii_lowercase();
+            match node.edges.binary_search_by_key(&b, |e| e.0) {
+                Ok(i) => {
+                    node = &self.nodes[node.edges[i].1 as usize];
+                    node.tests.iter().for_each(|&(t, whole)| hit(t, whole));
+                    true
+                }
+                Err(_) => false,
             }
-        }
+        };
+        match self.backwards {
+            false => value.iter().all(|&b| walk(b)),
+            true => value.iter().rev().all(|&b| walk(b)),
+        };
     }
 }
 
@@ -336,6 +390,30 @@ fn piece_sharing(tests: &[&Test]) -> FxHashMap<String, usize> {
     shared
 }
 
+/// The literal a pattern anchored at its start or end begins or ends with.
+enum End<'p> {
+    Start(&'p str),
+    End(&'p str),
+}
+
+/// For a pattern with a literal start or end (`abc*def`, `abc*x*`,
+/// `*x*def`), the one of those two literals to find candidates by in a trie
+/// walk, chosen as [`anchor_piece`] chooses; `None` when both ends are stars.
+fn end_piece<'p>(pattern: &'p Pattern, shared: &FxHashMap<String, usize>) -> Option<End<'p>> {
+    let text = pattern.text.as_str();
+    let start = &text[..text.find('*').unwrap_or(text.len())];
+    let end = &text[text.rfind('*').map_or(0, |star| star + 1)..];
+    let score = |p: &str| {
+        let n = shared.get(&p.to_lowercase()).copied().unwrap_or(0);
+        (n, std::cmp::Reverse(p.len()))
+    };
+    let ends = [(start, End::Start(start)), (end, End::End(end))];
+    ends.into_iter()
+        .filter(|(literal, _)| !literal.is_empty())
+        .min_by_key(|(literal, _)| score(literal))
+        .map(|(_, end)| end)
+}
+
 /// The piece of a pattern the automaton looks for: every match must contain
 /// it, so it only has to be selective. A piece many patterns share (a domain,
 /// `smtp:`) is a piece many values share, so the least shared piece wins, then
@@ -352,32 +430,16 @@ fn anchor_piece<'p>(pattern: &'p Pattern, shared: &FxHashMap<String, usize>) -> 
         .map(String::as_str)
 }
 
-/// A streaming form of [`hash_folded`].
-struct FoldedHasher(u64);
-
-impl FoldedHasher {
-    fn new() -> FoldedHasher {
-        FoldedHasher(0xcbf2_9ce4_8422_2325)
-    }
-
-    fn feed(&mut self, b: u8) {
-        self.0 ^= u64::from(b.to_ascii_lowercase());
-        self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
-    }
-
-    fn finish(&self) -> u64 {
-        let z = self.0 ^ (self.0 >> 31);
-        let z = z.wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 29)
-    }
-}
-
 /// A hash of folded text (FNV-1a over ASCII-lower-cased bytes, then mixed):
 /// equal for two texts that are equal ignoring ASCII case.
 fn hash_folded(bytes: &[u8]) -> u64 {
-    let mut h = FoldedHasher::new();
-    bytes.iter().for_each(|&b| h.feed(b));
-    h.finish()
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
+    }
+    let z = h ^ (h >> 31);
+    let z = z.wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 29)
 }
 
 /// Whole-value `*` wildcard match of a lower-cased pattern against a value
@@ -477,6 +539,8 @@ mod tests {
             vec!["Presales"],
             vec!["MÜLLER", "12"],
             vec!["9", "2020-01-01"],
+            vec!["Sales-EMEA"],
+            vec!["s", "ss"],
         ];
         let tests: Vec<Test> = [
             Test::Blank { negate: false },
@@ -512,6 +576,31 @@ mod tests {
             },
             Test::Like {
                 pattern: Pattern::new("mü*"),
+                negate: false,
+            },
+            // Gated by their literal start or end in the tries, then verified.
+            Test::Like {
+                pattern: Pattern::new("s*s"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("sales*e*a"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("*e*s"),
+                negate: true,
+            },
+            Test::Like {
+                pattern: Pattern::new("m*er"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("sa*"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("presales"),
                 negate: false,
             },
             Test::Order(OrderingTest::new(Op::Lt, "10")),
