@@ -90,6 +90,7 @@ impl<'t> Matcher<'t> {
         let mut pieces: Vec<&str> = Vec::new();
         let mut piece_ids: FxHashMap<&str, usize> = FxHashMap::default();
         let shared = piece_sharing(tests);
+        let (mut prefixes, mut suffixes) = (Vec::new(), Vec::new());
         for (i, test) in tests.iter().enumerate() {
             let i = i as u32;
             match test {
@@ -103,16 +104,15 @@ impl<'t> Matcher<'t> {
                     }
                 }
                 Test::Like { pattern, .. } if pattern.prefix => {
-                    m.prefixes
-                        .add(i, &pattern.text[..pattern.text.len() - 1], true)
+                    prefixes.push((i, &pattern.text[..pattern.text.len() - 1], true))
                 }
                 Test::Like { pattern, .. } if pattern.suffix => {
-                    m.suffixes.add(i, &pattern.text[1..], true)
+                    suffixes.push((i, &pattern.text[1..], true))
                 }
                 Test::Like { pattern, .. } if end_piece(pattern, &shared).is_some() => {
                     match end_piece(pattern, &shared).expect("checked") {
-                        End::Start(literal) => m.prefixes.add(i, literal, false),
-                        End::End(literal) => m.suffixes.add(i, literal, false),
+                        End::Start(literal) => prefixes.push((i, literal, false)),
+                        End::End(literal) => suffixes.push((i, literal, false)),
                     }
                 }
                 Test::Like { pattern, .. } => match anchor_piece(pattern, &shared) {
@@ -130,6 +130,8 @@ impl<'t> Matcher<'t> {
                 Test::Order(_) => {}
             }
         }
+        m.prefixes = Affixes::build(false, &prefixes);
+        m.suffixes = Affixes::build(true, &suffixes);
         if !pieces.is_empty() {
             m.pieces = Some(
                 AhoCorasickBuilder::new()
@@ -298,27 +300,41 @@ pub fn scan_containers(
 /// (or end) once, and every node on the way holds the tests whose literal
 /// ends there. The walk stops at the first byte no literal continues with, so
 /// a value costs about the length of the longest literal it shares a start
-/// with, however many literals there are.
+/// with, however many literals there are. Chains of nodes without tests are
+/// one edge whose label is compared as a slice (literals often share a long
+/// domain: `*123@fabrikam.com`).
 struct Affixes {
     /// Node 0 is the root (the empty literal).
     nodes: Vec<TrieNode>,
+    /// The edges' labels, end to end, in text order (not walk order).
+    labels: Vec<u8>,
     backwards: bool,
 }
 
 #[derive(Default)]
 struct TrieNode {
-    /// (folded byte, child), sorted by byte.
-    edges: Vec<(u8, u32)>,
+    /// Per edge, sorted: the label's byte next to this node (its first, or
+    /// for a backwards trie its last), and the edge.
+    edges: Vec<(u8, Edge)>,
     /// The tests whose literal ends here: `true` when the literal is the
     /// whole pattern (`abc*`), `false` when the pattern goes on and a value
     /// found here is only a candidate to verify (`abc*def`).
     tests: Vec<(u32, bool)>,
 }
 
+#[derive(Clone, Copy)]
+struct Edge {
+    /// The label's place in `labels`.
+    start: u32,
+    len: u32,
+    child: u32,
+}
+
 impl Affixes {
     fn new(backwards: bool) -> Affixes {
         Affixes {
             nodes: vec![TrieNode::default()],
+            labels: Vec::new(),
             backwards,
         }
     }
@@ -327,49 +343,102 @@ impl Affixes {
         self.nodes.len() == 1 && self.nodes[0].tests.is_empty()
     }
 
-    fn add(&mut self, test: u32, literal: &str, whole: bool) {
-        let mut node = 0;
-        let bytes = literal.as_bytes();
-        let mut step = |b: u8| {
-            let b = b.to_ascii_lowercase();
-            let edges = &self.nodes[node].edges;
-            node = match edges.binary_search_by_key(&b, |e| e.0) {
-                Ok(i) => edges[i].1 as usize,
-                Err(i) => {
-                    let child = self.nodes.len();
-                    self.nodes[node].edges.insert(i, (b, child as u32));
-                    self.nodes.push(TrieNode::default());
-                    child
-                }
+    /// Builds the trie of `literals` (test, literal, whether it is the whole
+    /// pattern) one byte per edge, then joins the chains.
+    fn build(backwards: bool, literals: &[(u32, &str, bool)]) -> Affixes {
+        // One node per distinct folded prefix (in walk order): its byte edges.
+        let mut edges: Vec<Vec<(u8, usize)>> = vec![Vec::new()];
+        let mut tests: Vec<Vec<(u32, bool)>> = vec![Vec::new()];
+        for &(test, literal, whole) in literals {
+            let mut node = 0;
+            let bytes = literal.as_bytes();
+            let walk: Box<dyn Iterator<Item = &u8>> = match backwards {
+                false => Box::new(bytes.iter()),
+                true => Box::new(bytes.iter().rev()),
             };
-        };
-        match self.backwards {
-            false => bytes.iter().for_each(|&b| step(b)),
-            true => bytes.iter().rev().for_each(|&b| step(b)),
+            for &b in walk {
+                let b = b.to_ascii_lowercase();
+                node = match edges[node].binary_search_by_key(&b, |e| e.0) {
+                    Ok(i) => edges[node][i].1,
+                    Err(i) => {
+                        edges.push(Vec::new());
+                        tests.push(Vec::new());
+                        let child = edges.len() - 1;
+                        edges[node].insert(i, (b, child));
+                        child
+                    }
+                };
+            }
+            tests[node].push((test, whole));
         }
-        self.nodes[node].tests.push((test, whole));
+        let mut trie = Affixes::new(backwards);
+        trie.nodes[0].tests = std::mem::take(&mut tests[0]);
+        // (node in the byte trie, node here), from the root down.
+        let mut todo = vec![(0usize, 0usize)];
+        while let Some((from, to)) = todo.pop() {
+            for &(b, mut child) in &edges[from] {
+                let mut label = vec![b];
+                while tests[child].is_empty() && edges[child].len() == 1 {
+                    let (next_byte, next) = edges[child][0];
+                    label.push(next_byte);
+                    child = next;
+                }
+                if backwards {
+                    label.reverse();
+                }
+                let edge = Edge {
+                    start: trie.labels.len() as u32,
+                    len: label.len() as u32,
+                    child: trie.nodes.len() as u32,
+                };
+                trie.labels.extend_from_slice(&label);
+                trie.nodes.push(TrieNode {
+                    edges: Vec::new(),
+                    tests: std::mem::take(&mut tests[child]),
+                });
+                trie.nodes[to].edges.push((b, edge));
+                todo.push((child, edge.child as usize));
+            }
+        }
+        trie
     }
 
     /// Calls `hit` for each test whose literal `value` starts (or ends) with,
     /// ignoring ASCII case, and whether that literal is its whole pattern.
     fn each_match(&self, value: &[u8], mut hit: impl FnMut(u32, bool)) {
         let mut node = &self.nodes[0];
-        node.tests.iter().for_each(|&(t, whole)| hit(t, whole));
-        let mut walk = |b: u8| {
-            let b = b.to_ascii_lowercase();
-            match node.edges.binary_search_by_key(&b, |e| e.0) {
-                Ok(i) => {
-                    node = &self.nodes[node.edges[i].1 as usize];
-                    node.tests.iter().for_each(|&(t, whole)| hit(t, whole));
-                    true
-                }
-                Err(_) => false,
+        // Bytes of the value walked so far.
+        let mut walked = 0;
+        loop {
+            node.tests.iter().for_each(|&(t, whole)| hit(t, whole));
+            let left = value.len() - walked;
+            if left == 0 || node.edges.is_empty() {
+                return;
             }
-        };
-        match self.backwards {
-            false => value.iter().all(|&b| walk(b)),
-            true => value.iter().rev().all(|&b| walk(b)),
-        };
+            let next = match self.backwards {
+                false => value[walked],
+                true => value[left - 1],
+            };
+            let next = next.to_ascii_lowercase();
+            let Ok(i) = node.edges.binary_search_by_key(&next, |e| e.0) else {
+                return;
+            };
+            let edge = node.edges[i].1;
+            let len = edge.len as usize;
+            if len > left {
+                return;
+            }
+            let label = &self.labels[edge.start as usize..][..len];
+            let part = match self.backwards {
+                false => &value[walked..walked + len],
+                true => &value[left - len..left],
+            };
+            if !part.eq_ignore_ascii_case(label) {
+                return;
+            }
+            walked += len;
+            node = &self.nodes[edge.child as usize];
+        }
     }
 }
 
