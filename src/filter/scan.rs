@@ -465,37 +465,45 @@ enum End<'p> {
     End(&'p str),
 }
 
+/// How a literal piece ranks as the way to find a pattern's candidates:
+/// the fewer `-like` tests of the property share it, the fewer tests each
+/// value holding it is verified against; then the longer, the fewer values
+/// hold it. Lower is better.
+fn piece_rank(piece: &str, shared: &FxHashMap<String, usize>) -> (usize, std::cmp::Reverse<usize>) {
+    let n = shared.get(&piece.to_lowercase()).copied().unwrap_or(0);
+    (n, std::cmp::Reverse(piece.len()))
+}
+
 /// For a pattern with a literal start or end (`abc*def`, `abc*x*`,
-/// `*x*def`), the one of those two literals to find candidates by in a trie
-/// walk, chosen as [`anchor_piece`] chooses; `None` when both ends are stars.
+/// `*x*def`), that literal when it ranks no worse than every other piece
+/// ([`piece_rank`]): its candidates are then found by a trie walk, cheaper
+/// than the automaton's pass. `None` when both ends are stars, or when an
+/// inner piece is the better way (`smtp:*123*@fabrikam.com`, whose ends
+/// every pattern of the property shares, is found by `123`).
 fn end_piece<'p>(pattern: &'p Pattern, shared: &FxHashMap<String, usize>) -> Option<End<'p>> {
     let text = pattern.text.as_str();
     let start = &text[..text.find('*').unwrap_or(text.len())];
     let end = &text[text.rfind('*').map_or(0, |star| star + 1)..];
-    let score = |p: &str| {
-        let n = shared.get(&p.to_lowercase()).copied().unwrap_or(0);
-        (n, std::cmp::Reverse(p.len()))
-    };
     let ends = [(start, End::Start(start)), (end, End::End(end))];
-    ends.into_iter()
+    let (literal, best) = ends
+        .into_iter()
         .filter(|(literal, _)| !literal.is_empty())
-        .min_by_key(|(literal, _)| score(literal))
-        .map(|(_, end)| end)
+        .min_by_key(|(literal, _)| piece_rank(literal, shared))?;
+    let inner = anchor_piece(pattern, shared).map(|p| piece_rank(p, shared));
+    (inner.is_none_or(|inner| piece_rank(literal, shared) <= inner)).then_some(best)
 }
 
-/// The piece of a pattern the automaton looks for: every match must contain
-/// it, so it only has to be selective. A piece many patterns share (a domain,
-/// `smtp:`) is a piece many values share, so the least shared piece wins, then
-/// the longest: `smtp:*123*@fabrikam.com` is found by `123`, not by the domain
-/// every fabrikam address holds.
+/// The literal piece whose occurrences in a value make it a candidate for
+/// `pattern`: the best ranked ([`piece_rank`]). The automaton only has to be
+/// selective. A piece many patterns share (a domain, `smtp:`) is a piece many
+/// values share, so the least shared piece wins, then the longest:
+/// `smtp:*123*@fabrikam.com` is found by `123`, not by the domain every
+/// fabrikam address holds.
 fn anchor_piece<'p>(pattern: &'p Pattern, shared: &FxHashMap<String, usize>) -> Option<&'p str> {
     pattern
         .pieces
         .iter()
-        .min_by_key(|p| {
-            let n = shared.get(&p.to_lowercase()).copied().unwrap_or(0);
-            (n, std::cmp::Reverse(p.len()))
-        })
+        .min_by_key(|p| piece_rank(p, shared))
         .map(String::as_str)
 }
 
@@ -574,6 +582,41 @@ mod tests {
         assert_eq!(anchor(0), Some("123"));
         assert_eq!(anchor(1), Some("456"));
         assert_eq!(anchor(2), Some("abcd"));
+    }
+
+    #[test]
+    fn a_literal_end_gates_only_when_no_inner_piece_is_rarer() {
+        let patterns = [
+            "smtp:*123*@fabrikam.com",
+            "smtp:*456*@fabrikam.com",
+            "u0086*@contoso.com",
+            "u0087*@contoso.com",
+            "ivan*eriksen",
+            "*ab*cd*",
+        ];
+        let tests: Vec<Test> = patterns
+            .iter()
+            .map(|p| Test::Like {
+                pattern: Pattern::new(p),
+                negate: false,
+            })
+            .collect();
+        let refs: Vec<&Test> = tests.iter().collect();
+        let shared = piece_sharing(&refs);
+        let end = |i: usize| match &tests[i] {
+            Test::Like { pattern, .. } => match end_piece(pattern, &shared) {
+                None => None,
+                Some(End::Start(s)) => Some(("start", s)),
+                Some(End::End(e)) => Some(("end", e)),
+            },
+            _ => unreachable!(),
+        };
+        // Both ends are shared by every address pattern: the automaton's `123`.
+        assert_eq!(end(0), None);
+        assert_eq!(end(2), Some(("start", "u0086")));
+        // Equally rare ends: the longer.
+        assert_eq!(end(4), Some(("end", "eriksen")));
+        assert_eq!(end(5), None);
     }
 
     #[test]
