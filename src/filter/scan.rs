@@ -314,8 +314,9 @@ struct Affixes {
 #[derive(Default)]
 struct TrieNode {
     /// Per edge, sorted: the label's byte next to this node (its first, or
-    /// for a backwards trie its last), and the edge.
-    edges: Vec<(u8, Edge)>,
+    /// for a backwards trie its last); and the edges in the same order.
+    keys: Vec<u8>,
+    edges: Vec<Edge>,
     /// The tests whose literal ends here: `true` when the literal is the
     /// whole pattern (`abc*`), `false` when the pattern goes on and a value
     /// found here is only a candidate to verify (`abc*def`).
@@ -393,10 +394,12 @@ impl Affixes {
                 };
                 trie.labels.extend_from_slice(&label);
                 trie.nodes.push(TrieNode {
+                    keys: Vec::new(),
                     edges: Vec::new(),
                     tests: std::mem::take(&mut tests[child]),
                 });
-                trie.nodes[to].edges.push((b, edge));
+                trie.nodes[to].keys.push(b);
+                trie.nodes[to].edges.push(edge);
                 todo.push((child, edge.child as usize));
             }
         }
@@ -420,21 +423,29 @@ impl Affixes {
                 true => value[left - 1],
             };
             let next = next.to_ascii_lowercase();
-            let Ok(i) = node.edges.binary_search_by_key(&next, |e| e.0) else {
+            // Most nodes have a few edges: a scan beats a binary search.
+            let found = match node.keys.len() {
+                0..=16 => node.keys.iter().position(|&k| k == next),
+                _ => node.keys.binary_search(&next).ok(),
+            };
+            let Some(i) = found else {
                 return;
             };
-            let edge = node.edges[i].1;
+            let edge = node.edges[i];
             let len = edge.len as usize;
             if len > left {
                 return;
             }
-            let label = &self.labels[edge.start as usize..][..len];
-            let part = match self.backwards {
-                false => &value[walked..walked + len],
-                true => &value[left - len..left],
-            };
-            if !part.eq_ignore_ascii_case(label) {
-                return;
+            // The byte next to the node matched already.
+            if len > 1 {
+                let label = &self.labels[edge.start as usize..][..len];
+                let part = match self.backwards {
+                    false => &value[walked..walked + len],
+                    true => &value[left - len..left],
+                };
+                if !part.eq_ignore_ascii_case(label) {
+                    return;
+                }
             }
             walked += len;
             node = &self.nodes[edge.child as usize];
