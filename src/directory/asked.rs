@@ -410,27 +410,21 @@ impl<T: Copy + PartialEq> Answers<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::directory::resolve::tests::text_keys;
     use crate::directory::resolve::Resolver;
 
     /// Keys of all three text tiers with shared, folded, prefixed and
-    /// non-ASCII texts, so that identities match in one tier, several, or none.
+    /// non-ASCII texts, and names that look like another object's address or
+    /// DN, so that identities match in one tier, several, or none.
     fn keys() -> Vec<(Tier, String, u32)> {
-        (0..3_000u32)
-            .flat_map(|i| {
-                [
-                    (Tier::DistinguishedName, format!("CN=u{i},OU=Contoso"), i),
-                    (Tier::Address, format!("User{i}@Contoso.com"), i),
-                    (
-                        Tier::Address,
-                        format!("smtp:alias{}@contoso.com", i % 400),
-                        i,
-                    ),
-                    (Tier::Name, format!("Ångström{}", i % 300), i),
-                    (Tier::Name, format!("user{i}@contoso.com"), i + 1),
-                    (Tier::Name, format!("cn=u{}", i), i),
-                ]
-            })
-            .collect()
+        let mut keys = text_keys(3_000);
+        keys.extend((0..3_000u32).flat_map(|i| {
+            [
+                (Tier::Name, format!("user{i}@contoso.com"), i + 1),
+                (Tier::Name, format!("cn=u{i}"), i),
+            ]
+        }));
+        keys
     }
 
     #[test]

@@ -738,7 +738,7 @@ pub(super) fn text_key(tier: Tier, key: &str) -> Option<Folded<'_>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -862,9 +862,10 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_batch_scan_answers_as_the_built_tier() {
-        let keys: Vec<(Tier, String, u32)> = (0..1_500u32)
+    /// Keys of `n` objects in the three text tiers: distinct DNs and
+    /// addresses, and `smtp:` aliases and non-ASCII names that several share.
+    pub(in crate::directory) fn text_keys(n: u32) -> Vec<(Tier, String, u32)> {
+        (0..n)
             .flat_map(|i| {
                 [
                     (Tier::DistinguishedName, format!("CN=u{i},OU=Contoso"), i),
@@ -877,7 +878,12 @@ mod tests {
                     (Tier::Name, format!("Ångström{}", i % 300), i),
                 ]
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_scan_answers_as_the_built_tier() {
+        let keys = text_keys(1_500);
         for tier in [Tier::DistinguishedName, Tier::Address, Tier::Name] {
             let mut built = Resolver::default();
             for (_, key, object) in keys.iter().filter(|k| k.0 == tier) {

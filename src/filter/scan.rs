@@ -570,6 +570,16 @@ mod tests {
     use crate::filter::leaf::Pattern;
     use crate::filter::value::wildcard_match;
 
+    fn likes(patterns: &[&str]) -> Vec<Test> {
+        patterns
+            .iter()
+            .map(|p| Test::Like {
+                pattern: Pattern::new(p),
+                negate: false,
+            })
+            .collect()
+    }
+
     #[test]
     fn the_anchor_is_the_least_shared_piece_then_the_longest() {
         let patterns = [
@@ -577,13 +587,7 @@ mod tests {
             "smtp:*456*@fabrikam.com",
             "*ab*abcd*",
         ];
-        let tests: Vec<Test> = patterns
-            .iter()
-            .map(|p| Test::Like {
-                pattern: Pattern::new(p),
-                negate: false,
-            })
-            .collect();
+        let tests = likes(&patterns);
         let refs: Vec<&Test> = tests.iter().collect();
         let shared = piece_sharing(&refs);
         let anchor = |i: usize| match &tests[i] {
@@ -605,13 +609,7 @@ mod tests {
             "ivan*eriksen",
             "*ab*cd*",
         ];
-        let tests: Vec<Test> = patterns
-            .iter()
-            .map(|p| Test::Like {
-                pattern: Pattern::new(p),
-                negate: false,
-            })
-            .collect();
+        let tests = likes(&patterns);
         let refs: Vec<&Test> = tests.iter().collect();
         let shared = piece_sharing(&refs);
         let end = |i: usize| match &tests[i] {
