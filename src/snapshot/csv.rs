@@ -350,8 +350,11 @@ fn cell_text<'a>(chunk: &'a [u8], owned: &'a str, cell: Cell) -> &'a str {
     if is_owned {
         &owned[start..start + len]
     } else {
-        // The chunk was checked to be UTF-8 and views end at ASCII delimiters.
-        std::str::from_utf8(&chunk[start..start + len]).unwrap_or_default()
+        // SAFETY: `parse_chunk_views` checked the whole chunk to be UTF-8 before
+        // making any cell, and a view starts and ends next to ASCII delimiters
+        // (quote, comma, line end), so it is whole characters. Checking again
+        // cost a twentieth of the load on the quote-all varied tenant.
+        unsafe { std::str::from_utf8_unchecked(&chunk[start..start + len]) }
     }
 }
 
