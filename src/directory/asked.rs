@@ -3,11 +3,11 @@
 //! among the keys of all three text tiers in one pass.
 //!
 //! Building a tier to look a million identities up would index seven million
-//! keys; scanning the tiers one after the other would build a map of the
-//! identities per tier. Here the identities go into one table, each visited
-//! key of every tier is probed against it once, and each identity keeps the
-//! objects of the lowest tier that matched it (see
-//! [`resolve`](super::resolve) for the tiers).
+//! keys. Here the identities go into one table, numbered once; the keys of
+//! each tier in turn are visited and probed against it, and each identity
+//! keeps the objects of the lowest tier that matched it (see
+//! [`resolve`](super::resolve) for the tiers). A tier is not visited once
+//! every identity has matched in a lower one ([`Answers::settled`]).
 //!
 //! The table is probed at random millions of times and is larger than the
 //! caches, so, as the GUID tier's table, it is open addressing at a load of at
@@ -17,9 +17,8 @@
 use rayon::prelude::*;
 
 use super::guids::{prefetch, BATCH};
-use crate::snapshot::smtp_proxy;
-
 use super::resolve::{text_key, Entry, Folded, KeySink, Resolution, Tier};
+use crate::snapshot::smtp_proxy;
 
 /// The tiers whose keys an identity is compared with, as bits.
 const DISTINGUISHED_NAME: u8 = 1 << Tier::DistinguishedName as u8;
@@ -128,7 +127,6 @@ impl<'a> Asked<'a> {
 
     /// Adds one identity; gives its number.
     pub fn add(&mut self, id: &'a str) -> u32 {
-        self.reserve(1);
         let hash = text_key(Tier::Name, id).map_or(0, |k| k.hash());
         self.add_hashed(id, hash)
     }
@@ -237,9 +235,9 @@ impl<'a> Asked<'a> {
         }
     }
 
-    /// The first slot after `i` (included) that is empty or holds a key of
-    /// `hash`: where a key of that hash is, if anywhere, unless 64-bit
-    /// hashes collide.
+    /// The first slot, from the home slot of `hash` on, that holds a key of
+    /// that hash (`None`: an empty slot came first, so no key has it): where
+    /// the key asked is, unless 64-bit hashes collide.
     fn candidate(&self, hash: u64) -> Option<usize> {
         let mut i = self.home(hash);
         loop {
