@@ -169,11 +169,12 @@ impl<T: Copy + PartialEq> KeySink<'_, T> for Scan<T> {
     }
 }
 
-/// Many identities looked up in one text tier by visiting every key once, without
-/// building the tier: for the identities of a tenant that its GUID tier leaves
-/// unresolved (member and group names, policy scopes). The identities go into a
-/// map, built in parallel shards by key hash, and each visited key is hashed and
-/// probed against it.
+/// Many identities looked up in one text tier by visiting every key once, in
+/// order, without building the tier: the identities go into a map (in
+/// parallel shards by key hash when there are many), and each visited key is
+/// hashed and probed against it. The directory rescans with it the identities
+/// its batch found ambiguous, for a message naming the first two objects in
+/// the order a built tier would (see [`super::asked`]).
 pub struct BatchScan<T> {
     queries: Vec<TextShard<u32>>,
     found: Vec<Option<Entry<T>>>,
@@ -208,57 +209,12 @@ impl<T: Copy + PartialEq> BatchScan<T> {
         }
     }
 
-    /// The identities (by number) whose key is `key`, of hash `hash`.
-    fn get(&self, hash: u64, key: &Folded<'_>) -> Option<&Entry<u32>> {
-        self.queries[shard_of(hash, self.queries.len())].get(hash, key)
-    }
-
     /// Per identity, in order: what the tier says, as [`Resolver::resolve_tier`] would.
     pub fn results(self, tier: Tier) -> Vec<Option<Resolution<T>>> {
         self.found
             .into_iter()
             .map(|f| Some(f?.resolution(tier)))
             .collect()
-    }
-}
-
-impl<T: Copy + PartialEq> BatchScan<T> {
-    /// The identities (by number) whose key in `tier` is `key`.
-    fn asked(&self, tier: Tier, key: &str) -> &[u32] {
-        let found = text_key(tier, key).and_then(|k| self.get(k.hash(), &k));
-        match found {
-            None => &[],
-            Some(Entry::One(q)) => std::slice::from_ref(q),
-            Some(Entry::Many(qs)) => qs,
-        }
-    }
-
-    /// A sink for one part of the keys: parts are visited in parallel, and
-    /// their hits added with [`BatchScan::absorb`] part by part. That order can
-    /// differ from a serial visit's, which only matters for the identities
-    /// several objects match ([`BatchScan::ambiguous`]): scan those again in
-    /// order for their message.
-    pub fn part(&self) -> BatchPart<'_, T> {
-        BatchPart {
-            scan: self,
-            hits: Vec::new(),
-        }
-    }
-
-    /// Records the hits of one part (identity number, object), in order.
-    pub fn absorb(&mut self, hits: Vec<(u32, T)>) {
-        for (q, object) in hits {
-            hit(&mut self.found[q as usize], object);
-        }
-    }
-
-    /// The identities (by number) that more than one object matched.
-    pub fn ambiguous(&self) -> impl Iterator<Item = usize> + '_ {
-        self.found
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| matches!(f, Some(Entry::Many(_))))
-            .map(|(i, _)| i)
     }
 }
 
@@ -281,22 +237,6 @@ impl<T: Copy + PartialEq> KeySink<'_, T> for BatchScan<T> {
             Some(Entry::Many(qs)) => qs
                 .iter()
                 .for_each(|q| hit(&mut self.found[*q as usize], object)),
-        }
-    }
-
-    fn add_guid(&mut self, _: u128, _: T) {}
-}
-
-/// The hits of a [`BatchScan`] in one part of the keys.
-pub struct BatchPart<'s, T> {
-    scan: &'s BatchScan<T>,
-    pub hits: Vec<(u32, T)>,
-}
-
-impl<T: Copy + PartialEq> KeySink<'_, T> for BatchPart<'_, T> {
-    fn add(&mut self, tier: Tier, key: &str, object: T) {
-        for &q in self.scan.asked(tier, key) {
-            self.hits.push((q, object));
         }
     }
 
