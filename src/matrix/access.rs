@@ -566,8 +566,7 @@ mod tests {
         assert_eq!(cells, 25 + 12 + 30 + 37);
     }
 
-    /// Dense bitmap containers and runs longer than a block of ids (4,096),
-    /// alone and overlapping, read back cell for cell.
+    /// A mixed set's smaller bitmap runs out before the union of ids does.
     #[test]
     fn blocks_answer_for_every_id_of_the_union_after_the_bitmap_runs_out() {
         let big: RoaringBitmap = (0..10_000).collect();
@@ -586,6 +585,8 @@ mod tests {
         );
     }
 
+    /// Dense bitmap containers and runs longer than a block of ids (4,096),
+    /// alone and overlapping, read back cell for cell.
     #[test]
     fn dense_sets_read_back_across_blocks_and_row_groups() {
         let dir = tempfile::tempdir().unwrap();
