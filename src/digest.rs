@@ -76,7 +76,7 @@ impl fmt::Debug for Digest {
 }
 
 /// SHA-256 of `bytes` as lower-case hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest as _, Sha256};
     Sha256::digest(bytes)
         .iter()

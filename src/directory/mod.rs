@@ -88,8 +88,8 @@ pub struct Directory {
     tiers: [OnceLock<Resolver<Recipient>>; 4],
     /// Containers of membership rows and policy scope identities that the GUID
     /// tier does not resolve, with what the other tiers say of them, found by
-    /// [`BatchScan`]s where building a tier would cost far more (see
-    /// [`Directory::settle_memberships`]).
+    /// one scan of the tiers' keys where building the tiers would cost far
+    /// more (see [`Directory::settle_memberships`]).
     settled: FxHashMap<Box<str>, Resolution<Recipient>>,
     /// When set, the directory serves questions about this one mailbox: only its
     /// memberships (and all group nesting) are resolved, see [`Directory::focus_on`].
@@ -410,9 +410,10 @@ impl Directory {
             };
             let per_chunk: Vec<_> = chunks(rows)
                 .map(|c| {
-                    let hints = guid.resolve_guids(members.values(range(c, rows)));
+                    let ids: Vec<Option<&str>> = members.values(range(c, rows)).collect();
+                    let hints = guid.resolve_guids(ids.iter().copied());
                     let left: Vec<(u32, &str)> = range(c, rows)
-                        .zip(members.values(range(c, rows)))
+                        .zip(ids)
                         .zip(&hints)
                         .filter_map(|((row, id), hint)| match (id, hint) {
                             (Some(id), None) => Some((row as u32, id)),
