@@ -168,10 +168,24 @@ impl Analysis {
     }
 }
 
-/// The matrix of an analysis keyed for comparison (the bitmaps are moved, not copied).
-impl From<Analysis> for AccessSet {
-    fn from(analysis: Analysis) -> AccessSet {
-        let apps = analysis
+impl Analysis {
+    /// The matrix keyed for comparison, the bitmaps copied (see the `From`
+    /// impl to move them instead).
+    pub fn access_set(&self) -> AccessSet {
+        let mut set = self.access_keys();
+        set.sets = self
+            .matrix
+            .grants
+            .iter()
+            .filter(|g| !g.cells.is_empty())
+            .map(|g| g.cells.clone())
+            .collect();
+        set
+    }
+
+    /// The stable keys of the apps and mailboxes, with no cells yet.
+    fn access_keys(&self) -> AccessSet {
+        let apps = self
             .model
             .apps
             .apps
@@ -181,7 +195,7 @@ impl From<Analysis> for AccessSet {
                 name: a.display_name.clone(),
             })
             .collect();
-        let dir = &analysis.directory;
+        let dir = &self.directory;
         let mailboxes = dir
             .mailbox_addresses
             .iter()
@@ -191,19 +205,27 @@ impl From<Analysis> for AccessSet {
                 address: address.clone(),
             })
             .collect();
-        let sets = analysis
+        AccessSet {
+            source: self.snapshot.dir.clone(),
+            apps,
+            mailboxes,
+            sets: Vec::new(),
+        }
+    }
+}
+
+/// The matrix of an analysis keyed for comparison (the bitmaps are moved, not copied).
+impl From<Analysis> for AccessSet {
+    fn from(analysis: Analysis) -> AccessSet {
+        let mut set = analysis.access_keys();
+        set.sets = analysis
             .matrix
             .grants
             .into_iter()
             .map(|g| g.cells)
             .filter(|cells| !cells.is_empty())
             .collect();
-        AccessSet {
-            source: analysis.snapshot.dir.clone(),
-            apps,
-            mailboxes,
-            sets,
-        }
+        set
     }
 }
 

@@ -27,6 +27,7 @@ pub mod findings;
 pub mod generate;
 pub mod matrix;
 pub mod output;
+pub mod plan;
 pub mod policy;
 pub mod snapshot;
 pub mod who_can;

@@ -951,3 +951,221 @@ fn write_scope_kind_without_an_object_grants_nothing_and_is_a_finding() {
         f[0].message
     );
 }
+
+// ---- 7 migration planner ---------------------------------------------------
+
+/// Plans every narrowed app of a tenant, writes the after-state into `dir` and
+/// proves it: the plan, the proof and the script.
+fn plan_tenant(
+    t: &Tenant,
+    dir: &Path,
+) -> (
+    Analysis,
+    exomatrix::plan::Plan,
+    exomatrix::plan::proof::Proof,
+    String,
+) {
+    let snap = dir.join("snap");
+    std::fs::create_dir(&snap).unwrap();
+    t.write(&snap);
+    let options = AnalysisOptions {
+        policy: exomatrix::PolicyOptions {
+            aap_nesting: t.nesting,
+        },
+    };
+    let analysis = Analysis::run(&snap, options).unwrap();
+    let plan = exomatrix::plan::plan(
+        &analysis,
+        &exomatrix::plan::PlanOptions {
+            apps: Vec::new(),
+            nesting: t.nesting,
+        },
+    )
+    .unwrap();
+    let after = dir.join("after");
+    exomatrix::plan::after::write(&analysis.snapshot, &analysis.model, &plan, &after).unwrap();
+    let proof = exomatrix::plan::proof::prove(&analysis, &plan, &after).unwrap();
+    let script = exomatrix::plan::script::render(&analysis, &plan, "snap");
+    (analysis, plan, proof, script)
+}
+
+#[test]
+fn migration_scope_names_nested_groups_and_quotes_hostile_dns_at_both_levels() {
+    // A group whose name holds every character that breaks naive quoting, with
+    // a nested group holding a typographic apostrophe.
+    let outer = "O'Brien $team `x \"q\" Smith\\, John";
+    let inner = "It\u{2019}s";
+    let t = Tenant::new(6)
+        .group(outer, &["m0", inner])
+        .group(inner, &["m1"])
+        .app("App")
+        .entra("App", "Mail.Read")
+        .policy("App", "RestrictAccess", outer);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, plan, proof, script) = plan_tenant(&t, dir.path());
+    let exomatrix::plan::Target::Scope(scope) = &plan.apps[0].target else {
+        panic!("{:?}", plan.apps[0].target)
+    };
+    let outer_dn = common::group_dn(outer);
+    let inner_dn = common::group_dn(inner);
+    // OPATH: one level of '' for the apostrophe; the other characters as they are.
+    assert_eq!(
+        scope.filter,
+        format!(
+            "MemberOfGroup -eq '{}' -or MemberOfGroup -eq '{}'",
+            outer_dn.replace('\'', "''"),
+            inner_dn
+        )
+    );
+    // PowerShell: the OPATH quotes doubled again, and the typographic quote
+    // doubled (PowerShell reads it as a single quote).
+    let literal = format!(
+        "'{}'",
+        scope
+            .filter
+            .replace('\'', "''")
+            .replace('\u{2019}', "\u{2019}\u{2019}")
+    );
+    assert!(
+        script.contains(&format!(
+            "-RecipientRestrictionFilter {literal} -WhatIf:$DryRun"
+        )),
+        "{script}"
+    );
+    assert!(script.contains("''CN=O''''Brien $team `x \"q\" Smith\\, John,"));
+    // The filter compiles to exactly the nested membership, so the proof holds.
+    assert_eq!(plan.apps[0].allow.iter().collect::<Vec<_>>(), vec![0, 1]);
+    assert_eq!(
+        proof.apps[0].status,
+        exomatrix::plan::proof::Status::Equivalent,
+        "{:?}",
+        proof.apps[0].reasons
+    );
+}
+
+#[test]
+fn migration_keeps_a_permission_without_a_role_on_entra_and_the_policy() {
+    let t = Tenant::new(4)
+        .group("G", &["m0", "m1"])
+        .app("App")
+        .entra("App", "Mail.Read")
+        .entra("App", "Mail.ReadBasic.All")
+        .policy("App", "RestrictAccess", "G");
+    let dir = tempfile::tempdir().unwrap();
+    let (analysis, plan, proof, script) = plan_tenant(&t, dir.path());
+    let app = &plan.apps[0];
+    let id = |n| permissions::by_name(n).unwrap();
+    assert_eq!(app.blocked, vec![id("Mail.ReadBasic.All")]);
+    assert_eq!(app.roles.len(), 1);
+    assert_eq!(app.roles[0].role, "Application Mail.Read");
+    assert!(
+        !app.remove_policies,
+        "the policy still narrows Mail.ReadBasic.All"
+    );
+    assert_eq!(plan.removed_policies(), Vec::<usize>::new());
+    assert!(
+        !script.contains("Remove-ApplicationAccessPolicy"),
+        "{script}"
+    );
+    assert_eq!(
+        proof.apps[0].status,
+        exomatrix::plan::proof::Status::Equivalent
+    );
+    // After: Mail.Read through RBAC, Mail.ReadBasic.All still through Entra.
+    let after = Analysis::run(&dir.path().join("after"), Default::default()).unwrap();
+    let a = after
+        .model
+        .apps
+        .by_app_id(&analysis.model.apps.apps[0].app_id)
+        .unwrap();
+    let read = after.matrix.grant(a, id("Mail.Read")).unwrap();
+    assert!(read.cells.entra.is_empty());
+    assert_eq!(read.cells.rbac.iter().collect::<Vec<_>>(), vec![0, 1]);
+    let basic = after.matrix.grant(a, id("Mail.ReadBasic.All")).unwrap();
+    assert_eq!(basic.cells.entra.iter().collect::<Vec<_>>(), vec![0, 1]);
+}
+
+#[test]
+fn migration_of_deny_and_star_policies_uses_not_and_removes_star_only_when_all_apps_move() {
+    let t = Tenant::new(5)
+        .group("Team", &["m0", "m1", "m2"])
+        .app("A")
+        .app("B")
+        .entra("A", "Mail.Read")
+        .entra("B", "Calendars.Read")
+        .policy("A", "RestrictAccess", "Team")
+        .policy("A", "DenyAccess", "m1")
+        .policy("*", "DenyAccess", "m2");
+    let dir = tempfile::tempdir().unwrap();
+    let (analysis, plan, proof, _) = plan_tenant(&t, dir.path());
+    let mailbox_id = |m| analysis.directory.mailbox_id(m);
+    let exomatrix::plan::Target::Scope(a) = &plan.apps[0].target else {
+        panic!()
+    };
+    assert_eq!(
+        a.filter,
+        format!(
+            "MemberOfGroup -eq '{}' -and -not (ExternalDirectoryObjectId -eq '{}' -or ExternalDirectoryObjectId -eq '{}')",
+            common::group_dn("Team"),
+            mailbox_id(1),
+            mailbox_id(2)
+        )
+    );
+    assert!(a.uses_deny);
+    let exomatrix::plan::Target::Scope(b) = &plan.apps[1].target else {
+        panic!()
+    };
+    assert_eq!(
+        b.filter,
+        format!("-not (ExternalDirectoryObjectId -eq '{}')", mailbox_id(2))
+    );
+    // Both apps move, so nothing is left for the * policy to narrow.
+    assert_eq!(plan.remove_star.len(), 1);
+    assert_eq!(plan.removed_policies().len(), 3);
+    assert!(proof.all_equivalent());
+
+    // With only A planned, B keeps its Entra grant and the * policy stays.
+    let plan_a = exomatrix::plan::plan(
+        &analysis,
+        &exomatrix::plan::PlanOptions {
+            apps: vec!["A".into()],
+            nesting: Nesting::Transitive,
+        },
+    )
+    .unwrap();
+    assert_eq!(plan_a.apps.len(), 1);
+    assert!(plan_a.remove_star.is_empty());
+    assert!(
+        plan_a.keep_star[0].1.contains("B"),
+        "{:?}",
+        plan_a.keep_star
+    );
+}
+
+#[test]
+fn migration_targets_for_empty_and_unrestricted_allow_sets() {
+    // An allow-list whose only scope does not resolve allows nobody: no
+    // assignment, the consent goes. A deny-list whose scope does not resolve
+    // allows everyone: an unscoped assignment.
+    let t = Tenant::new(3)
+        .app("Nobody")
+        .app("Everyone")
+        .entra("Nobody", "Mail.Read")
+        .entra("Everyone", "Mail.Read")
+        .policy("Nobody", "RestrictAccess", "gone")
+        .policy("Everyone", "DenyAccess", "gone");
+    let dir = tempfile::tempdir().unwrap();
+    let (analysis, plan, proof, _) = plan_tenant(&t, dir.path());
+    let target = |name: &str| {
+        let app = plan
+            .apps
+            .iter()
+            .find(|p| analysis.model.apps.apps[p.app as usize].label() == name)
+            .unwrap();
+        (app.target.clone(), app.notes.len())
+    };
+    assert_eq!(target("Nobody").0, exomatrix::plan::Target::Nobody);
+    assert_eq!(target("Everyone").0, exomatrix::plan::Target::Organization);
+    assert!(target("Nobody").1 > 0, "an unresolved scope is noted");
+    assert!(proof.all_equivalent());
+}

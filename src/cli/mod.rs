@@ -4,6 +4,7 @@ pub mod analyze;
 pub mod diff;
 pub mod explain;
 pub mod generate;
+pub mod plan_migration;
 pub mod who_can;
 
 use std::process::ExitCode;
@@ -37,6 +38,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// List every app that can reach one mailbox, with permissions and provenance.
     WhoCan(who_can::WhoCanArgs),
+    /// Plan the move from Application Access Policies to RBAC for Applications: a script and its proof.
+    PlanMigration(plan_migration::PlanMigrationArgs),
     /// Write a synthetic tenant snapshot (deterministic for a seed) for demos and benchmarks.
     Generate(generate::GenerateArgs),
 }
@@ -154,6 +157,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Diff(args) => diff::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::PlanMigration(args) => plan_migration::run(args),
         Command::WhoCan(args) => who_can::run(args),
     }
 }

@@ -134,6 +134,16 @@ pub fn by_app_role_id(role_id: &str) -> Option<(EntraSource, PermissionId)> {
         })
 }
 
+/// The Entra application role id a permission is consented as, when it is one
+/// of the known ids ([`by_app_role_id`] in reverse).
+pub fn app_role_id(permission: PermissionId) -> Option<&'static str> {
+    let value = entra_value(permission);
+    GRAPH_ROLE_IDS
+        .iter()
+        .find(|(_, name)| *name == value)
+        .map(|(rid, _)| *rid)
+}
+
 /// The Entra permission value a catalogue permission is consented as.
 pub fn entra_value(id: PermissionId) -> &'static str {
     match info(id).entra {
@@ -399,6 +409,10 @@ mod tests {
             Some((Exchange, by_name("EWS.AccessAsApp").unwrap()))
         );
         assert_eq!(by_app_role_id("df021288-bdef-4463-88db-98f22de89214"), None);
+        for (rid, _) in GRAPH_ROLE_IDS {
+            let (_, p) = by_app_role_id(rid).unwrap();
+            assert_eq!(app_role_id(p), Some(rid));
+        }
         // User.Read.All
     }
 

@@ -14,8 +14,8 @@ fn analyze_sample_tenant_writes_the_dataset_and_prints_a_summary() {
     let out = stdout(&o);
     for line in [
         "  mailboxes       38",
-        "  apps            13",
-        "  granted cells   420 (entra only 237, rbac only 176, both 7)",
+        "  apps            15",
+        "  granted cells   437 (entra only 254, rbac only 176, both 7)",
         "  findings        20 (17 warnings, 3 info)",
     ] {
         assert!(out.contains(line), "missing {line:?} in\n{out}");
@@ -41,7 +41,7 @@ fn analyze_sample_tenant_writes_the_dataset_and_prints_a_summary() {
         ]
     );
     let manifest: serde_json::Value = serde_json::from_str(&f.read("out/manifest.json")).unwrap();
-    assert_eq!(manifest["counts"]["cells"], 420);
+    assert_eq!(manifest["counts"]["cells"], 437);
     assert_eq!(manifest["inputs"].as_array().unwrap().len(), 10);
     let sha = manifest["inputs"][0]["sha256"].as_str().unwrap();
     assert_eq!(sha.len(), 64);
@@ -105,12 +105,12 @@ fn aap_nesting_direct_changes_the_nested_cells() {
     let o = f.run(&["analyze", "snap", "-o", "out", "--aap-nesting", "direct"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(
-        stdout(&o).contains("granted cells   419 "),
+        stdout(&o).contains("granted cells   434 "),
         "{}",
         stdout(&o)
     );
     assert!(
-        stdout(&o).contains("AAP nesting     1 cells"),
+        stdout(&o).contains("AAP nesting     3 cells"),
         "{}",
         stdout(&o)
     );
@@ -441,6 +441,7 @@ fn help_matches_the_golden_file() {
         (vec!["diff", "--help"], "diff-help.txt"),
         (vec!["explain", "--help"], "explain-help.txt"),
         (vec!["who-can", "--help"], "who-can-help.txt"),
+        (vec!["plan-migration", "--help"], "plan-migration-help.txt"),
     ] {
         let o = Command::new(BIN).args(&args).output().unwrap();
         assert_eq!(o.status.code(), Some(0));
@@ -499,7 +500,7 @@ fn access_parquet_holds_exactly_the_evaluated_cells_in_sorted_order() {
             expected.push((g.cells.app, g.cells.permission, m, via.bits()))
         });
     }
-    assert_eq!(rows.len(), 420);
+    assert_eq!(rows.len(), 437);
     assert!(
         rows.windows(2)
             .all(|w| (w[0].0, w[0].1, w[0].2) < (w[1].0, w[1].1, w[1].2)),

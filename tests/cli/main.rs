@@ -5,6 +5,7 @@
 //! who-can and explain.
 
 mod analyze;
+mod plan;
 mod queries;
 
 use std::path::{Path, PathBuf};

@@ -75,7 +75,7 @@ fn snapshot_against_its_own_dataset_has_no_change() {
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let out = stdout(&o);
         assert!(
-            out.contains("420 before, 420 after: 0 gained, 0 lost, 0 via changed"),
+            out.contains("437 before, 437 after: 0 gained, 0 lost, 0 via changed"),
             "{out}"
         );
         assert!(out.ends_with("\nno cell changed\n"), "{out}");
@@ -109,7 +109,7 @@ fn every_change_kind_is_counted_written_and_gated() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(
-        out.contains("  cells       420 before, 420 after: 14 gained, 14 lost, 37 via changed\n"),
+        out.contains("  cells       437 before, 437 after: 14 gained, 14 lost, 37 via changed\n"),
         "{out}"
     );
     assert!(

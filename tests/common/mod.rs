@@ -257,10 +257,10 @@ impl Tenant {
                 .map_or("MailUniversalSecurityGroup", |(_, t)| t.as_str());
             writeln!(
                 g,
-                "{},{},{}@contoso.com,{},{recipient_type}",
+                "{},{},{},{},{recipient_type}",
                 q(&group_dn(name)),
                 guid(2, i as u32),
-                name.to_lowercase(),
+                q(&format!("{}@contoso.com", name.to_lowercase())),
                 q(name)
             )
             .unwrap();
