@@ -6,7 +6,7 @@
 //! - `management_scopes`: the planned scopes appended;
 //! - `management_role_assignments`: the planned assignments appended.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -15,6 +15,7 @@ use rustc_hash::FxHashSet;
 use super::{Plan, Target};
 use crate::error::{Error, Result};
 use crate::findings::Findings;
+use crate::output::{create_private_dir, create_private_file};
 use crate::policy::apps::AppCollector;
 use crate::policy::{entra, Model};
 use crate::snapshot::{Snapshot, Table};
@@ -82,7 +83,7 @@ impl CsvOut {
         if self.header.is_empty() {
             return Ok(());
         }
-        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let file = create_private_file(path)?;
         let mut out = BufWriter::new(file);
         let mut line = |cells: &[String]| -> std::io::Result<()> {
             let quoted: Vec<String> = cells
@@ -138,7 +139,8 @@ fn removed_grant_rows(snapshot: &Snapshot, model: &Model, plan: &Plan) -> Result
 
 /// Writes the after-state of `plan` into the empty directory `out`.
 pub fn write(snapshot: &Snapshot, model: &Model, plan: &Plan, out: &Path) -> Result<()> {
-    fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    // Tenant data: readable by its owner only, like every file exomatrix writes.
+    create_private_dir(out)?;
     for file in &snapshot.files {
         if CHANGED.contains(&file.table) {
             continue;
