@@ -1169,3 +1169,36 @@ fn migration_targets_for_empty_and_unrestricted_allow_sets() {
     assert!(target("Nobody").1 > 0, "an unresolved scope is noted");
     assert!(proof.all_equivalent());
 }
+
+#[test]
+fn migration_notes_a_filter_over_50_groups_and_proposes_a_flat_group() {
+    let names: Vec<String> = (0..52).map(|i| format!("Sub{i}")).collect();
+    let mut t = Tenant::new(60);
+    let members: Vec<&str> = names.iter().map(String::as_str).collect();
+    t = t.group("Top", &members);
+    let mailboxes: Vec<String> = (0..52).map(|i| format!("m{i}")).collect();
+    for (name, m) in names.iter().zip(&mailboxes) {
+        t = t.group(name, &[m.as_str()]);
+    }
+    let t = t
+        .app("App")
+        .entra("App", "Mail.Read")
+        .policy("App", "RestrictAccess", "Top");
+    let dir = tempfile::tempdir().unwrap();
+    let (_, plan, proof, _) = plan_tenant(&t, dir.path());
+    let exomatrix::plan::Target::Scope(scope) = &plan.apps[0].target else {
+        panic!()
+    };
+    assert_eq!(scope.groups, 53);
+    assert!(
+        plan.apps[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("flat mail-enabled security group")),
+        "{:?}",
+        plan.apps[0].notes
+    );
+    // Long or not, the filter is exact.
+    assert!(proof.all_equivalent());
+    assert_eq!(plan.apps[0].allow.len(), 52);
+}

@@ -305,13 +305,7 @@ mod tests {
     #[test]
     fn access_reads_back_as_the_evaluated_sets_single_and_in_parts() {
         let analysis = sample();
-        let expected: Vec<CellSet> = analysis
-            .matrix
-            .grants
-            .iter()
-            .filter(|g| !g.cells.is_empty())
-            .map(|g| g.cells.clone())
-            .collect();
+        let expected: Vec<CellSet> = analysis.access_set().sets;
         let mut map = [None; 256];
         for (i, slot) in map
             .iter_mut()
