@@ -29,6 +29,7 @@ pub mod matrix;
 pub mod output;
 pub mod plan;
 pub mod policy;
+pub mod report;
 pub mod snapshot;
 pub mod who_can;
 

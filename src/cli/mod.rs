@@ -5,6 +5,7 @@ pub mod diff;
 pub mod explain;
 pub mod generate;
 pub mod plan_migration;
+pub mod report;
 pub mod who_can;
 
 use std::process::ExitCode;
@@ -40,6 +41,8 @@ pub enum Command {
     WhoCan(who_can::WhoCanArgs),
     /// Plan the move from Application Access Policies to RBAC for Applications: a script and its proof.
     PlanMigration(plan_migration::PlanMigrationArgs),
+    /// Write the compliance report of a dataset: one self-contained HTML page (or Markdown).
+    Report(report::ReportArgs),
     /// Write a synthetic tenant snapshot (deterministic for a seed) for demos and benchmarks.
     Generate(generate::GenerateArgs),
 }
@@ -158,6 +161,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Explain(args) => explain::run(args),
         Command::Generate(args) => generate::run(args),
         Command::PlanMigration(args) => plan_migration::run(args),
+        Command::Report(args) => report::run(args),
         Command::WhoCan(args) => who_can::run(args),
     }
 }

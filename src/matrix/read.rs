@@ -137,7 +137,7 @@ pub fn read_dataset(dir: &Path) -> Result<AccessSet> {
     })
 }
 
-fn access_files(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn access_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let single = dir.join("access.parquet");
     if single.is_file() {
         return Ok(vec![single]);
@@ -152,7 +152,7 @@ fn access_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(parts)
 }
 
-fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
+pub(crate) fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.with_batch_size(64 * 1024).build())
@@ -162,14 +162,18 @@ fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
         .map_err(|e| Error::parquet(path, e))
 }
 
-fn missing(path: &Path, column: &str) -> Error {
+pub(crate) fn missing(path: &Path, column: &str) -> Error {
     Error::parquet(
         path,
         format!("column {column} is missing or has another type; was this file written by exomatrix analyze?"),
     )
 }
 
-fn string_column<'b>(path: &Path, batch: &'b RecordBatch, name: &str) -> Result<&'b StringArray> {
+pub(crate) fn string_column<'b>(
+    path: &Path,
+    batch: &'b RecordBatch,
+    name: &str,
+) -> Result<&'b StringArray> {
     batch
         .column_by_name(name)
         .and_then(|c| c.as_string_opt::<i32>())

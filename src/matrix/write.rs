@@ -446,6 +446,13 @@ fn manifest(a: &DatasetParts<'_>, cells: u64, write: Duration, access: Duration)
             },
         },
         "snapshot": a.snapshot.display().to_string(),
+        // When the export was written: the newest input file's modification time.
+        "snapshot_time": a
+            .inputs
+            .iter()
+            .filter_map(|f| std::fs::metadata(f.path).and_then(|m| m.modified()).ok())
+            .max()
+            .map(crate::report::utc_iso),
         "inputs": inputs,
         "counts": {
             "mailboxes": a.directory.count,

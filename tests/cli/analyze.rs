@@ -442,6 +442,7 @@ fn help_matches_the_golden_file() {
         (vec!["explain", "--help"], "explain-help.txt"),
         (vec!["who-can", "--help"], "who-can-help.txt"),
         (vec!["plan-migration", "--help"], "plan-migration-help.txt"),
+        (vec!["report", "--help"], "report-help.txt"),
     ] {
         let o = Command::new(BIN).args(&args).output().unwrap();
         assert_eq!(o.status.code(), Some(0));

@@ -7,6 +7,7 @@
 mod analyze;
 mod plan;
 mod queries;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
