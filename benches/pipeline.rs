@@ -108,7 +108,7 @@ fn stages(c: &mut Criterion) {
             || tempfile::tempdir().expect("temp dir"),
             |out| {
                 write_dataset(
-                    &analysis.dataset_parts(&[]),
+                    &analysis.dataset_parts(&[], None),
                     &out.path().join("dataset"),
                     false,
                 )
@@ -157,9 +157,9 @@ fn stages(c: &mut Criterion) {
     }
     let before_ds = dir.path().join("before-ds");
     let after_ds = dir.path().join("after-ds");
-    write_dataset(&analysis.dataset_parts(&[]), &before_ds, false).expect("write before");
+    write_dataset(&analysis.dataset_parts(&[], None), &before_ds, false).expect("write before");
     let after = Analysis::run(&after_dir, AnalysisOptions::default()).expect("after");
-    write_dataset(&after.dataset_parts(&[]), &after_ds, false).expect("write after");
+    write_dataset(&after.dataset_parts(&[], None), &after_ds, false).expect("write after");
     let mut g = c.benchmark_group("diff");
     g.sample_size(10).measurement_time(Duration::from_secs(15));
     g.throughput(Throughput::Elements(cells + after.matrix.cells()));

@@ -149,12 +149,13 @@ fi
 if python3 -c 'import duckdb' 2>/dev/null; then
     for profile in ${PROFILES:-large varied}; do
     python3 - "$DATA/out-$profile" <<'PY'
-import duckdb, json, sys
+import duckdb, json, os, sys
 out = sys.argv[1]
 con = duckdb.connect()
-con.execute(open(f"{out}/views.sql").read())
+os.chdir(out)  # views.sql's paths are relative to the dataset
+con.execute(open("views.sql").read())
 rows = con.execute("select count(*) from access").fetchone()[0]
-expected = json.load(open(f"{out}/manifest.json"))["counts"]["cells"]
+expected = json.load(open("manifest.json"))["counts"]["cells"]
 status = "ok" if rows == expected else "MISMATCH"
 print(f"duckdb reads {rows:,} rows from {out}/access, manifest says {expected:,}: {status}")
 sys.exit(0 if rows == expected else 1)

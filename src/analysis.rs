@@ -135,8 +135,13 @@ impl Analysis {
 }
 
 impl Analysis {
-    /// The parts `analyze` writes a dataset from; `command_line` goes to the manifest.
-    pub fn dataset_parts<'a>(&'a self, command_line: &'a [String]) -> DatasetParts<'a> {
+    /// The parts `analyze` writes a dataset from; `command_line` goes to the
+    /// manifest, `tenant` to the manifest and the small tables.
+    pub fn dataset_parts<'a>(
+        &'a self,
+        command_line: &'a [String],
+        tenant: Option<&'a str>,
+    ) -> DatasetParts<'a> {
         let t = &self.timings;
         DatasetParts {
             directory: &self.directory,
@@ -164,6 +169,8 @@ impl Analysis {
                 ("evaluate", t.evaluate),
             ],
             command_line,
+            tenant,
+            tenant_file: self.snapshot.tenant.as_ref(),
         }
     }
 }
@@ -210,6 +217,7 @@ impl Analysis {
             apps,
             mailboxes,
             sets: Vec::new(),
+            tenant: self.snapshot.tenant_name(),
         }
     }
 }

@@ -121,6 +121,8 @@ impl StagedDir {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
         let name = file_name(&out, "dataset");
+        // `-o fleet/tenant=contoso` into a fleet folder that does not exist yet.
+        fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
         recover_interrupted(&parent, &name, &out)?;
         check_output(&out, force)?;
         let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));

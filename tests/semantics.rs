@@ -911,7 +911,7 @@ fn unknown_write_scope_kind_is_an_error_finding_and_counts_as_the_organization()
     // Marked in grants.parquet.
     let out = tempfile::tempdir().unwrap();
     let dataset = out.path().join("ds");
-    exomatrix::matrix::write_dataset(&a.dataset_parts(&[]), &dataset, false).unwrap();
+    exomatrix::matrix::write_dataset(&a.dataset_parts(&[], None), &dataset, false).unwrap();
     let file = std::fs::File::open(dataset.join("grants.parquet")).unwrap();
     let batch = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .unwrap()

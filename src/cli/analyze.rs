@@ -30,6 +30,13 @@ pub struct AnalyzeArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
 
+    /// The tenant's name in the dataset (manifest.json and a `tenant` column of the
+    /// small tables), for fleets of tenants laid out as `fleet/tenant=NAME/`.
+    /// Default: the initial domain in the snapshot's tenant.json, else none. A
+    /// dataset with a tenant writes its access table as access/part-*.parquet.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Option<String>,
+
     /// Print no summary and no findings; errors are still reported.
     #[arg(short, long)]
     pub quiet: bool,
@@ -42,6 +49,7 @@ struct Config {
     force: bool,
     options: AnalysisOptions,
     quiet: bool,
+    tenant: Option<String>,
 }
 
 impl From<AnalyzeArgs> for Config {
@@ -52,6 +60,7 @@ impl From<AnalyzeArgs> for Config {
             force: args.force,
             options: args.policy.analysis_options(),
             quiet: args.quiet,
+            tenant: args.tenant.map(|t| t.trim().to_string()),
         }
     }
 }
@@ -102,6 +111,11 @@ impl Progress for Spinner {
 
 pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
     let config = Config::from(args);
+    if config.tenant.as_deref() == Some("") {
+        anyhow::bail!(
+            "--tenant needs a name, such as the tenant's initial domain (contoso.onmicrosoft.com)"
+        );
+    }
     let started = Instant::now();
     // Refuse an occupied output before spending time on the analysis.
     check_output(&config.output, config.force)?;
@@ -115,6 +129,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         }
     };
     let command_line: Vec<String> = std::env::args().collect();
+    let tenant = config
+        .tenant
+        .clone()
+        .or_else(|| analysis.snapshot.tenant_name());
     spinner.stage(
         "write",
         format!(
@@ -124,7 +142,7 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         ),
     );
     let written = write_dataset(
-        &analysis.dataset_parts(&command_line),
+        &analysis.dataset_parts(&command_line, tenant.as_deref()),
         &config.output,
         config.force,
     );

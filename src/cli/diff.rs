@@ -53,6 +53,10 @@ pub struct DiffArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// Compare even when BEFORE and AFTER record different tenants.
+    #[arg(long)]
+    pub allow_cross_tenant: bool,
+
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
@@ -78,6 +82,12 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitStatus> {
         || access_set(&args.after, options),
     );
     let (before, after) = (before?, after?);
+    crate::matrix::read::check_same_tenant(
+        &before,
+        &after,
+        args.allow_cross_tenant,
+        "--allow-cross-tenant",
+    )?;
     let d = diff(before, after);
     let rows = match &args.output {
         Some(out) => Some(write_changes(&d, out)?),

@@ -45,6 +45,10 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub action_plan: Option<PathBuf>,
 
+    /// Compare with a dataset that records another tenant.
+    #[arg(long)]
+    pub allow_cross_tenant: bool,
+
     /// Replace the output files if they exist.
     #[arg(long)]
     pub force: bool,
@@ -81,6 +85,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitStatus> {
         &ReportOptions {
             compare: args.compare.clone(),
             plan: args.plan.clone(),
+            allow_cross_tenant: args.allow_cross_tenant,
         },
     )?;
     let generated = report::utc_iso(std::time::SystemTime::now());

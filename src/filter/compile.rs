@@ -541,6 +541,7 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
             management_scopes: Table::empty(MANAGEMENT_SCOPES),
             management_role_assignments: Table::empty(MANAGEMENT_ROLE_ASSIGNMENTS),
             files: Vec::new(),
+            tenant: None,
         }
     }
     use crate::snapshot::tables::{GROUPS as GROUPS_SPEC, MAILBOXES as MAILBOXES_SPEC};

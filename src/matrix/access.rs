@@ -39,6 +39,9 @@ pub struct AccessOptions {
     pub row_group_rows: usize,
     /// Rows per data page.
     pub page_rows: usize,
+    /// Write `access/part-*.parquet` even for a small matrix (datasets of a
+    /// fleet, so that one glob reads every tenant).
+    pub always_parts: bool,
 }
 
 impl Default for AccessOptions {
@@ -47,6 +50,7 @@ impl Default for AccessOptions {
             part_cells: 1 << 24,
             row_group_rows: 1 << 22,
             page_rows: 1 << 20,
+            always_parts: false,
         }
     }
 }
@@ -108,7 +112,7 @@ pub fn write_access_with<S: AsRef<CellSet> + Sync>(
 ) -> Result<(u64, AccessLayout)> {
     let sizes: Vec<u64> = sets.par_iter().map(|g| g.as_ref().len()).collect();
     let total: u64 = sizes.iter().sum();
-    if total <= 2 * options.part_cells {
+    if total <= 2 * options.part_cells && !options.always_parts {
         let cells = write_part(sets, &dir.join("access.parquet"), options, syncer)?;
         return Ok((cells, AccessLayout::Single));
     }
@@ -122,7 +126,8 @@ pub fn write_access_with<S: AsRef<CellSet> + Sync>(
             (start, acc) = (i + 1, 0);
         }
     }
-    if start < sets.len() {
+    if start < sets.len() || ranges.is_empty() {
+        // An empty matrix still gets one (empty) part, so globs find the table.
         ranges.push(start..sets.len());
     }
     let parts = dir.join("access");
@@ -557,6 +562,7 @@ mod tests {
             part_cells: 1_000,
             row_group_rows: 7,
             page_rows: 3,
+            always_parts: false,
         };
         let (cells, layout) = write_access(&grants, dir.path(), options).unwrap();
         assert_eq!(layout, AccessLayout::Single);
@@ -603,6 +609,7 @@ mod tests {
             part_cells: 1 << 40,
             row_group_rows: 9_999,
             page_rows: 3_000,
+            always_parts: false,
         };
         let (cells, _) = write_access(&grants, dir.path(), options).unwrap();
         let rows = read(&dir.path().join("access.parquet"));
@@ -618,6 +625,7 @@ mod tests {
             part_cells: 20,
             row_group_rows: 6,
             page_rows: 4,
+            always_parts: false,
         };
         let (cells, layout) = write_access(&grants, dir.path(), options).unwrap();
         assert_eq!(layout, AccessLayout::Parts(3)); // 25 | 12 + 30 | 0 + 37
@@ -702,7 +710,7 @@ mod tests {
             page_rows in 1usize..700,
         ) {
             let dir = tempfile::tempdir().unwrap();
-            let options = AccessOptions { part_cells: 1 << 40, row_group_rows, page_rows };
+            let options = AccessOptions { part_cells: 1 << 40, row_group_rows, page_rows, always_parts: false };
             let (cells, _) = write_access(&sets, dir.path(), options).unwrap();
             let rows = read(&dir.path().join("access.parquet"));
             proptest::prop_assert_eq!(cells, rows.len() as u64);

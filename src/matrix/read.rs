@@ -59,6 +59,26 @@ pub struct AccessSet {
     pub mailboxes: Vec<MailboxKey>,
     /// Sorted by (app, permission); only non-empty sets.
     pub sets: Vec<CellSet>,
+    /// The tenant it is of, when recorded (manifest.json, or the snapshot's tenant.json).
+    pub tenant: Option<String>,
+}
+
+/// Fails when two matrices are of different recorded tenants, unless allowed:
+/// comparing two tenants by mistake would report every cell as gained or lost.
+pub fn check_same_tenant(
+    before: &AccessSet,
+    after: &AccessSet,
+    allow: bool,
+    flag: &str,
+) -> Result<()> {
+    match (&before.tenant, &after.tenant) {
+        (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) && !allow => Err(Error::Query(format!(
+            "{} is tenant '{a}' and {} is tenant '{b}'; comparing two tenants is almost always a mistake; pass {flag} if you mean it",
+            before.source.display(),
+            after.source.display()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 impl AccessSet {
@@ -129,11 +149,16 @@ pub fn read_dataset(dir: &Path) -> Result<AccessSet> {
         .collect::<Result<_>>()?;
     // Parts hold consecutive ranges of the sorted rows; a set may span two parts.
     let sets = merge(per_part.into_iter().flatten().collect());
+    let tenant = std::fs::read_to_string(dir.join("manifest.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|m| m["tenant"].as_str().map(str::to_string));
     Ok(AccessSet {
         source: dir.to_path_buf(),
         apps,
         mailboxes,
         sets,
+        tenant,
     })
 }
 
@@ -324,6 +349,7 @@ mod tests {
                 part_cells,
                 row_group_rows: 16,
                 page_rows: 5,
+                always_parts: false,
             };
             write_access(&analysis.matrix.grants, dir.path(), options).unwrap();
             let files = access_files(dir.path()).unwrap();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::{
-    ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array, UInt64Array, UInt8Array,
+    ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, UInt32Array, UInt8Array,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
@@ -63,6 +63,13 @@ pub struct DatasetParts<'a> {
     /// Wall time of each analysis stage, by the manifest's name for it.
     pub stages: Vec<(&'static str, Duration)>,
     pub command_line: &'a [String],
+    /// The tenant the dataset is of (`analyze --tenant`, else the snapshot's
+    /// tenant.json initial domain): a `tenant` column of the small tables and
+    /// the manifest. A dataset with a tenant always writes `access/part-*.parquet`,
+    /// so a folder of them is one glob (DESIGN §4, "Many tenants").
+    pub tenant: Option<&'a str>,
+    /// The snapshot's tenant.json as read, for the manifest.
+    pub tenant_file: Option<&'a serde_json::Value>,
 }
 
 /// Writes the whole dataset to `out`, atomically.
@@ -105,7 +112,15 @@ fn write_files(
     let (access, small) = rayon::join(
         || {
             let access_started = Instant::now();
-            write_access_with(&parts.matrix.grants, dir, AccessOptions::default(), &syncer)
+            let options = if parts.tenant.is_some() {
+                AccessOptions {
+                    always_parts: true,
+                    ..AccessOptions::default()
+                }
+            } else {
+                AccessOptions::default()
+            };
+            write_access_with(&parts.matrix.grants, dir, options, &syncer)
                 .map(|written| (written, access_started.elapsed()))
         },
         || {
@@ -121,7 +136,8 @@ fn write_files(
     let ((cells, layout), access_time) = access?;
     small?;
     synced?;
-    write_private_text(&dir.join("views.sql"), &views_sql(final_dir, layout))?;
+    let _ = final_dir;
+    write_private_text(&dir.join("views.sql"), &views_sql(layout))?;
     let manifest = manifest(parts, cells, started.elapsed(), access_time)?;
     write_private_text(&dir.join("manifest.json"), &manifest)?;
     Ok((cells, access_time))
@@ -151,6 +167,13 @@ fn write_table(path: &Path, batch: RecordBatch, syncer: &Syncer) -> Result<()> {
 
 fn batch(columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
     RecordBatch::try_from_iter(columns).expect("columns of equal length")
+}
+
+/// `batch` with a last `tenant` column (null when the dataset has no tenant).
+fn tenant_batch(a: &DatasetParts<'_>, mut columns: Vec<(&str, ArrayRef)>) -> RecordBatch {
+    let rows = columns.first().map_or(0, |(_, c)| c.len());
+    columns.push(("tenant", strings(std::iter::repeat_n(a.tenant, rows))));
+    batch(columns)
 }
 
 fn strings<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> ArrayRef {
@@ -192,52 +215,55 @@ fn permissions_batch() -> RecordBatch {
 
 fn apps_batch(a: &DatasetParts<'_>) -> RecordBatch {
     let apps = &a.model.apps.apps;
-    let mut permissions = vec![0u32; apps.len()];
-    let mut cells = vec![0u64; apps.len()];
+    let mut permissions = vec![0i64; apps.len()];
+    let mut cells = vec![0i64; apps.len()];
     for g in &a.matrix.grants {
         permissions[g.cells.app as usize] += 1;
-        cells[g.cells.app as usize] += g.cells.len();
+        cells[g.cells.app as usize] += g.cells.len() as i64;
     }
     let mode = (0..apps.len() as u32).map(|app| Some(a.model.aap_mode(app).as_str()));
-    batch(vec![
-        (
-            "app_idx",
-            Arc::new(UInt32Array::from_iter_values(0..apps.len() as u32)) as ArrayRef,
-        ),
-        (
-            "app_id",
-            strings(apps.iter().map(|x| Some(x.app_id.as_str()))),
-        ),
-        (
-            "object_id",
-            strings(apps.iter().map(|x| x.object_id.as_deref())),
-        ),
-        (
-            "display_name",
-            strings(apps.iter().map(|x| x.display_name.as_deref())),
-        ),
-        (
-            "has_service_principal",
-            Arc::new(BooleanArray::from_iter(
-                apps.iter().map(|x| Some(x.has_service_principal)),
-            )),
-        ),
-        ("aap_mode", strings(mode)),
-        (
-            "entra_grants",
-            Arc::new(UInt32Array::from_iter_values(
-                a.model.entra.iter().map(|e| e.len() as u32),
-            )),
-        ),
-        (
-            "rbac_assignments",
-            Arc::new(UInt32Array::from_iter_values(
-                a.model.app_assignments.iter().map(|v| v.len() as u32),
-            )),
-        ),
-        ("permissions", Arc::new(UInt32Array::from(permissions))),
-        ("cells", Arc::new(UInt64Array::from(cells))),
-    ])
+    tenant_batch(
+        a,
+        vec![
+            (
+                "app_idx",
+                Arc::new(UInt32Array::from_iter_values(0..apps.len() as u32)) as ArrayRef,
+            ),
+            (
+                "app_id",
+                strings(apps.iter().map(|x| Some(x.app_id.as_str()))),
+            ),
+            (
+                "object_id",
+                strings(apps.iter().map(|x| x.object_id.as_deref())),
+            ),
+            (
+                "display_name",
+                strings(apps.iter().map(|x| x.display_name.as_deref())),
+            ),
+            (
+                "has_service_principal",
+                Arc::new(BooleanArray::from_iter(
+                    apps.iter().map(|x| Some(x.has_service_principal)),
+                )),
+            ),
+            ("aap_mode", strings(mode)),
+            (
+                "entra_grants",
+                Arc::new(Int64Array::from_iter_values(
+                    a.model.entra.iter().map(|e| e.len() as i64),
+                )),
+            ),
+            (
+                "rbac_assignments",
+                Arc::new(Int64Array::from_iter_values(
+                    a.model.app_assignments.iter().map(|v| v.len() as i64),
+                )),
+            ),
+            ("permissions", Arc::new(Int64Array::from(permissions))),
+            ("cells", Arc::new(Int64Array::from(cells))),
+        ],
+    )
 }
 
 fn mailboxes_batch(a: &DatasetParts<'_>) -> RecordBatch {
@@ -249,31 +275,34 @@ fn mailboxes_batch(a: &DatasetParts<'_>) -> RecordBatch {
             n,
         )),
     };
-    batch(vec![
-        (
-            "mailbox_idx",
-            Arc::new(UInt32Array::from_iter_values(0..n as u32)) as ArrayRef,
-        ),
-        ("external_directory_object_id", {
-            let mut ids = StringBuilder::with_capacity(n, n * 36);
-            let mut buf = [0; 36];
-            for &g in a.directory.mailbox_guids() {
-                ids.append_value(guid_text(g, &mut buf));
-            }
-            Arc::new(ids.finish())
-        }),
-        (
-            "primary_smtp_address",
-            strings(
-                a.directory
-                    .mailbox_addresses
-                    .iter()
-                    .map(|s| Some(s.as_str())),
+    tenant_batch(
+        a,
+        vec![
+            (
+                "mailbox_idx",
+                Arc::new(UInt32Array::from_iter_values(0..n as u32)) as ArrayRef,
             ),
-        ),
-        ("display_name", column(&["DisplayName"])),
-        ("recipient_type_details", column(&["RecipientTypeDetails"])),
-    ])
+            ("external_directory_object_id", {
+                let mut ids = StringBuilder::with_capacity(n, n * 36);
+                let mut buf = [0; 36];
+                for &g in a.directory.mailbox_guids() {
+                    ids.append_value(guid_text(g, &mut buf));
+                }
+                Arc::new(ids.finish())
+            }),
+            (
+                "primary_smtp_address",
+                strings(
+                    a.directory
+                        .mailbox_addresses
+                        .iter()
+                        .map(|s| Some(s.as_str())),
+                ),
+            ),
+            ("display_name", column(&["DisplayName"])),
+            ("recipient_type_details", column(&["RecipientTypeDetails"])),
+        ],
+    )
 }
 
 fn grants_batch(a: &DatasetParts<'_>) -> RecordBatch {
@@ -286,83 +315,84 @@ fn grants_batch(a: &DatasetParts<'_>) -> RecordBatch {
         names.append(true);
     }
     let all = u64::from(a.directory.count);
-    batch(vec![
-        (
-            "app_idx",
-            Arc::new(UInt32Array::from_iter_values(
-                grants.iter().map(|g| g.cells.app),
-            )) as ArrayRef,
-        ),
-        (
-            "app_id",
-            strings(
-                grants
-                    .iter()
-                    .map(|g| Some(a.model.apps.apps[g.cells.app as usize].app_id.as_str())),
+    tenant_batch(
+        a,
+        vec![
+            (
+                "app_idx",
+                Arc::new(UInt32Array::from_iter_values(
+                    grants.iter().map(|g| g.cells.app),
+                )) as ArrayRef,
             ),
-        ),
-        (
-            "permission_id",
-            Arc::new(UInt8Array::from_iter_values(
-                grants.iter().map(|g| g.cells.permission),
-            )),
-        ),
-        (
-            "permission",
-            strings(
-                grants
-                    .iter()
-                    .map(|g| Some(permissions::info(g.cells.permission).name)),
+            (
+                "app_id",
+                strings(
+                    grants
+                        .iter()
+                        .map(|g| Some(a.model.apps.apps[g.cells.app as usize].app_id.as_str())),
+                ),
             ),
-        ),
-        (
-            "entra",
-            Arc::new(BooleanArray::from_iter(
-                grants.iter().map(|g| Some(g.entra_grant)),
-            )),
-        ),
-        (
-            "aap_mode",
-            strings(grants.iter().map(|g| Some(g.aap_mode.as_str()))),
-        ),
-        ("rbac_assignments", Arc::new(names.finish())),
-        (
-            // An assignment behind this grant had a RecipientWriteScope kind
-            // exomatrix does not know and was counted as the whole organization.
-            "rbac_scope_assumed_org_wide",
-            Arc::new(BooleanArray::from_iter(grants.iter().map(|g| {
-                Some(
-                    g.assignments.iter().any(|&i| {
+            (
+                "permission_id",
+                Arc::new(UInt8Array::from_iter_values(
+                    grants.iter().map(|g| g.cells.permission),
+                )),
+            ),
+            (
+                "permission",
+                strings(
+                    grants
+                        .iter()
+                        .map(|g| Some(permissions::info(g.cells.permission).name)),
+                ),
+            ),
+            (
+                "entra",
+                Arc::new(BooleanArray::from_iter(
+                    grants.iter().map(|g| Some(g.entra_grant)),
+                )),
+            ),
+            (
+                "aap_mode",
+                strings(grants.iter().map(|g| Some(g.aap_mode.as_str()))),
+            ),
+            ("rbac_assignments", Arc::new(names.finish())),
+            (
+                // An assignment behind this grant had a RecipientWriteScope kind
+                // exomatrix does not know and was counted as the whole organization.
+                "rbac_scope_assumed_org_wide",
+                Arc::new(BooleanArray::from_iter(grants.iter().map(|g| {
+                    Some(g.assignments.iter().any(|&i| {
                         matches!(a.model.assignments[i].scope, ScopeKind::UnknownKind(_))
-                    }),
-                )
-            }))),
-        ),
-        (
-            "mailboxes_entra",
-            Arc::new(UInt64Array::from_iter_values(
-                grants.iter().map(|g| g.cells.entra.len()),
-            )),
-        ),
-        (
-            "mailboxes_rbac",
-            Arc::new(UInt64Array::from_iter_values(
-                grants.iter().map(|g| g.cells.rbac.len()),
-            )),
-        ),
-        (
-            "mailboxes_total",
-            Arc::new(UInt64Array::from_iter_values(
-                grants.iter().map(|g| g.cells.len()),
-            )),
-        ),
-        (
-            "tenant_wide",
-            Arc::new(BooleanArray::from_iter(
-                grants.iter().map(|g| Some(all > 0 && g.cells.len() == all)),
-            )),
-        ),
-    ])
+                    }))
+                }))),
+            ),
+            (
+                "mailboxes_entra",
+                Arc::new(Int64Array::from_iter_values(
+                    grants.iter().map(|g| g.cells.entra.len() as i64),
+                )),
+            ),
+            (
+                "mailboxes_rbac",
+                Arc::new(Int64Array::from_iter_values(
+                    grants.iter().map(|g| g.cells.rbac.len() as i64),
+                )),
+            ),
+            (
+                "mailboxes_total",
+                Arc::new(Int64Array::from_iter_values(
+                    grants.iter().map(|g| g.cells.len() as i64),
+                )),
+            ),
+            (
+                "tenant_wide",
+                Arc::new(BooleanArray::from_iter(
+                    grants.iter().map(|g| Some(all > 0 && g.cells.len() == all)),
+                )),
+            ),
+        ],
+    )
 }
 
 fn findings_batch(a: &DatasetParts<'_>) -> RecordBatch {
@@ -371,25 +401,29 @@ fn findings_batch(a: &DatasetParts<'_>) -> RecordBatch {
         .iter()
         .map(|x| x.source.as_ref().map(|s| s.to_string()))
         .collect();
-    batch(vec![
-        ("kind", strings(f.iter().map(|x| Some(x.kind)))),
-        (
-            "severity",
-            strings(f.iter().map(|x| Some(x.severity.as_str()))),
-        ),
-        ("object", strings(f.iter().map(|x| Some(x.object.as_str())))),
-        (
-            "message",
-            strings(f.iter().map(|x| Some(x.message.as_str()))),
-        ),
-        ("source", strings(sources.iter().map(|s| s.as_deref()))),
-    ])
+    tenant_batch(
+        a,
+        vec![
+            ("kind", strings(f.iter().map(|x| Some(x.kind)))),
+            (
+                "severity",
+                strings(f.iter().map(|x| Some(x.severity.as_str()))),
+            ),
+            ("object", strings(f.iter().map(|x| Some(x.object.as_str())))),
+            (
+                "message",
+                strings(f.iter().map(|x| Some(x.message.as_str()))),
+            ),
+            ("source", strings(sources.iter().map(|s| s.as_deref()))),
+        ],
+    )
 }
 
-/// DuckDB views over the dataset; paths are absolute, so rewrite them if the dataset moves.
-fn views_sql(dir: &Path, layout: AccessLayout) -> String {
-    let path = |file: &str| dir.join(file).display().to_string().replace('\'', "''");
-    let mut sql = String::from("-- exomatrix dataset views for DuckDB: duckdb -init views.sql\n-- Paths are absolute; if the dataset moves, run: exomatrix analyze again or edit them.\n");
+/// DuckDB views over the dataset, with paths relative to it, so a dataset that is
+/// moved, copied or unpacked elsewhere keeps working: `cd DATASET && duckdb -init views.sql`.
+fn views_sql(layout: AccessLayout) -> String {
+    let path = |file: &str| file.to_string();
+    let mut sql = String::from("-- exomatrix dataset views for DuckDB, paths relative to this folder:\n--   cd DATASET && duckdb -init views.sql\n");
     let access = match layout {
         AccessLayout::Single => path("access.parquet"),
         AccessLayout::Parts(_) => path("access/part-*.parquet"),
@@ -446,13 +480,22 @@ fn manifest(a: &DatasetParts<'_>, cells: u64, write: Duration, access: Duration)
             },
         },
         "snapshot": a.snapshot.display().to_string(),
-        // When the export was written: the newest input file's modification time.
+        "tenant": a.tenant,
+        "tenant_file": a.tenant_file,
+        // When the export was written: tenant.json's exported_at, else the
+        // newest input file's modification time.
         "snapshot_time": a
-            .inputs
-            .iter()
-            .filter_map(|f| std::fs::metadata(f.path).and_then(|m| m.modified()).ok())
-            .max()
-            .map(crate::report::utc_iso),
+            .tenant_file
+            .and_then(|t| t["exported_at"].as_str())
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .or_else(|| {
+                a.inputs
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f.path).and_then(|m| m.modified()).ok())
+                    .max()
+                    .map(crate::report::utc_iso)
+            }),
         "inputs": inputs,
         "counts": {
             "mailboxes": a.directory.count,

@@ -18,7 +18,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{UInt32Type, UInt64Type, UInt8Type};
+use arrow_array::types::{Int64Type, UInt32Type, UInt8Type};
 use arrow_array::{Array, BooleanArray};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use roaring::RoaringBitmap;
@@ -314,7 +314,7 @@ fn read_grants(dir: &Path) -> Result<Vec<GrantRow>> {
         };
         let u64s = |n: &str| {
             b.column_by_name(n)
-                .and_then(|c| c.as_primitive_opt::<UInt64Type>())
+                .and_then(|c| c.as_primitive_opt::<Int64Type>())
                 .ok_or_else(|| missing(&path, n))
         };
         let bools = |n: &str| {
@@ -342,9 +342,9 @@ fn read_grants(dir: &Path) -> Result<Vec<GrantRow>> {
                 permission: names.value(i).to_string(),
                 entra: entra.value(i),
                 aap_mode: mode.value(i).to_string(),
-                mailboxes_entra: me.value(i),
-                mailboxes_rbac: mr.value(i),
-                mailboxes_total: mt.value(i),
+                mailboxes_entra: me.value(i).max(0) as u64,
+                mailboxes_rbac: mr.value(i).max(0) as u64,
+                mailboxes_total: mt.value(i).max(0) as u64,
                 assumed_org_wide: org.value(i),
             });
         }
@@ -532,6 +532,8 @@ pub struct ReportOptions {
     pub compare: Option<PathBuf>,
     /// A plan-migration output folder (its proof.json).
     pub plan: Option<PathBuf>,
+    /// Compare with a dataset of another tenant without an error.
+    pub allow_cross_tenant: bool,
 }
 
 /// Computes the report of the dataset at `dir`.
@@ -685,6 +687,12 @@ pub fn build(dir: &Path, options: &ReportOptions) -> Result<Report> {
         None => None,
         Some(other) => {
             let (before, after) = (read_dataset(other)?, read_dataset(dir)?);
+            crate::matrix::read::check_same_tenant(
+                &before,
+                &after,
+                options.allow_cross_tenant,
+                "--allow-cross-tenant",
+            )?;
             let d = diff(before, after);
             let mut rows: Vec<(String, String, String, u64, u64, u64)> = d
                 .changes

@@ -45,6 +45,47 @@ pub struct Snapshot {
     pub management_scopes: Table,
     pub management_role_assignments: Table,
     pub files: Vec<InputFile>,
+    /// `tenant.json` as the export script writes it (tenant_id, initial_domain,
+    /// display_name, exported_at), when the snapshot has one.
+    pub tenant: Option<serde_json::Value>,
+}
+
+impl Snapshot {
+    /// The tenant's name for datasets: tenant.json's initial domain, lower-cased.
+    pub fn tenant_name(&self) -> Option<String> {
+        let t = self.tenant.as_ref()?;
+        let domain = t["initial_domain"].as_str()?.trim();
+        (!domain.is_empty()).then(|| domain.to_lowercase())
+    }
+}
+
+/// Reads `tenant.json`, when present: an object, or an error naming the file.
+fn load_tenant(dir: &Path) -> Result<Option<(serde_json::Value, InputFile)>> {
+    let path = dir.join("tenant.json");
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    // PowerShell 5.1's Set-Content -Encoding utf8 writes a byte order mark.
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let value: serde_json::Value = serde_json::from_slice(text)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .ok_or_else(|| {
+            Error::data(
+                Location::file("tenant.json"),
+                "is not a JSON object like {\"tenant_id\": \"...\", \"initial_domain\": \"contoso.onmicrosoft.com\"}; fix or delete it (it is optional)",
+            )
+        })?;
+    let file = InputFile {
+        path: path.clone(),
+        table: "tenant",
+        bytes: bytes.len() as u64,
+        rows: 1,
+        sha256: Digest::of(&bytes),
+    };
+    Ok(Some((value, file)))
 }
 
 impl Snapshot {
@@ -80,7 +121,12 @@ impl Snapshot {
                 table
             }));
         }
-        Self::assemble(dir, tables, files)
+        let mut snapshot = Self::assemble(dir, tables, files)?;
+        if let Some((tenant, file)) = load_tenant(dir)? {
+            snapshot.tenant = Some(tenant);
+            snapshot.files.push(file);
+        }
+        Ok(snapshot)
     }
 
     /// Builds a snapshot from CSV texts in memory, keyed by table name
@@ -141,6 +187,7 @@ impl Snapshot {
             management_scopes: next(),
             management_role_assignments: next(),
             files,
+            tenant: None,
         })
     }
 }

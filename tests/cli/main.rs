@@ -5,6 +5,7 @@
 //! who-can and explain.
 
 mod analyze;
+mod fleet;
 mod plan;
 mod queries;
 mod report;
