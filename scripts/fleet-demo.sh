@@ -60,7 +60,7 @@ FROM access x
 JOIN apps a ON a.tenant = x.tenant AND a.app_idx = x.app_idx
 JOIN mailboxes m ON m.tenant = x.tenant AND m.mailbox_idx = x.mailbox_idx
 GROUP BY x.tenant ORDER BY x.tenant
-""").show()
+""").show(truncate=False)
 PY
 else
     echo "(pyspark is not installed: the Spark SQL query in README.md was not run)"
