@@ -331,22 +331,20 @@ pub fn plan(analysis: &Analysis, options: &PlanOptions) -> Result<Plan> {
 
     // A `*` policy narrows every app's Entra grants: it goes only when no app,
     // planned or not, keeps an AAP-constrainable Entra grant.
-    let migrated: FxHashSet<u32> = apps
+    // The permissions each planned app moves to RBAC (its Entra grants of them go).
+    let moved: rustc_hash::FxHashMap<u32, Vec<PermissionId>> = apps
         .iter()
         .filter(|a| a.migrates())
-        .map(|a| a.app)
+        .map(|a| (a.app, a.roles.iter().map(|r| r.permission).collect()))
         .collect();
+    let keeps_narrowed_grant = |a: u32| {
+        let gone = moved.get(&a).map(Vec::as_slice).unwrap_or_default();
+        model.entra[a as usize]
+            .iter()
+            .any(|g| permissions::info(g.permission).aap && !gone.contains(&g.permission))
+    };
     let remaining: Vec<u32> = (0..model.apps.apps.len() as u32)
-        .filter(|&a| {
-            model.entra[a as usize].iter().any(|g| {
-                permissions::info(g.permission).aap
-                    && !(migrated.contains(&a)
-                        && apps
-                            .iter()
-                            .find(|p| p.app == a)
-                            .is_some_and(|p| p.roles.iter().any(|r| r.permission == g.permission)))
-            })
-        })
+        .filter(|&a| keeps_narrowed_grant(a))
         .collect();
     let (mut remove_star, mut keep_star) = (Vec::new(), Vec::new());
     for (i, p) in model.policies.iter().enumerate() {
