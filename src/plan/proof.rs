@@ -11,7 +11,7 @@
 //! filters compiled by the same compiler as every scope. State 3 is the
 //! `after/` snapshot as written, loaded and analyzed from disk like any
 //! snapshot, and compared with the before-state by stable keys for every app
-//! ([`crate::diff`]), so an error in writing it cannot hide.
+//! ([`mod@crate::diff`]), so an error in writing it cannot hide.
 
 use std::path::Path;
 use std::sync::Arc;
