@@ -104,19 +104,7 @@ pub fn read_dataset(dir: &Path) -> Result<AccessSet> {
             });
         }
     }
-    let apps_file = dir.join("apps.parquet");
-    let app_batches = read_batches(&apps_file)?;
-    let mut apps = Vec::new();
-    for b in &app_batches {
-        let ids = string_column(&apps_file, b, "app_id")?;
-        let names = string_column(&apps_file, b, "display_name")?;
-        for i in 0..b.num_rows() {
-            apps.push(AppKey {
-                app_id: ids.value(i).to_lowercase(),
-                name: names.is_valid(i).then(|| names.value(i).to_string()),
-            });
-        }
-    }
+    let apps = read_app_keys(dir)?;
     let mailboxes_file = dir.join("mailboxes.parquet");
     let mut mailboxes = Vec::new();
     for b in &read_batches(&mailboxes_file)? {
@@ -129,19 +117,7 @@ pub fn read_dataset(dir: &Path) -> Result<AccessSet> {
             });
         }
     }
-    // Permission ids are local to the dataset too: map them by name.
-    let permissions_file = dir.join("permissions.parquet");
-    let mut permission_map = [None; 256];
-    for b in &read_batches(&permissions_file)? {
-        let ids = b
-            .column_by_name("permission_id")
-            .and_then(|c| c.as_primitive_opt::<UInt8Type>())
-            .ok_or_else(|| missing(&permissions_file, "permission_id"))?;
-        let names = string_column(&permissions_file, b, "permission")?;
-        for i in 0..b.num_rows() {
-            permission_map[ids.value(i) as usize] = permissions::by_name(names.value(i));
-        }
-    }
+    let permission_map = read_permission_map(dir)?;
     let parts = access_files(dir)?;
     let per_part: Vec<Vec<CellSet>> = parts
         .par_iter()
@@ -160,6 +136,41 @@ pub fn read_dataset(dir: &Path) -> Result<AccessSet> {
         sets,
         tenant,
     })
+}
+
+/// The apps of a dataset by index (`apps.parquet` is written in index order).
+pub(crate) fn read_app_keys(dir: &Path) -> Result<Vec<AppKey>> {
+    let apps_file = dir.join("apps.parquet");
+    let mut apps = Vec::new();
+    for b in &read_batches(&apps_file)? {
+        let ids = string_column(&apps_file, b, "app_id")?;
+        let names = string_column(&apps_file, b, "display_name")?;
+        for i in 0..b.num_rows() {
+            apps.push(AppKey {
+                app_id: ids.value(i).to_lowercase(),
+                name: names.is_valid(i).then(|| names.value(i).to_string()),
+            });
+        }
+    }
+    Ok(apps)
+}
+
+/// The catalogue permission of each of the dataset's permission ids: ids are
+/// local to the dataset too, so they are mapped by name.
+pub(crate) fn read_permission_map(dir: &Path) -> Result<[Option<PermissionId>; 256]> {
+    let permissions_file = dir.join("permissions.parquet");
+    let mut permission_map = [None; 256];
+    for b in &read_batches(&permissions_file)? {
+        let ids = b
+            .column_by_name("permission_id")
+            .and_then(|c| c.as_primitive_opt::<UInt8Type>())
+            .ok_or_else(|| missing(&permissions_file, "permission_id"))?;
+        let names = string_column(&permissions_file, b, "permission")?;
+        for i in 0..b.num_rows() {
+            permission_map[ids.value(i) as usize] = permissions::by_name(names.value(i));
+        }
+    }
+    Ok(permission_map)
 }
 
 pub(crate) fn access_files(dir: &Path) -> Result<Vec<PathBuf>> {

@@ -77,7 +77,7 @@ pub fn write_dataset(parts: &DatasetParts<'_>, out: &Path, force: bool) -> Resul
     let started = Instant::now();
     let staged = StagedDir::begin(out, force)?;
     let target = staged.target().to_path_buf();
-    let written = write_files(parts, staged.dir(), staged.target(), started)
+    let written = write_files(parts, staged.dir(), started)
         .and_then(|written| Ok((written, staged.commit()?)));
     match written {
         Ok(((cells, access_time), path)) => Ok(DatasetSummary {
@@ -93,12 +93,7 @@ pub fn write_dataset(parts: &DatasetParts<'_>, out: &Path, force: bool) -> Resul
     }
 }
 
-fn write_files(
-    parts: &DatasetParts<'_>,
-    dir: &Path,
-    final_dir: &Path,
-    started: Instant,
-) -> Result<(u64, Duration)> {
+fn write_files(parts: &DatasetParts<'_>, dir: &Path, started: Instant) -> Result<(u64, Duration)> {
     // The small tables are independent: build and write them concurrently, and
     // beside the access parts (the mailboxes table is one serial writer).
     let tables: [(&str, &(dyn Fn() -> RecordBatch + Sync)); 5] = [
@@ -136,7 +131,6 @@ fn write_files(
     let ((cells, layout), access_time) = access?;
     small?;
     synced?;
-    let _ = final_dir;
     write_private_text(&dir.join("views.sql"), &views_sql(layout))?;
     let manifest = manifest(parts, cells, started.elapsed(), access_time)?;
     write_private_text(&dir.join("manifest.json"), &manifest)?;
@@ -422,19 +416,17 @@ fn findings_batch(a: &DatasetParts<'_>) -> RecordBatch {
 /// DuckDB views over the dataset, with paths relative to it, so a dataset that is
 /// moved, copied or unpacked elsewhere keeps working: `cd DATASET && duckdb -init views.sql`.
 fn views_sql(layout: AccessLayout) -> String {
-    let path = |file: &str| file.to_string();
     let mut sql = String::from("-- exomatrix dataset views for DuckDB, paths relative to this folder:\n--   cd DATASET && duckdb -init views.sql\n");
     let access = match layout {
-        AccessLayout::Single => path("access.parquet"),
-        AccessLayout::Parts(_) => path("access/part-*.parquet"),
+        AccessLayout::Single => "access.parquet",
+        AccessLayout::Parts(_) => "access/part-*.parquet",
     };
     sql.push_str(&format!(
         "CREATE OR REPLACE VIEW access AS SELECT * FROM read_parquet('{access}');\n"
     ));
     for table in ["permissions", "apps", "mailboxes", "grants", "findings"] {
         sql.push_str(&format!(
-            "CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{}');\n",
-            path(&format!("{table}.parquet"))
+            "CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet('{table}.parquet');\n"
         ));
     }
     sql.push_str(

@@ -102,13 +102,12 @@ impl Proof {
     }
 }
 
-/// The model after step `stage` (1, 2 or 3) of the plan, from the before-model.
-fn apply(
+/// State 1: the before-model with the planned scopes and role assignments added.
+fn with_assignments(
     model: &Model,
     plan: &Plan,
     compiled: &[Arc<crate::filter::Compiled>],
     dir_all: &RoaringBitmap,
-    stage: u8,
 ) -> Model {
     let mut m = model.clone();
     let mut next_scope = 0;
@@ -147,16 +146,15 @@ fn apply(
                 });
             }
         }
-        if stage >= 2 {
-            m.entra[app.app as usize]
-                .retain(|g| !app.roles.iter().any(|r| r.permission == g.permission));
-        }
     }
-    if stage >= 3 {
-        let removed = plan.removed_policies();
-        for list in &mut m.app_policies {
-            list.retain(|p| removed.binary_search(p).is_err());
-        }
+    m
+}
+
+/// State 2: state 1 with the migrated permissions' Entra grants removed.
+fn without_consent(mut m: Model, plan: &Plan) -> Model {
+    for app in plan.apps.iter().filter(|a| a.migrates()) {
+        m.entra[app.app as usize]
+            .retain(|g| !app.roles.iter().any(|r| r.permission == g.permission));
     }
     m
 }
@@ -231,8 +229,8 @@ pub fn prove(analysis: &Analysis, plan: &Plan, after_dir: &Path) -> Result<Proof
         .collect::<Result<_>>()?;
 
     let model = &analysis.model;
-    let assigned = apply(model, plan, &compiled, &dir.all, 1);
-    let consent_removed = apply(model, plan, &compiled, &dir.all, 2);
+    let assigned = with_assignments(model, plan, &compiled, &dir.all);
+    let consent_removed = without_consent(assigned.clone(), plan);
 
     // The after/ snapshot, analyzed from disk like any snapshot.
     let after = Analysis::run(

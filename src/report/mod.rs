@@ -25,7 +25,9 @@ use roaring::RoaringBitmap;
 
 use crate::diff::diff;
 use crate::error::{Error, Result};
-use crate::matrix::read::{access_files, missing, read_batches, string_column};
+use crate::matrix::read::{
+    access_files, missing, read_app_keys, read_batches, read_permission_map, string_column,
+};
 use crate::matrix::read_dataset;
 
 /// Rows shown in the top-N charts and tables.
@@ -230,32 +232,12 @@ fn header(dir: &Path, m: &serde_json::Value) -> Header {
     }
 }
 
-/// (idx → (id, name)) of `apps.parquet`.
+/// (id, name or id) per app index.
 fn read_apps(dir: &Path) -> Result<Vec<(String, String)>> {
-    let path = dir.join("apps.parquet");
-    let mut apps = Vec::new();
-    for b in &read_batches(&path)? {
-        let idx = b
-            .column_by_name("app_idx")
-            .and_then(|c| c.as_primitive_opt::<UInt32Type>())
-            .ok_or_else(|| missing(&path, "app_idx"))?;
-        let ids = string_column(&path, b, "app_id")?;
-        let names = string_column(&path, b, "display_name")?;
-        for i in 0..b.num_rows() {
-            let at = idx.value(i) as usize;
-            if apps.len() <= at {
-                apps.resize(at + 1, (String::new(), String::new()));
-            }
-            let id = ids.value(i).to_string();
-            let name = if names.is_valid(i) {
-                names.value(i).to_string()
-            } else {
-                id.clone()
-            };
-            apps[at] = (id, name);
-        }
-    }
-    Ok(apps)
+    Ok(read_app_keys(dir)?
+        .into_iter()
+        .map(|a| (a.app_id.clone(), a.label().to_string()))
+        .collect())
 }
 
 /// (id, address, display name) per mailbox index.
@@ -282,25 +264,18 @@ fn read_mailboxes(dir: &Path) -> Result<Vec<(String, String, String)>> {
     Ok(out)
 }
 
-/// (name, AAP-constrainable) per permission id.
+/// (name, AAP-constrainable) per permission id of the dataset.
 fn read_permissions(dir: &Path) -> Result<Vec<(String, bool)>> {
-    let path = dir.join("permissions.parquet");
-    let mut out = vec![(String::new(), false); 256];
-    for b in &read_batches(&path)? {
-        let ids = b
-            .column_by_name("permission_id")
-            .and_then(|c| c.as_primitive_opt::<UInt8Type>())
-            .ok_or_else(|| missing(&path, "permission_id"))?;
-        let names = string_column(&path, b, "permission")?;
-        let aap = b
-            .column_by_name("aap_constrainable")
-            .and_then(|c| c.as_any().downcast_ref::<BooleanArray>())
-            .ok_or_else(|| missing(&path, "aap_constrainable"))?;
-        for i in 0..b.num_rows() {
-            out[ids.value(i) as usize] = (names.value(i).to_string(), aap.value(i));
-        }
-    }
-    Ok(out)
+    Ok(read_permission_map(dir)?
+        .iter()
+        .map(|p| match p {
+            Some(p) => {
+                let info = crate::policy::permissions::info(*p);
+                (info.name.to_string(), info.aap)
+            }
+            None => (String::new(), false),
+        })
+        .collect())
 }
 
 fn read_grants(dir: &Path) -> Result<Vec<GrantRow>> {
