@@ -10,15 +10,40 @@
 //! `-WhatIf:$DryRun`. Every removal is preceded by a check that the object is
 //! the one planned.
 //!
-//! Cmdlets and parameters, each from its Microsoft reference page: New-ManagementScope
-//! -Name -RecipientRestrictionFilter; Get-ManagementScope (RecipientFilter);
-//! New-ServicePrincipal -AppId -ObjectId -DisplayName; Get-ServicePrincipal -Identity;
-//! New-ManagementRoleAssignment -Name -Role -App (the service principal's
-//! ServiceId, its Entra object id) -CustomResourceScope; Test-ServicePrincipalAuthorization
-//! -Identity -Resource (RoleName, InScope); Get-MgServicePrincipalAppRoleAssignment
-//! -ServicePrincipalId -All (Id, AppRoleId, PrincipalId); Remove-MgServicePrincipalAppRoleAssignment
-//! -ServicePrincipalId -AppRoleAssignmentId; Get-ApplicationAccessPolicy -Identity
-//! (AppId, AccessRight); Remove-ApplicationAccessPolicy -Identity.
+//! Every cmdlet, parameter and output property the script uses, and what it
+//! was checked against (PowerShell cannot run where exomatrix is built; only
+//! the syntax is checked, by CI's tree-sitter parse of the golden script):
+//! - `New-ManagementScope -Name -RecipientRestrictionFilter`: learn.microsoft.com
+//!   powershell/module/exchange/new-managementscope (RecipientFilter parameter set).
+//! - `Get-ManagementScope -Identity`, property `RecipientFilter`: the
+//!   ManagementScope.RecipientFilter property (Exchange Server API reference) and
+//!   Set-ManagementScope's `[-Identity] <ManagementScopeIdParameter>`.
+//! - `New-ServicePrincipal -AppId -ObjectId -DisplayName`: .../exchange/new-serviceprincipal;
+//!   its syntax block also lists `-ServiceId`, but its example creates a pointer
+//!   with -AppId and -ObjectId only, which the script follows.
+//! - `Get-ServicePrincipal -Identity`, property `AppId`: Set-ServicePrincipal's
+//!   `[-Identity] <ServicePrincipalIdParameter>` example (an object id) and
+//!   Microsoft365DSC's EXOServicePrincipal resource (Identity, AppId).
+//! - `New-ManagementRoleAssignment -Name -Role -App -CustomResourceScope`:
+//!   Microsoft365DSC's MSFT_EXOManagementRoleAssignment schema (App is the
+//!   ServiceId GUID from Get-ServicePrincipal, the Entra object id in the
+//!   documented example; Name at most 64 characters).
+//! - `Get-ManagementRoleAssignment -Identity`: .../exchange/get-managementroleassignment
+//!   (`[[-Identity] <RoleAssignmentIdParameter>]`).
+//! - `Test-ServicePrincipalAuthorization -Identity -Resource`, properties
+//!   `RoleName`, `InScope`: .../exchange/test-serviceprincipalauthorization (its
+//!   example output table).
+//! - `Get-MgServicePrincipalAppRoleAssignment -ServicePrincipalId -All`, properties
+//!   `Id`, `AppRoleId`, `PrincipalId`: .../microsoft.graph.applications/
+//!   get-mgserviceprincipalapproleassignment (List parameter set) and the Graph
+//!   appRoleAssignment resource; `Remove-MgServicePrincipalAppRoleAssignment
+//!   -ServicePrincipalId -AppRoleAssignmentId`: .../remove-mgserviceprincipalapproleassignment.
+//! - `Get-ApplicationAccessPolicy -Identity`, properties `AppId`, `AccessRight`:
+//!   .../exchange/get-applicationaccesspolicy (its examples select AccessRight)
+//!   and Microsoft365DSC's EXOApplicationAccessPolicy (AppID, AccessRight); the
+//!   export script reads the same properties. `Remove-ApplicationAccessPolicy
+//!   -Identity -Confirm:$false`: .../exchange/remove-applicationaccesspolicy.
+//! - `-WhatIf`, `-Confirm`, `-ErrorAction`: common parameters of every cmdlet above.
 
 use std::fmt::Write as _;
 
