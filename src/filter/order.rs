@@ -26,7 +26,7 @@ use roaring::RoaringBitmap;
 use super::ast::Op;
 use super::value::{parse_date, parse_number, OrderingTest};
 
-/// The families, as indices into a [`Slots`].
+/// The families, as indices into `Orderings::offsets` and `families()`.
 const NUMBERS: usize = 0;
 const NON_NUMBERS: usize = 1;
 const DATES: usize = 2;
@@ -40,10 +40,10 @@ pub struct Orderings {
     /// The text families, indexed by `NON_NUMBERS`, `NON_DATES` and `TEXTS`
     /// (the other two entries stay empty).
     texts: [Family<String>; 5],
+    /// Where each family's slots start in the property's one numbering of
+    /// slots (family `f` has `offsets[f]..offsets[f + 1]`).
+    offsets: [usize; 6],
 }
-
-/// Rows placed in slots: per family, per slot, ascending rows.
-pub struct Slots(Vec<Vec<Vec<u32>>>);
 
 impl Orderings {
     /// `tests`: each ordering test with its number among the property's tests.
@@ -63,39 +63,45 @@ impl Orderings {
                 texts[TEXTS].push(text);
             }
         }
-        Orderings {
+        let mut orderings = Orderings {
             numbers: Family::new(numbers, |a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal)),
             dates: Family::new(dates, |a, b| a.cmp(b)),
             texts: texts.map(|items| Family::new(items, |a, b| a.cmp(b))),
+            offsets: [0; 6],
+        };
+        let counts = orderings.families().map(|family| family.slot_count());
+        for (f, count) in counts.into_iter().enumerate() {
+            orderings.offsets[f + 1] = orderings.offsets[f] + count;
         }
+        orderings
+    }
+
+    /// The families in the order of their indices.
+    fn families(&self) -> [&dyn Answer; 5] {
+        [
+            &self.numbers,
+            &self.texts[NON_NUMBERS],
+            &self.dates,
+            &self.texts[NON_DATES],
+            &self.texts[TEXTS],
+        ]
     }
 
     pub fn is_empty(&self) -> bool {
         self.numbers.is_empty() && self.dates.is_empty() && self.texts[TEXTS].is_empty()
     }
 
-    /// Empty slots for one chunk of rows.
-    pub fn slots(&self) -> Slots {
-        let sizes = [
-            self.numbers.slots(),
-            self.texts[NON_NUMBERS].slots(),
-            self.dates.slots(),
-            self.texts[NON_DATES].slots(),
-            self.texts[TEXTS].slots(),
-        ];
-        Slots(sizes.iter().map(|&n| vec![Vec::new(); n]).collect())
+    /// How many slots the families have together.
+    pub fn slot_count(&self) -> usize {
+        self.offsets[5]
     }
 
-    /// Places one value of `row` in the slot of each family that compares it.
-    /// `value` is as written (trimmed), `folded` the same text lower-cased or,
-    /// when it is ASCII, as written (compared ignoring ASCII case).
-    pub fn place(&self, row: u32, value: &str, folded: &[u8], slots: &mut Slots) {
-        let mut put = |family: usize, slot: usize| {
-            let rows = &mut slots.0[family][slot];
-            if rows.last() != Some(&row) {
-                rows.push(row);
-            }
-        };
+    /// Calls `put` with the slot of each family that compares `value` (a
+    /// number below [`Orderings::slot_count`]). `value` is as written
+    /// (trimmed), `folded` the same text lower-cased or, when it is ASCII, as
+    /// written (compared ignoring ASCII case).
+    pub fn each_slot(&self, value: &str, folded: &[u8], mut put: impl FnMut(usize)) {
+        let mut put = |family: usize, slot: usize| put(self.offsets[family] + slot);
         let text_slot = |family: usize| self.texts[family].slot(|b| cmp_folded(b, folded));
         if !self.numbers.is_empty() {
             match parse_number(value) {
@@ -118,29 +124,15 @@ impl Orderings {
         }
     }
 
-    /// The rows each test holds for, from the slots of every chunk (in row
-    /// order), as (test, rows).
-    pub fn answer(&self, chunks: Vec<Slots>) -> Vec<(u32, RoaringBitmap)> {
-        let families: [&dyn Answer; 5] = [
-            &self.numbers,
-            &self.texts[NON_NUMBERS],
-            &self.dates,
-            &self.texts[NON_DATES],
-            &self.texts[TEXTS],
-        ];
+    /// The rows each test holds for, from the rows of every slot (numbered
+    /// as [`Orderings::each_slot`] numbers them), as (test, rows).
+    pub fn answer(&self, slots: &[RoaringBitmap]) -> Vec<(u32, RoaringBitmap)> {
+        let families = self.families();
         let mut by_test: Vec<(u32, RoaringBitmap)> = families
             .par_iter()
             .enumerate()
             .flat_map_iter(|(f, family)| {
-                let slots: Vec<RoaringBitmap> = (0..family.slot_count())
-                    .map(|s| {
-                        RoaringBitmap::from_sorted_iter(
-                            chunks.iter().flat_map(|c| c.0[f][s].iter().copied()),
-                        )
-                        .expect("chunks hold ascending rows, in row order")
-                    })
-                    .collect();
-                family.answer(&slots)
+                family.answer(&slots[self.offsets[f]..self.offsets[f + 1]])
             })
             .collect();
         // A number or date test has a part in two families: join them.
@@ -330,21 +322,18 @@ mod tests {
             .map(|(i, t)| (i as u32, t))
             .collect();
         let orderings = Orderings::new(&numbered);
-        // Two chunks, to exercise the joining of chunks in row order.
-        let mut chunks = Vec::new();
-        for (c, part) in values.chunks(8).enumerate() {
-            let mut slots = orderings.slots();
-            for (i, v) in part.iter().enumerate() {
-                let folded = if v.is_ascii() {
-                    v.to_string()
-                } else {
-                    v.to_lowercase()
-                };
-                orderings.place((c * 8 + i) as u32, v, folded.as_bytes(), &mut slots);
-            }
-            chunks.push(slots);
+        let mut slots = vec![RoaringBitmap::new(); orderings.slot_count()];
+        for (row, v) in values.iter().enumerate() {
+            let folded = if v.is_ascii() {
+                v.to_string()
+            } else {
+                v.to_lowercase()
+            };
+            orderings.each_slot(v, folded.as_bytes(), |s| {
+                slots[s].insert(row as u32);
+            });
         }
-        let answers = orderings.answer(chunks);
+        let answers = orderings.answer(&slots);
         assert_eq!(answers.len(), tests.len());
         for (t, rows) in answers {
             let test = &tests[t as usize];

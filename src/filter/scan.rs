@@ -16,6 +16,12 @@
 //!   binary search, once for all of them ([`super::order`]);
 //! - `$null`: rows with no value.
 //!
+//! What a value hits (its tests and ordering slots) is remembered per chunk,
+//! so a column of a few hundred distinct values costs one hash probe per row;
+//! a chunk gives the memo up once most values miss it (a column of distinct
+//! values). Chunks are roaring containers: a test's rows in a chunk become one
+//! container, set as a bitset when they are many.
+//!
 //! A comparison costs its share of that pass plus its matches, however many
 //! distinct values the property has and however many scopes repeat it.
 //! `MemberOfGroup` and `AdministrativeUnits` run the same matcher over the
@@ -35,35 +41,78 @@ use roaring::{MultiOps, RoaringBitmap};
 use rustc_hash::FxHashMap;
 
 use super::leaf::{Pattern, Test};
-use super::order::{Orderings, Slots};
+use super::order::Orderings;
 use super::value::OrderingTest;
 
-/// Rows per parallel chunk.
-const CHUNK: usize = 16_384;
+/// Rows per parallel chunk: one roaring container's worth, and chunks start
+/// at multiples of it, so a chunk's rows of a test make at most one container.
+const CHUNK: usize = 1 << 16;
+
+/// Above this many rows in one chunk, a test's rows go into the container as
+/// a bitset (roaring's own threshold between array and bitmap containers).
+const DENSE: usize = 4096;
+
+/// The memo of a chunk is given up once it has missed this many times and
+/// more often than it has hit: the property has (nearly) as many distinct
+/// values as rows, and hashing each value once more would only cost.
+const MEMO_TRIAL: u32 = 512;
 
 /// The comparisons of one property, arranged for one pass over its values.
 pub struct Matcher<'t> {
     tests: Vec<&'t Test>,
     /// Literal hash → (test, literal) for `-eq` (and EmailAddresses' `smtp:` form).
     equals: FxHashMap<u64, Vec<(u32, &'t str)>>,
+    /// The shortest and longest of those literals' lengths: a value of
+    /// another length (an X500 proxy, say) is not hashed at all.
+    equal_lengths: (usize, usize),
     /// Prefix patterns (`abc*`) and suffix patterns (`*abc`).
     prefixes: Affixes,
     suffixes: Affixes,
     /// The other patterns: an automaton over one piece of each (see
     /// [`anchor_piece`]), and the tests of each piece.
     pieces: Option<AhoCorasick>,
-    piece_tests: Vec<Vec<u32>>,
+    /// Per piece, its tests: `true` when the pattern is `*piece*`, which a
+    /// value containing the piece matches without verification.
+    piece_tests: Vec<Vec<(u32, bool)>>,
+    /// Each `-like` test's pattern, cut at its stars (`None` for other tests).
+    globs: Vec<Option<Glob<'t>>>,
     /// Patterns without a literal piece (`*`): any value matches.
     any_value: Vec<u32>,
     ordering: Orderings,
     blank: Vec<u32>,
 }
 
-/// What one chunk of rows found: per test the rows it holds for (ordering
-/// tests excepted), and the rows placed in the ordering slots.
-struct Hits {
+/// What one chunk of rows found, per target: the tests, then the ordering
+/// slots (numbered after the tests), each with the rows it holds for.
+struct Hits<'v> {
     rows: Vec<Vec<u32>>,
-    slots: Slots,
+    memo: Memo<'v>,
+    /// The targets of the current value when the memo is off.
+    scratch: Vec<u32>,
+}
+
+/// The targets each distinct value of a chunk hits, computed once per value:
+/// a column of a few hundred distinct values (Department, CountryOrRegion)
+/// costs a hash probe per row instead of every test's work.
+struct Memo<'v> {
+    on: bool,
+    /// Value as written → its targets' place in `targets`.
+    seen: FxHashMap<&'v str, (u32, u32)>,
+    targets: Vec<u32>,
+    lookups: u32,
+    misses: u32,
+}
+
+impl Memo<'_> {
+    fn new() -> Self {
+        Memo {
+            on: true,
+            seen: FxHashMap::default(),
+            targets: Vec::new(),
+            lookups: 0,
+            misses: 0,
+        }
+    }
 }
 
 impl<'t> Matcher<'t> {
@@ -79,10 +128,27 @@ impl<'t> Matcher<'t> {
         let mut m = Matcher {
             tests: tests.to_vec(),
             equals: FxHashMap::default(),
+            equal_lengths: tests
+                .iter()
+                .flat_map(|test| match test {
+                    Test::Equals { value, smtp, .. } => {
+                        vec![Some(value.len()), smtp.as_ref().map(String::len)]
+                    }
+                    _ => Vec::new(),
+                })
+                .flatten()
+                .fold((usize::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n))),
             prefixes: Affixes::new(false),
             suffixes: Affixes::new(true),
             pieces: None,
             piece_tests: Vec::new(),
+            globs: tests
+                .iter()
+                .map(|test| match test {
+                    Test::Like { pattern, .. } => Some(Glob::new(pattern.text.as_bytes())),
+                    _ => None,
+                })
+                .collect(),
             any_value: Vec::new(),
             ordering: Orderings::new(&ordering),
             blank: Vec::new(),
@@ -123,7 +189,11 @@ impl<'t> Matcher<'t> {
                             m.piece_tests.push(Vec::new());
                             pieces.len() - 1
                         });
-                        m.piece_tests[id].push(i);
+                        let whole = pattern.pieces.len() == 1
+                            && pattern.text.len() == piece.len() + 2
+                            && pattern.text.starts_with('*')
+                            && pattern.text.ends_with('*');
+                        m.piece_tests[id].push((i, whole));
                     }
                 },
                 // Answered together by `ordering`.
@@ -144,121 +214,174 @@ impl<'t> Matcher<'t> {
         m
     }
 
-    /// Records in `out` (one list per test) that `row`, holding `values`,
-    /// satisfies each test it does (before negation).
-    fn row(&self, row: u32, values: &[&str], hits: &mut Hits) {
-        let out = &mut hits.rows[..];
-        let hit = |t: u32, out: &mut [Vec<u32>]| {
-            let list = &mut out[t as usize];
+    /// Records in `hits` that `row`, holding `values`, satisfies each target
+    /// its values hit (tests before negation, and ordering slots).
+    fn row<'v>(&self, row: u32, values: &[&'v str], hits: &mut Hits<'v>) {
+        let rows = &mut hits.rows[..];
+        let mut hit = |t: u32| {
+            let list = &mut rows[t as usize];
             if list.last() != Some(&row) {
                 list.push(row);
             }
         };
         if values.is_empty() {
-            for &t in &self.blank {
-                hit(t, out);
-            }
+            self.blank.iter().for_each(|&t| hit(t));
             return;
         }
+        let memo = &mut hits.memo;
         for &value in values {
-            let lowered;
-            let text = if value.is_ascii() {
-                value
-            } else {
-                lowered = value.to_lowercase();
-                lowered.as_str()
-            };
-            let bytes = text.as_bytes();
-            if let Some(list) = (!self.equals.is_empty())
-                .then(|| self.equals.get(&hash_folded(bytes)))
-                .flatten()
-            {
-                for &(t, literal) in list {
-                    if literal.eq_ignore_ascii_case(text) {
-                        hit(t, out);
-                    }
-                }
+            if !memo.on {
+                hits.scratch.clear();
+                self.targets(value, &mut hits.scratch);
+                hits.scratch.iter().for_each(|&t| hit(t));
+                continue;
             }
-            // A pattern the trie only gates is verified, once per row.
-            let mut affix = |t: u32, whole: bool| {
-                if whole {
-                    hit(t, out);
-                } else if out[t as usize].last() != Some(&row) {
-                    if let Test::Like { pattern, .. } = self.tests[t as usize] {
-                        if wildcard_match_folded(pattern.text.as_bytes(), bytes) {
-                            hit(t, out);
-                        }
+            memo.lookups += 1;
+            let (start, end) = match memo.seen.get(value) {
+                Some(&range) => range,
+                None => {
+                    let start = memo.targets.len() as u32;
+                    self.targets(value, &mut memo.targets);
+                    let range = (start, memo.targets.len() as u32);
+                    memo.seen.insert(value, range);
+                    memo.misses += 1;
+                    if memo.misses >= MEMO_TRIAL && memo.misses * 2 > memo.lookups {
+                        memo.on = false;
+                        memo.seen = FxHashMap::default();
                     }
+                    range
                 }
             };
-            if !self.prefixes.is_empty() {
-                self.prefixes.each_match(bytes, &mut affix);
+            memo.targets[start as usize..end as usize]
+                .iter()
+                .for_each(|&t| hit(t));
+            if !memo.on {
+                memo.targets = Vec::new();
             }
-            if !self.suffixes.is_empty() {
-                self.suffixes.each_match(bytes, &mut affix);
+        }
+    }
+
+    /// Appends to `out` the targets one value hits: the tests it satisfies
+    /// (before negation, `$null` tests excepted) and its ordering slots,
+    /// numbered after the tests.
+    fn targets(&self, value: &str, out: &mut Vec<u32>) {
+        let first = out.len();
+        let lowered;
+        let text = if value.is_ascii() {
+            value
+        } else {
+            lowered = value.to_lowercase();
+            lowered.as_str()
+        };
+        let bytes = text.as_bytes();
+        let (shortest, longest) = self.equal_lengths;
+        if (shortest..=longest).contains(&bytes.len()) {
+            for &(t, literal) in self.equals.get(&hash_folded(bytes)).into_iter().flatten() {
+                if literal.eq_ignore_ascii_case(text) {
+                    out.push(t);
+                }
             }
-            if let Some(ac) = &self.pieces {
-                for found in ac.find_overlapping_iter(text) {
-                    for &t in &self.piece_tests[found.pattern().as_usize()] {
-                        if out[t as usize].last() == Some(&row) {
-                            continue;
-                        }
-                        if let Test::Like { pattern, .. } = self.tests[t as usize] {
-                            if wildcard_match_folded(pattern.text.as_bytes(), bytes) {
-                                hit(t, out);
-                            }
-                        }
+        }
+        // A pattern the trie or the automaton only gates is verified, once.
+        let verify = |t: u32, out: &mut Vec<u32>| {
+            if out[first..].contains(&t) {
+                return;
+            }
+            if let Some(glob) = &self.globs[t as usize] {
+                if glob.matches(bytes) {
+                    out.push(t);
+                }
+            }
+        };
+        let mut affix = |t: u32, whole: bool| match whole {
+            true => out.push(t),
+            false => verify(t, out),
+        };
+        if !self.prefixes.is_empty() {
+            self.prefixes.each_match(bytes, &mut affix);
+        }
+        if !self.suffixes.is_empty() {
+            self.suffixes.each_match(bytes, &mut affix);
+        }
+        if let Some(ac) = &self.pieces {
+            for found in ac.find_overlapping_iter(text) {
+                for &(t, whole) in &self.piece_tests[found.pattern().as_usize()] {
+                    match whole {
+                        true if !out[first..].contains(&t) => out.push(t),
+                        true => {}
+                        false => verify(t, out),
                     }
                 }
             }
-            for &t in &self.any_value {
-                hit(t, out);
-            }
-            if !self.ordering.is_empty() {
-                self.ordering.place(row, value, bytes, &mut hits.slots);
-            }
+        }
+        out.extend_from_slice(&self.any_value);
+        if !self.ordering.is_empty() {
+            let base = self.tests.len();
+            self.ordering
+                .each_slot(value, bytes, |slot| out.push((base + slot) as u32));
         }
     }
 
     /// The rows among `rows` that satisfy each test (before negation).
     /// `values_of(range, f)` calls `f(row, values)` for every row of a range, in
     /// order, with the row's values (trimmed, non-empty).
-    pub fn scan<F>(&self, rows: Range<usize>, values_of: F) -> Vec<RoaringBitmap>
+    pub fn scan<'v, F>(&self, rows: Range<usize>, values_of: F) -> Vec<RoaringBitmap>
     where
-        F: Fn(Range<usize>, &mut dyn FnMut(usize, &[&str])) + Sync,
+        F: Fn(Range<usize>, &mut dyn FnMut(usize, &[&'v str])) + Sync,
     {
-        let chunks: Vec<Range<usize>> = rows
-            .clone()
-            .step_by(CHUNK)
-            .map(|start| start..(start + CHUNK).min(rows.end))
-            .collect();
-        let (parts, slots): (Vec<Vec<Vec<u32>>>, Vec<Slots>) = chunks
+        let mut chunks: Vec<Range<usize>> = Vec::new();
+        let mut start = rows.start;
+        while start < rows.end {
+            let end = ((start / CHUNK + 1) * CHUNK).min(rows.end);
+            chunks.push(start..end);
+            start = end;
+        }
+        let targets = self.tests.len() + self.ordering.slot_count();
+        let parts: Vec<Vec<RoaringBitmap>> = chunks
             .into_par_iter()
             .map(|chunk| {
                 let mut hits = Hits {
-                    rows: vec![Vec::new(); self.tests.len()],
-                    slots: self.ordering.slots(),
+                    rows: vec![Vec::new(); targets],
+                    memo: Memo::new(),
+                    scratch: Vec::new(),
                 };
                 values_of(chunk, &mut |row, values| {
                     self.row(row as u32, values, &mut hits)
                 });
-                (hits.rows, hits.slots)
-            })
-            .unzip();
-        let mut found: Vec<RoaringBitmap> = (0..self.tests.len())
-            .into_par_iter()
-            .map(|t| {
-                RoaringBitmap::from_sorted_iter(parts.iter().flat_map(|p| p[t].iter().copied()))
-                    .expect("chunks are visited in ascending order")
+                hits.rows.iter().map(|rows| container(rows)).collect()
             })
             .collect();
+        let mut found = vec![RoaringBitmap::new(); targets];
+        for part in parts {
+            for (all, rows) in found.iter_mut().zip(part) {
+                if !rows.is_empty() {
+                    *all |= rows;
+                }
+            }
+        }
         if !self.ordering.is_empty() {
-            for (t, rows) in self.ordering.answer(slots) {
+            let slots = found.split_off(self.tests.len());
+            for (t, rows) in self.ordering.answer(&slots) {
                 found[t as usize] = rows;
             }
         }
         found
     }
+}
+
+/// Ascending rows of one container (one chunk) as a bitmap: many rows are set
+/// in a bitset and handed over whole, few are inserted one by one.
+fn container(rows: &[u32]) -> RoaringBitmap {
+    let (Some(&first), true) = (rows.first(), rows.len() > DENSE) else {
+        return RoaringBitmap::from_sorted_iter(rows.iter().copied())
+            .expect("a chunk's rows are ascending");
+    };
+    let mut bits = vec![0u8; CHUNK / 8];
+    for &row in rows {
+        let i = row as usize % CHUNK;
+        bits[i / 8] |= 1 << (i % 8);
+    }
+    RoaringBitmap::from_lsb0_bytes(first / CHUNK as u32 * CHUNK as u32, &bits)
 }
 
 /// The rows that satisfy each test when a row's values are the names of the
@@ -518,49 +641,83 @@ fn anchor_piece<'p>(pattern: &'p Pattern, shared: &FxHashMap<String, usize>) -> 
         .map(String::as_str)
 }
 
-/// A hash of folded text (FNV-1a over ASCII-lower-cased bytes, then mixed):
-/// equal for two texts that are equal ignoring ASCII case.
+/// A hash of text that is equal for two texts equal ignoring ASCII case:
+/// every byte has its 0x20 bit set (which is what ASCII lower-casing changes,
+/// so case variants agree; other bytes may collide, and a probe is verified),
+/// then the text is mixed eight bytes at a time. Values run to a few hundred
+/// bytes (X500 proxies), so a byte at a time would cost more than the probe.
 fn hash_folded(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0000_01b3);
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().expect("eight bytes")) | FOLD;
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ (u64::from_le_bytes(last) | FOLD)).wrapping_mul(K);
     }
     let z = h ^ (h >> 31);
     let z = z.wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 29)
 }
 
-/// Whole-value `*` wildcard match of a lower-cased pattern against a value
-/// that is lower-cased or ASCII (compared ignoring ASCII case). Byte-wise
-/// matching of UTF-8 finds only whole characters, as UTF-8 is self-synchronising.
-fn wildcard_match_folded(pattern: &[u8], value: &[u8]) -> bool {
-    let mut parts = pattern.split(|&b| b == b'*');
-    let first = parts.next().unwrap_or_default();
-    if value.len() < first.len() || !value[..first.len()].eq_ignore_ascii_case(first) {
-        return false;
-    }
-    let mut rest = &value[first.len()..];
-    let parts: Vec<&[u8]> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match find_folded(rest, part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest[rest.len() - last.len()..].eq_ignore_ascii_case(last)
+/// A lower-cased `*` pattern cut at its stars once, for the many values it is
+/// verified against: the literal it starts with, the pieces between stars,
+/// and the literal it ends with (`None` without a star: the whole value).
+struct Glob<'p> {
+    head: &'p [u8],
+    middle: Vec<&'p [u8]>,
+    tail: Option<&'p [u8]>,
 }
 
-/// The first position of `needle` in `haystack`, ignoring ASCII case.
+impl<'p> Glob<'p> {
+    fn new(pattern: &'p [u8]) -> Glob<'p> {
+        let mut parts = pattern.split(|&b| b == b'*');
+        let head = parts.next().unwrap_or_default();
+        let mut middle: Vec<&[u8]> = parts.collect();
+        let tail = middle.pop();
+        middle.retain(|p| !p.is_empty());
+        Glob { head, middle, tail }
+    }
+
+    /// Whether a value (lower-cased, or ASCII in any case) matches the whole
+    /// pattern. Each middle piece is found leftmost between the head and the
+    /// tail, which is enough for `*` patterns.
+    fn matches(&self, value: &[u8]) -> bool {
+        let head = self.head;
+        let Some(tail) = self.tail else {
+            return value.eq_ignore_ascii_case(head);
+        };
+        if value.len() < head.len() + tail.len()
+            || !value[..head.len()].eq_ignore_ascii_case(head)
+            || !value[value.len() - tail.len()..].eq_ignore_ascii_case(tail)
+        {
+            return false;
+        }
+        let mut rest = &value[head.len()..value.len() - tail.len()];
+        for part in &self.middle {
+            match find_folded(rest, part) {
+                Some(i) => rest = &rest[i + part.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
 fn find_folded(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() {
         return Some(0);
     }
+    let first = needle[0].to_ascii_lowercase();
     haystack
         .windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
+        .position(|w| w[0].to_ascii_lowercase() == first && w.eq_ignore_ascii_case(needle))
 }
 
 #[cfg(test)]
@@ -628,6 +785,76 @@ mod tests {
         assert_eq!(end(5), None);
     }
 
+    /// Enough rows to cross chunk boundaries, to fill a container densely, and
+    /// to make the memo give up on a column of distinct values half-way through
+    /// a chunk, while repeated values keep hitting it; every test must still
+    /// equal the reference row by row.
+    #[test]
+    fn chunks_dense_rows_and_the_memo_agree_with_the_reference() {
+        let rows: Vec<Vec<String>> = (0..150_000u32)
+            .map(|r| match r % 7 {
+                0 => Vec::new(),
+                1 | 2 => vec!["Sales".to_string()],
+                3 => vec![format!("U{r:07}@Contoso.com"), "SALES".to_string()],
+                4 if r > 70_000 => vec![format!("{}", r % 1000)],
+                _ => vec![format!("u{r:07}"), format!("Müller{}", r % 3)],
+            })
+            .collect();
+        let tests: Vec<Test> = vec![
+            Test::Blank { negate: false },
+            Test::Equals {
+                value: "sales".into(),
+                smtp: None,
+                negate: false,
+            },
+            Test::Equals {
+                value: "müller1".into(),
+                smtp: None,
+                negate: true,
+            },
+            Test::Like {
+                pattern: Pattern::new("u00*"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("*@contoso.com"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("*12*"),
+                negate: false,
+            },
+            Test::Like {
+                pattern: Pattern::new("u*1*3"),
+                negate: false,
+            },
+            Test::Order(OrderingTest::new(Op::Lt, "500")),
+            Test::Order(OrderingTest::new(Op::Ge, "u0100000")),
+        ];
+        let refs: Vec<&Test> = tests.iter().collect();
+        // Rows from 1,000 on: the first chunk starts off a container boundary.
+        let found = Matcher::new(&refs).scan(1_000..rows.len(), |range, f| {
+            for r in range {
+                let values: Vec<&str> = rows[r].iter().map(String::as_str).collect();
+                f(r, &values);
+            }
+        });
+        for (test, bitmap) in tests.iter().zip(found) {
+            let expected: Vec<u32> = (1_000..rows.len() as u32)
+                .filter(|&r| {
+                    let values = rows[r as usize].iter().map(String::as_str);
+                    test.holds(values) != test.negated()
+                })
+                .collect();
+            assert!(
+                bitmap.iter().eq(expected.iter().copied()),
+                "{test:?}: {} rows, expected {}",
+                bitmap.len(),
+                expected.len()
+            );
+        }
+    }
+
     #[test]
     fn folded_wildcard_agrees_with_the_reference() {
         let values = ["", "a", "Abc", "ABCABC", "xyzabc", "Müller", "mü", "a*b"];
@@ -635,14 +862,14 @@ mod tests {
         for p in patterns {
             for v in values {
                 assert_eq!(
-                    wildcard_match_folded(p.as_bytes(), v.to_lowercase().as_bytes()),
+                    Glob::new(p.as_bytes()).matches(v.to_lowercase().as_bytes()),
                     wildcard_match(p, &v.to_lowercase()),
                     "{p} ~ {v}"
                 );
                 if v.is_ascii() {
                     // ASCII values are matched as written, in any case.
                     assert_eq!(
-                        wildcard_match_folded(p.as_bytes(), v.as_bytes()),
+                        Glob::new(p.as_bytes()).matches(v.as_bytes()),
                         wildcard_match(p, &v.to_lowercase()),
                         "{p} ~ {v} as written"
                     );

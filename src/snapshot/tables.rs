@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use arrow_array::{Array, StringArray};
 
+use super::cells::trim;
 use crate::error::{Error, Location, Result};
 
 /// One snapshot table: its file name stem and the columns it must have.
@@ -309,19 +310,6 @@ impl Column {
             self.starts.partition_point(|&s| s <= row) - 1
         };
         self.chunks[c].value(row - self.starts[c])
-    }
-}
-
-/// `str::trim`, answered from the two end bytes when they are visible ASCII
-/// (almost every value): `trim` decodes characters from both ends.
-fn trim(value: &str) -> &str {
-    match value.as_bytes() {
-        [first, .., last] | [first @ last]
-            if (b'!'..=b'~').contains(first) && (b'!'..=b'~').contains(last) =>
-        {
-            value
-        }
-        _ => value.trim(),
     }
 }
 
