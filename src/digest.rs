@@ -4,8 +4,8 @@
 //! manifest needs the digests only at the very end. So a mapped file is hashed
 //! on a thread of its own that runs only on an idle core (`SCHED_IDLE`): the
 //! analysis keeps both cores busy most of the time, and the hashing runs in
-//! the moments when it does not (serial steps between stages). Whatever is left when the manifest
-//! asks is finished then, with the cores free.
+//! the moments when it does not (serial steps between stages). Whatever is
+//! left when the manifest asks is finished then, with the cores free.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};

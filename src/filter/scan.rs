@@ -727,6 +727,13 @@ mod tests {
     use crate::filter::leaf::Pattern;
     use crate::filter::value::wildcard_match;
 
+    fn like(pattern: &str) -> Test {
+        Test::Like {
+            pattern: Pattern::new(pattern),
+            negate: false,
+        }
+    }
+
     fn likes(patterns: &[&str]) -> Vec<Test> {
         patterns
             .iter()
@@ -812,22 +819,10 @@ mod tests {
                 smtp: None,
                 negate: true,
             },
-            Test::Like {
-                pattern: Pattern::new("u00*"),
-                negate: false,
-            },
-            Test::Like {
-                pattern: Pattern::new("*@contoso.com"),
-                negate: false,
-            },
-            Test::Like {
-                pattern: Pattern::new("*12*"),
-                negate: false,
-            },
-            Test::Like {
-                pattern: Pattern::new("u*1*3"),
-                negate: false,
-            },
+            like("u00*"),
+            like("*@contoso.com"),
+            like("*12*"),
+            like("u*1*3"),
             Test::Order(OrderingTest::new(Op::Lt, "500")),
             Test::Order(OrderingTest::new(Op::Ge, "u0100000")),
         ];
