@@ -152,6 +152,10 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         let mut out = std::io::stdout().lock();
         print_summary(&mut out, &analysis, &written, started.elapsed())?;
     }
+    // The process ends here: the operating system takes the memory back at
+    // once, where dropping the analysis would free millions of bitmaps and
+    // strings one by one first (0.1-0.2 s on a million mailboxes).
+    std::mem::forget(analysis);
     Ok(ExitStatus::Success)
 }
 

@@ -18,7 +18,7 @@ use rayon::prelude::*;
 
 use super::guids::{prefetch, BATCH};
 use super::resolve::{text_key, Entry, Folded, KeySink, Resolution, Tier};
-use crate::snapshot::smtp_proxy;
+use crate::snapshot::{smtp_proxy, trim};
 
 /// The tiers whose keys an identity is compared with, as bits.
 const DISTINGUISHED_NAME: u8 = 1 << Tier::DistinguishedName as u8;
@@ -143,7 +143,7 @@ impl<'a> Asked<'a> {
             return blank;
         };
         // The address tier's key differs only for an `smtp:` text.
-        let address = smtp_proxy(id.trim()).and_then(|_| text_key(Tier::Address, id));
+        let address = smtp_proxy(trim(id)).and_then(|_| text_key(Tier::Address, id));
         let i = self.find(hash, &full);
         // The identity this text already is, if it came before: the link of
         // its own key, the one that holds in the distinguished name tier.

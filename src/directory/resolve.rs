@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::guids::{self, GuidTable};
-use crate::snapshot::{parse_guid_u128, smtp_proxy};
+use crate::snapshot::{parse_guid_u128, smtp_proxy, trim};
 
 /// The identity tiers, in the order they are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -662,7 +662,7 @@ fn shard_of(hash: u64, shards: usize) -> usize {
 
 /// The key `key` is in a text tier, or `None` when it is blank.
 pub(super) fn text_key(tier: Tier, key: &str) -> Option<Folded<'_>> {
-    let key = key.trim();
+    let key = trim(key);
     if key.is_empty() {
         return None;
     }

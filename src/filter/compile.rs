@@ -28,7 +28,7 @@ use super::trace::{LeafTrace, Trace};
 use crate::directory::{Directory, Recipient};
 use crate::findings::kind;
 use crate::snapshot::Table;
-use crate::snapshot::{smtp_proxy, split_multi};
+use crate::snapshot::{smtp_proxy, split_multi, trim};
 
 /// A compiled filter: the mailboxes it selects and the notes about it.
 #[derive(Debug, Clone)]
@@ -251,7 +251,7 @@ impl<'a> FilterContext<'a> {
                     let mut values = Vec::new();
                     for (row, cell) in range.clone().zip(column.values(range)) {
                         values.clear();
-                        let cell = cell.map(str::trim).unwrap_or_default();
+                        let cell = cell.map(trim).unwrap_or_default();
                         if multi {
                             values.extend(split_multi(cell));
                         } else if !cell.is_empty() {
