@@ -28,8 +28,15 @@ pub fn wildcard_match(pattern: &str, value: &str) -> bool {
 
 /// `[+-]digits[.digits]`
 pub fn parse_number(text: &str) -> Option<f64> {
-    let t = text.trim();
+    let t = crate::snapshot::trim(text);
     let body = t.strip_prefix(['+', '-']).unwrap_or(t);
+    // Whole numbers of up to 15 digits (postal codes, counters), a value per
+    // row in an ordering pass, are read digit by digit: exact in an f64, so
+    // the same number the float parser gives.
+    if (1..=15).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_digit()) {
+        let n = body.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0')) as f64;
+        return Some(if t.starts_with('-') { -n } else { n });
+    }
     let (int, frac) = match body.split_once('.') {
         Some((i, f)) => (i, Some(f)),
         None => (body, None),
@@ -367,6 +374,25 @@ mod tests {
         }
         assert_eq!(parse_number("+3.5"), Some(3.5));
         assert_eq!(parse_number("-007"), Some(-7.0));
+        // The whole-number path gives what the float parser gives, sign of zero included.
+        for text in [
+            "0",
+            "-0",
+            "+0",
+            "7",
+            " 42 ",
+            "-12345",
+            "999999999999999",
+            "1000000000000000",
+            "-9007199254740993",
+            "00000000000000012",
+            "3.0",
+            "49298",
+        ] {
+            let parsed: f64 = text.trim().parse().unwrap();
+            let ours = parse_number(text).unwrap();
+            assert_eq!(ours.to_bits(), parsed.to_bits(), "{text}");
+        }
         for bad in ["1e5", "3.", ".5", "", "1,000", "nan"] {
             assert_eq!(parse_number(bad), None, "{bad}");
         }
