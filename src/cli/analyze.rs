@@ -152,9 +152,11 @@ pub fn run(args: AnalyzeArgs) -> anyhow::Result<ExitStatus> {
         let mut out = std::io::stdout().lock();
         print_summary(&mut out, &analysis, &written, started.elapsed())?;
     }
-    // The process ends here: the operating system takes the memory back at
-    // once, where dropping the analysis would free millions of bitmaps and
-    // strings one by one first (0.1-0.2 s on a million mailboxes).
+    // `analyze` is the process's one command (main runs one and exits), so the
+    // operating system takes the memory back at once, where dropping the
+    // analysis would free millions of bitmaps and strings one by one first
+    // (0.05 s measured on a million mailboxes). Called in a loop from library
+    // code, this would leak one analysis per call.
     std::mem::forget(analysis);
     Ok(ExitStatus::Success)
 }
