@@ -8,6 +8,7 @@
 //! left when the manifest asks is finished then, with the cores free.
 
 use std::fmt;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
@@ -22,7 +23,7 @@ struct State {
     /// The worker's thread id once it runs (0 before): whoever waits for the
     /// digest gives the worker a normal priority first, so that other
     /// processes keeping every core busy cannot starve it.
-    worker_tid: Arc<std::sync::atomic::AtomicI32>,
+    worker_tid: Arc<AtomicI32>,
 }
 
 impl Digest {
@@ -41,7 +42,7 @@ impl Digest {
     where
         B: AsRef<[u8]> + Send + Sync + ?Sized + 'static,
     {
-        let worker_tid: Arc<std::sync::atomic::AtomicI32> = Default::default();
+        let worker_tid: Arc<AtomicI32> = Default::default();
         let worker = std::thread::Builder::new()
             .name("exomatrix-sha256".into())
             .spawn({
@@ -101,12 +102,12 @@ fn sha256_hex(bytes: &[u8]) -> String {
 /// Nice 19, the fallback, was not enough: measured on 2 cores, the hashing
 /// kept a whole core for 0.4 s while both rayon workers shared the other.
 #[cfg(target_os = "linux")]
-fn lower_this_threads_priority(tid: &std::sync::atomic::AtomicI32) {
+fn lower_this_threads_priority(tid: &AtomicI32) {
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: plain arguments (0: the calling thread); the calls change only
     // this thread's scheduling, and a failure leaves it as it was.
     unsafe {
-        tid.store(libc::gettid(), std::sync::atomic::Ordering::Release);
+        tid.store(libc::gettid(), Ordering::Release);
         if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
             libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19);
         }
@@ -117,8 +118,8 @@ fn lower_this_threads_priority(tid: &std::sync::atomic::AtomicI32) {
 /// the normal policy and priority back. Raising a nice value may be refused
 /// to an unprivileged process; the worker then finishes as it was.
 #[cfg(target_os = "linux")]
-fn restore_priority(tid: &std::sync::atomic::AtomicI32) {
-    let tid = tid.load(std::sync::atomic::Ordering::Acquire);
+fn restore_priority(tid: &AtomicI32) {
+    let tid = tid.load(Ordering::Acquire);
     if tid == 0 {
         return;
     }
@@ -132,10 +133,10 @@ fn restore_priority(tid: &std::sync::atomic::AtomicI32) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn lower_this_threads_priority(_: &std::sync::atomic::AtomicI32) {}
+fn lower_this_threads_priority(_: &AtomicI32) {}
 
 #[cfg(not(target_os = "linux"))]
-fn restore_priority(_: &std::sync::atomic::AtomicI32) {}
+fn restore_priority(_: &AtomicI32) {}
 
 #[cfg(test)]
 mod tests {
@@ -147,7 +148,6 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_waited_for_worker_gets_its_priority_back() {
-        use std::sync::atomic::AtomicI32;
         let tid = Arc::new(AtomicI32::new(0));
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let worker = std::thread::spawn({
@@ -159,7 +159,7 @@ mod tests {
         });
         let policy = |tid: i32| unsafe { libc::sched_getscheduler(tid) };
         let id = loop {
-            match tid.load(std::sync::atomic::Ordering::Acquire) {
+            match tid.load(Ordering::Acquire) {
                 0 => std::thread::yield_now(),
                 id => break id,
             }

@@ -128,16 +128,7 @@ impl<'t> Matcher<'t> {
         let mut m = Matcher {
             tests: tests.to_vec(),
             equals: FxHashMap::default(),
-            equal_lengths: tests
-                .iter()
-                .flat_map(|test| match test {
-                    Test::Equals { value, smtp, .. } => {
-                        vec![Some(value.len()), smtp.as_ref().map(String::len)]
-                    }
-                    _ => Vec::new(),
-                })
-                .flatten()
-                .fold((usize::MAX, 0), |(lo, hi), n| (lo.min(n), hi.max(n))),
+            equal_lengths: (usize::MAX, 0),
             prefixes: Affixes::new(false),
             suffixes: Affixes::new(true),
             pieces: None,
@@ -167,6 +158,8 @@ impl<'t> Matcher<'t> {
                             .entry(hash_folded(literal.as_bytes()))
                             .or_default()
                             .push((i, literal.as_str()));
+                        let (shortest, longest) = m.equal_lengths;
+                        m.equal_lengths = (shortest.min(literal.len()), longest.max(literal.len()));
                     }
                 }
                 Test::Like { pattern, .. } if pattern.prefix => {
@@ -727,6 +720,14 @@ mod tests {
     use crate::filter::leaf::Pattern;
     use crate::filter::value::wildcard_match;
 
+    fn equals(value: &str, negate: bool) -> Test {
+        Test::Equals {
+            value: value.into(),
+            smtp: None,
+            negate,
+        }
+    }
+
     fn like(pattern: &str) -> Test {
         Test::Like {
             pattern: Pattern::new(pattern),
@@ -809,16 +810,8 @@ mod tests {
             .collect();
         let tests: Vec<Test> = vec![
             Test::Blank { negate: false },
-            Test::Equals {
-                value: "sales".into(),
-                smtp: None,
-                negate: false,
-            },
-            Test::Equals {
-                value: "müller1".into(),
-                smtp: None,
-                negate: true,
-            },
+            equals("sales", false),
+            equals("müller1", true),
             like("u00*"),
             like("*@contoso.com"),
             like("*12*"),
@@ -887,16 +880,8 @@ mod tests {
         ];
         let tests: Vec<Test> = [
             Test::Blank { negate: false },
-            Test::Equals {
-                value: "sales".into(),
-                smtp: None,
-                negate: false,
-            },
-            Test::Equals {
-                value: "müller".into(),
-                smtp: None,
-                negate: true,
-            },
+            equals("sales", false),
+            equals("müller", true),
             Test::Like {
                 pattern: Pattern::new("sales*"),
                 negate: false,
@@ -972,11 +957,7 @@ mod tests {
         let c: RoaringBitmap = [3].into_iter().collect();
         let containers = [(Some("CN=A,DC=x"), &a), (Some("CN=B,DC=x"), &b), (None, &c)];
         let tests = [
-            Test::Equals {
-                value: "cn=b,dc=x".into(),
-                smtp: None,
-                negate: false,
-            },
+            equals("cn=b,dc=x", false),
             Test::Like {
                 pattern: Pattern::new("cn=*"),
                 negate: false,

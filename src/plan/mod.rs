@@ -23,7 +23,7 @@ pub mod quote;
 pub mod script;
 
 use roaring::{MultiOps, RoaringBitmap};
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::analysis::Analysis;
 use crate::directory::{Directory, Recipient};
@@ -332,7 +332,7 @@ pub fn plan(analysis: &Analysis, options: &PlanOptions) -> Result<Plan> {
     // A `*` policy narrows every app's Entra grants: it goes only when no app,
     // planned or not, keeps an AAP-constrainable Entra grant.
     // The permissions each planned app moves to RBAC (its Entra grants of them go).
-    let moved: rustc_hash::FxHashMap<u32, Vec<PermissionId>> = apps
+    let moved: FxHashMap<u32, Vec<PermissionId>> = apps
         .iter()
         .filter(|a| a.migrates())
         .map(|a| (a.app, a.roles.iter().map(|r| r.permission).collect()))
