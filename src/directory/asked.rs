@@ -12,7 +12,10 @@
 //! The table is probed at random millions of times and is larger than the
 //! caches, so, as the GUID tier's table, it is open addressing at a load of at
 //! most two thirds, and an [`AskedScan`] asks the memory for the slots of a
-//! batch of keys before it reads any of them.
+//! batch of keys before it reads any of them. Most keys visited are no
+//! identity's: before each tier, the keys of the identities still open go into
+//! a [`KeyFilter`] small enough to stay in the caches, and a key it rules out
+//! never touches the table.
 
 use rayon::prelude::*;
 
@@ -48,6 +51,9 @@ pub(super) struct Asked<'a> {
     keys: usize,
     /// Each identity's text, as it first came.
     texts: Vec<&'a str>,
+    /// Each identity's keys' quick hashes ([`Folded::quick_hash`]): its own
+    /// key's, then its address tier key's (the same key but for `smtp:` texts).
+    quick: Vec<[u64; 2]>,
     /// The identity that blank texts get (nothing matches it), once one came.
     blank: Option<u32>,
 }
@@ -90,6 +96,7 @@ impl<'a> Asked<'a> {
             links: Vec::new(),
             keys: 0,
             texts: Vec::with_capacity(n),
+            quick: Vec::with_capacity(n),
             blank: None,
         }
     }
@@ -138,7 +145,7 @@ impl<'a> Asked<'a> {
             if let Some(blank) = self.blank {
                 return blank;
             }
-            let blank = self.new_identity(id);
+            let blank = self.new_identity(id, [0; 2]);
             self.blank = Some(blank);
             return blank;
         };
@@ -159,7 +166,11 @@ impl<'a> Asked<'a> {
                 link = *next;
             }
         }
-        let identity = self.new_identity(id);
+        let quick = full.quick_hash();
+        let identity = self.new_identity(
+            id,
+            [quick, address.as_ref().map_or(quick, Folded::quick_hash)],
+        );
         let own = match address {
             Some(_) => DISTINGUISHED_NAME | NAME,
             None => DISTINGUISHED_NAME | ADDRESS | NAME,
@@ -173,8 +184,9 @@ impl<'a> Asked<'a> {
         identity
     }
 
-    fn new_identity(&mut self, text: &'a str) -> u32 {
+    fn new_identity(&mut self, text: &'a str, quick: [u64; 2]) -> u32 {
         self.texts.push(text);
+        self.quick.push(quick);
         self.texts.len() as u32 - 1
     }
 
@@ -264,6 +276,20 @@ impl<'a> Asked<'a> {
         prefetch(&self.slots[self.home(hash)]);
     }
 
+    /// The keys by which `tier` can still answer an identity (their quick
+    /// hashes): the keys in `tier` of the identities `open` accepts.
+    pub fn filter(&self, tier: Tier, open: impl Fn(u32) -> bool) -> KeyFilter {
+        let which = usize::from(tier == Tier::Address);
+        let mut filter = KeyFilter::with_room(self.quick.len());
+        for (identity, quick) in self.quick.iter().enumerate() {
+            let identity = identity as u32;
+            if open(identity) && self.blank != Some(identity) {
+                filter.insert(quick[which]);
+            }
+        }
+        filter
+    }
+
     /// Calls `f` with each identity whose key in `tier` is the key of slot `i`.
     fn each_linked(&self, i: usize, tier: Tier, mut f: impl FnMut(u32)) {
         let mut link = self.slots[i].first;
@@ -284,19 +310,60 @@ fn slots_for(n: usize) -> usize {
     (n.max(8) * 3 / 2 + 1).next_power_of_two()
 }
 
-/// Visits keys of the text tiers for an [`Asked`] table: each key is hashed and
-/// its slot fetched, and a batch later looked up; a hit is the identity, the
-/// tier and the object. Call [`AskedScan::finish`] after the last key.
+/// A Bloom filter over the quick hashes ([`Folded::quick_hash`]) of some keys
+/// of an [`Asked`] table: ten to twenty bits a key (two megabytes for a
+/// million keys, where the table takes a hundred), one 64-bit word read per
+/// lookup. A key inserted is always let through; of the others about two in a
+/// hundred are.
+pub(super) struct KeyFilter {
+    words: Vec<u64>,
+}
+
+impl KeyFilter {
+    /// Room for `n` keys.
+    fn with_room(n: usize) -> KeyFilter {
+        KeyFilter {
+            words: vec![0; (n * 10 / 64).max(1).next_power_of_two()],
+        }
+    }
+
+    /// The word of a hash (from its top half: the table's slots use the low
+    /// bits) and the three bits it sets there (from its low bits).
+    fn place(&self, hash: u64) -> (usize, u64) {
+        let word = (hash >> 32) as usize & (self.words.len() - 1);
+        let bit = |shift: u32| 1u64 << ((hash >> shift) & 63);
+        (word, bit(0) | bit(6) | bit(12))
+    }
+
+    fn insert(&mut self, hash: u64) {
+        let (word, bits) = self.place(hash);
+        self.words[word] |= bits;
+    }
+
+    /// Whether a key of this hash may have been inserted.
+    pub fn may_contain(&self, hash: u64) -> bool {
+        let (word, bits) = self.place(hash);
+        self.words[word] & bits == bits
+    }
+}
+
+/// Visits keys of the text tiers for an [`Asked`] table: each key is hashed,
+/// and unless the filter rules it out its slot is fetched and a batch later
+/// looked up; a hit is the identity, the tier and the object. Call
+/// [`AskedScan::finish`] after the last key.
 pub(super) struct AskedScan<'s, 'a, 'k, T> {
     asked: &'s Asked<'a>,
+    filter: &'s KeyFilter,
     batch: Vec<(Folded<'k>, u64, Tier, T)>,
     hits: Vec<(u32, Tier, T)>,
 }
 
 impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
-    pub fn new(asked: &'s Asked<'a>) -> Self {
+    /// A scan for the keys `filter` lets through (see [`Asked::filter`]).
+    pub fn new(asked: &'s Asked<'a>, filter: &'s KeyFilter) -> Self {
         AskedScan {
             asked,
+            filter,
             batch: Vec::with_capacity(BATCH),
             hits: Vec::new(),
         }
@@ -344,6 +411,9 @@ impl<'k, T: Copy> KeySink<'k, T> for AskedScan<'_, '_, 'k, T> {
         let Some(key) = text_key(tier, key) else {
             return;
         };
+        if !self.filter.may_contain(key.quick_hash()) {
+            return;
+        }
         let hash = key.hash();
         self.asked.prefetch(hash);
         self.batch.push((key, hash, tier, object));
@@ -390,6 +460,12 @@ impl<T: Copy + PartialEq> Answers<T> {
         }
     }
 
+    /// Whether no key has matched `identity` yet: a further tier can still
+    /// answer it.
+    pub fn is_open(&self, identity: u32) -> bool {
+        self.best[identity as usize].is_none()
+    }
+
     /// Whether every identity that can match has matched: the tiers after
     /// those scanned can change no answer.
     pub fn settled(&self) -> bool {
@@ -426,7 +502,7 @@ mod tests {
     }
 
     #[test]
-    fn one_scan_of_all_tiers_answers_as_the_built_tiers() {
+    fn filtered_scans_tier_by_tier_answer_as_the_built_tiers() {
         let keys = keys();
         let mut built = Resolver::default();
         for (tier, key, object) in &keys {
@@ -461,19 +537,24 @@ mod tests {
             numbers[3], numbers[2],
             "a prefixed address is its own identity"
         );
-        // In parts, as the directory scans its keys in chunks.
-        let parts: Vec<_> = keys
-            .chunks(1_000)
-            .map(|part| {
-                let mut scan = AskedScan::new(&asked);
-                for (tier, key, object) in part {
-                    scan.add(*tier, key, *object);
-                }
-                scan.finish()
-            })
-            .collect();
+        // Tier by tier, each filtered to the identities still open, in parts
+        // as the directory scans its keys in chunks.
         let mut answers = Answers::new(&asked);
-        parts.into_iter().for_each(|hits| answers.absorb(hits));
+        for tier in [Tier::DistinguishedName, Tier::Address, Tier::Name] {
+            let filter = asked.filter(tier, |identity| answers.is_open(identity));
+            let of_tier: Vec<_> = keys.iter().filter(|(t, ..)| *t == tier).collect();
+            let parts: Vec<_> = of_tier
+                .chunks(1_000)
+                .map(|part| {
+                    let mut scan = AskedScan::new(&asked, &filter);
+                    for (tier, key, object) in part {
+                        scan.add(*tier, key, *object);
+                    }
+                    scan.finish()
+                })
+                .collect();
+            parts.into_iter().for_each(|hits| answers.absorb(hits));
+        }
         let answers = answers.finish();
         for (id, number) in ids.iter().zip(numbers) {
             let expected = [Tier::DistinguishedName, Tier::Address, Tier::Name]
@@ -488,6 +569,26 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// The filter lets every key inserted through, and few others.
+    #[test]
+    fn the_key_filter_has_no_false_negatives_and_few_false_positives() {
+        let hash = |i: u64| fmix(i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut filter = KeyFilter::with_room(100_000);
+        (0..100_000).for_each(|i| filter.insert(hash(i)));
+        assert!((0..100_000).all(|i| filter.may_contain(hash(i))));
+        let passed = (100_000..1_100_000)
+            .filter(|&i| filter.may_contain(hash(i)))
+            .count();
+        assert!(passed < 50_000, "{passed} of a million others let through");
+    }
+
+    /// A stand-in for the key hash: any well-mixed 64 bits.
+    fn fmix(mut h: u64) -> u64 {
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^ (h >> 33)
     }
 
     fn numbers_of(asked: &Asked<'_>, text: &str) -> usize {

@@ -490,8 +490,10 @@ impl Directory {
             if answers.settled() {
                 break;
             }
+            // Only the identities no lower tier matched can change.
+            let filter = asked.filter(tier, |identity| answers.is_open(identity));
             let scan = |rows: Range<usize>, groups: bool| {
-                let mut scan = AskedScan::new(asked);
+                let mut scan = AskedScan::new(asked, &filter);
                 self.tier_keys(tier, rows, groups, &mut scan);
                 scan.finish()
             };

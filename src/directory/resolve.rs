@@ -607,10 +607,7 @@ impl Folded<'_> {
 
     /// A 64-bit hash of the folded bytes, eight at a time.
     pub(super) fn hash(&self) -> u64 {
-        let (bytes, ascii) = match self {
-            Folded::Ascii(b) => (*b, true),
-            Folded::Owned(s) => (s.as_bytes(), false),
-        };
+        let (bytes, ascii) = self.bytes();
         let mut h = bytes.len() as u64;
         let mut words = bytes.chunks_exact(8);
         let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
@@ -625,6 +622,38 @@ impl Folded<'_> {
             let w = u64::from_le_bytes(last);
             h = mix(h, if ascii { ascii_lower_word(w) } else { w });
         }
+        fmix64(h)
+    }
+}
+
+impl Folded<'_> {
+    /// The bytes, and whether they are ASCII (to be folded) or folded already.
+    fn bytes(&self) -> (&[u8], bool) {
+        match self {
+            Folded::Ascii(b) => (b, true),
+            Folded::Owned(s) => (s.as_bytes(), false),
+        }
+    }
+
+    /// A hash of the length and the first and last sixteen folded bytes, in
+    /// constant time: equal keys have equal quick hashes, and keys that differ
+    /// only in their middle share one (a filter lets them through, the full
+    /// [`Folded::hash`] tells them apart).
+    pub(super) fn quick_hash(&self) -> u64 {
+        let (bytes, ascii) = self.bytes();
+        let n = bytes.len();
+        let mut ends = [0u8; 32];
+        if n >= 16 {
+            ends[..16].copy_from_slice(&bytes[..16]);
+            ends[16..].copy_from_slice(&bytes[n - 16..]);
+        } else {
+            ends[..n].copy_from_slice(bytes);
+        }
+        let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        let h = ends.chunks_exact(8).fold(n as u64, |h, w| {
+            let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
+            mix(h, if ascii { ascii_lower_word(w) } else { w })
+        });
         fmix64(h)
     }
 }
@@ -732,12 +761,41 @@ pub(super) mod tests {
             "AZaz@[`",
             "MiXeD.Case-Address_0123@Contoso.COM",
             "@@@@@@@@ZZZZ",
+            "Sixteen-Bytes-AZ",
+            "Seventeen-Bytes-Z",
         ] {
             let folded = Folded::Ascii(text.as_bytes());
-            let lower = text.to_ascii_lowercase();
-            assert_eq!(folded.hash(), Folded::Owned(lower.clone()).hash(), "{text}");
-            assert!(folded.equals(lower.as_bytes()));
+            let lower = Folded::Owned(text.to_ascii_lowercase());
+            assert_eq!(folded.hash(), lower.hash(), "{text}");
+            assert_eq!(folded.quick_hash(), lower.quick_hash(), "{text}");
+            assert!(folded.equals(text.to_ascii_lowercase().as_bytes()));
         }
+    }
+
+    /// The quick hash reads the length and both ends: keys that differ there
+    /// differ in it (a filter of it rules them out), keys that differ only in
+    /// the middle share it.
+    #[test]
+    fn the_quick_hash_reads_the_length_and_both_ends() {
+        let quick = |text: &str| Folded::Ascii(text.as_bytes()).quick_hash();
+        let base = "CN=u0000001,OU=contoso.onmicrosoft.com,DC=com";
+        assert_ne!(
+            quick(base),
+            quick("CN=u0000002,OU=contoso.onmicrosoft.com,DC=com")
+        );
+        assert_ne!(
+            quick(base),
+            quick("CN=u0000001,OU=contoso.onmicrosoft.com,DC=org")
+        );
+        assert_ne!(
+            quick(base),
+            quick("CN=u0000001,OU=contoso.onmicrosoft.com,DC=comm")
+        );
+        assert_eq!(
+            quick(base),
+            quick("CN=u0000001,OU=cxntoso.onmicrosoft.com,DC=com")
+        );
+        assert_ne!(quick("ab"), quick("ab\0"));
     }
 
     #[test]
