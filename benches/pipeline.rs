@@ -182,7 +182,7 @@ fn stages(c: &mut Criterion) {
         .and_then(|c| c.get(0))
         .expect("an assignment")
         .to_string();
-    let mailbox = analysis.directory.mailbox_addresses[42].clone();
+    let mailbox = analysis.directory.mailbox_address(42).to_string();
     let mut g = c.benchmark_group("explain");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     g.bench_function("load_and_answer_one_app_one_mailbox", |b| {

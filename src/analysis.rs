@@ -204,12 +204,11 @@ impl Analysis {
             .collect();
         let dir = &self.directory;
         let mailboxes = dir
-            .mailbox_addresses
-            .iter()
+            .mailbox_addresses(0..dir.count as usize)
             .enumerate()
             .map(|(m, address)| MailboxKey {
                 id: dir.mailbox_id(m as u32),
-                address: address.clone(),
+                address: address.to_string(),
             })
             .collect();
         AccessSet {

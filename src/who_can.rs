@@ -112,7 +112,7 @@ pub fn in_analysis(a: &Analysis, mailbox: &str) -> Result<WhoCan> {
     Ok(WhoCan {
         mailbox: format!(
             "{} ({})",
-            a.directory.mailbox_addresses[m as usize],
+            a.directory.mailbox_address(m),
             a.directory.mailbox_id(m)
         ),
         reaches,

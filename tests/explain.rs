@@ -554,7 +554,7 @@ fn explain_agrees_with_the_matrix_on_every_role_assignment_shape() {
         std::fs::copy(&shape, dir.path().join("management_role_assignments.csv")).unwrap();
         let analysis = Analysis::run(dir.path(), AnalysisOptions::default()).unwrap();
         for m in 0..analysis.directory.count {
-            let address = analysis.directory.mailbox_addresses[m as usize].clone();
+            let address = analysis.directory.mailbox_address(m).to_string();
             let ex = Explainer::load(
                 dir.path(),
                 "Fabrikam Sync",

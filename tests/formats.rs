@@ -226,7 +226,7 @@ fn cells_by_name(a: &Analysis) -> Vec<(String, String, String)> {
             cells.push((
                 app.clone(),
                 permission.to_string(),
-                a.directory.mailbox_addresses[m as usize].clone(),
+                a.directory.mailbox_address(m).to_string(),
             ))
         });
     }

@@ -96,7 +96,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitStatus> {
             let app = &ex.model.apps.apps[ex.app as usize];
             let row = vec![
                 app.app_id.clone(),
-                ex.directory.mailbox_addresses[m as usize].clone(),
+                ex.directory.mailbox_address(m).to_string(),
                 ex.test_application_access_policy(m).to_string(),
             ];
             write!(

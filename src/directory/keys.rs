@@ -8,6 +8,7 @@ use super::resolve::{KeySink, Tier};
 use super::{Group, Recipient};
 use rayon::prelude::*;
 
+use crate::snapshot::tables::Col;
 use crate::snapshot::{parse_guid_u128, smtp_proxy, split_multi, Table};
 
 /// Where the keys of mailboxes and groups come from.
@@ -18,8 +19,8 @@ pub(super) struct KeySources<'a> {
     pub group_table: Option<&'a Table>,
     /// ExternalDirectoryObjectId of each mailbox, parsed.
     pub mailbox_ids: &'a [u128],
-    /// PrimarySmtpAddress of each mailbox.
-    pub addresses: &'a [String],
+    /// PrimarySmtpAddress of each mailbox (never blank).
+    pub addresses: Col<'a>,
     /// The groups, whose GUIDs and DNs were parsed already (empty with the table).
     pub groups: &'a [Group],
 }
@@ -91,42 +92,35 @@ impl<'a> KeySources<'a> {
             }
             Tier::DistinguishedName => {
                 if let Some(c) = mb.column(&["DistinguishedName"]) {
-                    rows.for_each(|row| {
-                        c.get(row)
-                            .into_iter()
-                            .for_each(|v| r.add(tier, v, mailbox(row)))
-                    });
+                    for (row, dn) in rows.clone().zip(c.values(rows)) {
+                        dn.into_iter().for_each(|v| r.add(tier, v, mailbox(row)));
+                    }
                 }
                 for (row, g) in self.groups.iter().enumerate() {
                     r.add(tier, &g.dn, group(row));
                 }
             }
             Tier::Address => {
-                for row in rows {
-                    r.add(tier, &addresses[row], mailbox(row));
+                for (row, address) in rows.clone().zip(addresses.values(rows.clone())) {
+                    r.add(tier, address.unwrap_or_default(), mailbox(row));
                 }
                 for (i, (table, object, rows)) in tables.into_iter().enumerate() {
                     // A mailbox's primary address was visited above, and most
                     // mailboxes list it again among their proxies: a key already
                     // added for the same object changes nothing, so it is skipped.
                     let mailboxes = i == 0;
-                    let upn = table.column(&["UserPrincipalName"]);
-                    let primary = table.column(&["PrimarySmtpAddress"]);
-                    let proxies = table.column(&["EmailAddresses"]);
+                    let column = |name: &str| cells(table.column(&[name]), rows.clone());
+                    let mut upns = column("UserPrincipalName");
+                    let mut primaries = column("PrimarySmtpAddress");
+                    let mut proxies = column("EmailAddresses");
                     for row in rows {
-                        let main = match mailboxes {
-                            true => Some(addresses[row].as_str()),
-                            false => primary.and_then(|c| c.get(row)),
-                        };
-                        let upn = upn.and_then(|c| c.get(row));
+                        let upn = upns.next().flatten();
+                        let main = primaries.next().flatten();
+                        let listed = proxies.next().flatten();
                         for v in [upn, main.filter(|_| !mailboxes)].into_iter().flatten() {
                             r.add(tier, v, object(row));
                         }
-                        for p in proxies
-                            .and_then(|c| c.get(row))
-                            .into_iter()
-                            .flat_map(split_multi)
-                        {
+                        for p in listed.into_iter().flat_map(split_multi) {
                             let Some(address) = smtp_proxy(p) else {
                                 continue;
                             };
@@ -140,9 +134,11 @@ impl<'a> KeySources<'a> {
             }
             Tier::Name => {
                 for (table, object, rows) in tables {
-                    let cols = [table.column(&["Alias"]), table.column(&["Name"])];
+                    let mut aliases = cells(table.column(&["Alias"]), rows.clone());
+                    let mut names = cells(table.column(&["Name"]), rows.clone());
                     for row in rows {
-                        for v in cols.iter().flatten().filter_map(|c| c.get(row)) {
+                        let (alias, name) = (aliases.next().flatten(), names.next().flatten());
+                        for v in [alias, name].into_iter().flatten() {
                             r.add(tier, v, object(row));
                         }
                     }
@@ -150,4 +146,10 @@ impl<'a> KeySources<'a> {
             }
         }
     }
+}
+
+/// The values of a column, when there is one, in `rows`; then `None` forever.
+fn cells<'a>(column: Option<Col<'a>>, rows: Range<usize>) -> impl Iterator<Item = Option<&'a str>> {
+    let values = column.into_iter().flat_map(move |c| c.values(rows.clone()));
+    values.chain(std::iter::repeat(None))
 }

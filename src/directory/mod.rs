@@ -75,8 +75,6 @@ pub struct Directory {
     pub count: u32,
     /// Every mailbox index.
     pub all: RoaringBitmap,
-    /// PrimarySmtpAddress per mailbox, as written.
-    pub mailbox_addresses: Vec<String>,
     pub groups: Vec<Group>,
     pub admin_units: Vec<AdminUnit>,
     /// True when the snapshot has an administrative_unit_members table.
@@ -98,6 +96,8 @@ pub struct Directory {
     member_tiers: OnceLock<MemberTiers>,
     /// What the tiers are built from (the column arrays are shared, not copied).
     mailbox_table: Table,
+    /// Where in `mailbox_table` PrimarySmtpAddress is (never blank).
+    address_column: usize,
     group_table: Table,
     mailbox_guids: Vec<u128>,
     pub au_resolver: Resolver<u32>,
@@ -142,6 +142,22 @@ impl Directory {
         Some(column.values(0..self.count as usize))
     }
 
+    /// A mailbox's PrimarySmtpAddress, trimmed.
+    pub fn mailbox_address(&self, m: u32) -> &str {
+        self.addresses().get(m as usize).unwrap_or_default()
+    }
+
+    /// The PrimarySmtpAddress of the mailboxes `rows`, trimmed, in order.
+    pub fn mailbox_addresses(&self, rows: Range<usize>) -> impl Iterator<Item = &str> + '_ {
+        self.addresses().values(rows).map(Option::unwrap_or_default)
+    }
+
+    /// The PrimarySmtpAddress column, which has a value in every row
+    /// ([`mailboxes::read_mailboxes`] checked).
+    fn addresses(&self) -> Col<'_> {
+        self.mailbox_table.col(self.address_column)
+    }
+
     /// ExternalDirectoryObjectId of every mailbox, parsed.
     pub fn mailbox_guids(&self) -> &[u128] {
         &self.mailbox_guids
@@ -160,7 +176,7 @@ impl Directory {
 
     /// Mailboxes, groups and administrative units, without their memberships.
     pub fn bare(snapshot: &Snapshot) -> Result<Directory> {
-        let (ids, mailbox_addresses) = mailboxes::read_mailboxes(&snapshot.mailboxes)?;
+        let (ids, address_column) = mailboxes::read_mailboxes(&snapshot.mailboxes)?;
         let count = u32::try_from(ids.len()).map_err(|_| {
             Error::data(
                 Location::file(&snapshot.mailboxes.file),
@@ -171,7 +187,6 @@ impl Directory {
         let mut dir = Directory {
             count,
             all: (0..count).collect(),
-            mailbox_addresses,
             groups,
             admin_units: Vec::new(),
             has_au_members: !snapshot.administrative_unit_members.names.is_empty(),
@@ -180,6 +195,7 @@ impl Directory {
             focus: None,
             member_tiers: Default::default(),
             mailbox_table: snapshot.mailboxes.clone(),
+            address_column,
             group_table: snapshot.groups.clone(),
             mailbox_guids: ids,
             au_resolver: Resolver::default(),
@@ -547,7 +563,7 @@ impl Directory {
             mailboxes: &self.mailbox_table,
             group_table,
             mailbox_ids: &self.mailbox_guids,
-            addresses: &self.mailbox_addresses,
+            addresses: self.addresses(),
             groups: all_groups,
         }
     }
@@ -623,7 +639,7 @@ impl Directory {
     /// A readable description of a recipient for messages.
     pub fn describe(&self, r: Recipient) -> String {
         match r {
-            Recipient::Mailbox(m) => format!("mailbox {}", self.mailbox_addresses[m as usize]),
+            Recipient::Mailbox(m) => format!("mailbox {}", self.mailbox_address(m)),
             Recipient::Group(g) => format!("group '{}'", self.groups[g as usize].label),
         }
     }

@@ -58,7 +58,7 @@ impl Explainer {
     pub fn mailbox_label(&self, m: u32) -> String {
         format!(
             "{} ({})",
-            self.directory.mailbox_addresses[m as usize],
+            self.directory.mailbox_address(m),
             self.directory.mailbox_id(m)
         )
     }

@@ -263,16 +263,15 @@ impl<'a> FilterContext<'a> {
             }
             Property::PrimarySmtpAddress => {
                 let proxies = self.mailboxes.column(&["EmailAddresses"]);
-                let addresses = &self.dir.mailbox_addresses;
                 Matcher::new(tests).scan(rows, |range, f| {
                     let mut values = Vec::new();
                     let cells: Box<dyn Iterator<Item = Option<&str>>> = match proxies {
                         Some(c) => Box::new(c.values(range.clone())),
                         None => Box::new(std::iter::repeat(None)),
                     };
-                    for (row, cell) in range.zip(cells) {
+                    let addresses = self.dir.mailbox_addresses(range.clone());
+                    for ((row, cell), primary) in range.zip(cells).zip(addresses) {
                         values.clear();
-                        let primary = addresses[row].as_str();
                         values.push(primary);
                         // Most mailboxes list their primary address again as
                         // a proxy: the same value twice answers nothing new.
@@ -470,7 +469,7 @@ impl<'a> FilterContext<'a> {
             }
             Property::PrimarySmtpAddress => {
                 let proxies = self.mailboxes.column(&["EmailAddresses"]);
-                std::iter::once(self.dir.mailbox_addresses[r].as_str())
+                std::iter::once(self.dir.mailbox_address(r as u32))
                     .chain(
                         proxies
                             .and_then(|c| c.get(r))

@@ -286,12 +286,7 @@ fn mailboxes_batch(a: &DatasetParts<'_>) -> RecordBatch {
             }),
             (
                 "primary_smtp_address",
-                strings(
-                    a.directory
-                        .mailbox_addresses
-                        .iter()
-                        .map(|s| Some(s.as_str())),
-                ),
+                strings(a.directory.mailbox_addresses(0..n).map(Some)),
             ),
             ("display_name", column(&["DisplayName"])),
             ("recipient_type_details", column(&["RecipientTypeDetails"])),

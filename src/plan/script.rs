@@ -69,7 +69,7 @@ fn policy_identity(analysis: &Analysis, policy: &Policy) -> Option<String> {
 /// Up to [`SAMPLES`] addresses of `set`, in mailbox order.
 fn sample(analysis: &Analysis, set: impl Iterator<Item = u32>) -> Vec<&str> {
     set.take(SAMPLES)
-        .map(|m| analysis.directory.mailbox_addresses[m as usize].as_str())
+        .map(|m| analysis.directory.mailbox_address(m))
         .collect()
 }
 

@@ -358,6 +358,11 @@ impl Table {
         })
     }
 
+    /// The accessor of column `index` (see [`Table::column_index`]).
+    pub fn col(&self, index: usize) -> Col<'_> {
+        Col { table: self, index }
+    }
+
     /// A column accessor, or `None` when no alternative name is present.
     pub fn column(&self, names: &[&str]) -> Option<Col<'_>> {
         self.column_index(names).map(|i| Col {
