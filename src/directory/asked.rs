@@ -571,6 +571,53 @@ mod tests {
         ));
     }
 
+    /// A batch added at once numbers its identities as adding them one by one
+    /// does, links the same keys, and a later batch finds the identities of
+    /// the first.
+    #[test]
+    fn a_batch_is_numbered_and_linked_as_one_by_one() {
+        let forms = |i: u32| {
+            [
+                format!("CN=u{i},OU=Contoso"),
+                format!(" User{}@Contoso.com", i % 700),
+                format!("smtp:alias{}@contoso.com", i % 400),
+                format!("alias{}@CONTOSO.com", i % 450),
+                format!("Ångström{}", i % 300),
+                ["", " ", "smtp:"][i as usize % 3].to_string(),
+            ]
+        };
+        let texts: Vec<String> = (0..2_000).flat_map(forms).collect();
+        let ids: Vec<&str> = texts.iter().map(String::as_str).collect();
+        // The second batch repeats some of the first, and brings new ones.
+        let (first, second) = ids.split_at(ids.len() * 4 / 5);
+        let mut batched = Asked::with_capacity(16);
+        let mut numbers = batched.add_all(first);
+        numbers.extend(batched.add_all(second));
+        let mut serial = Asked::with_capacity(16);
+        let one_by_one: Vec<u32> = ids.iter().map(|id| serial.add(id)).collect();
+        assert_eq!(numbers, one_by_one);
+        assert_eq!(batched.texts, serial.texts);
+        assert_eq!(batched.quick, serial.quick);
+        assert_eq!(batched.blank, serial.blank);
+        // The same identities are linked to each key, in each tier.
+        let keys = text_keys(2_500);
+        for tier in [Tier::DistinguishedName, Tier::Address, Tier::Name] {
+            let hits = |asked: &Asked<'_>| {
+                let filter = asked.filter(tier, |_| true);
+                let mut scan = AskedScan::new(asked, &filter);
+                for (t, key, object) in keys.iter().filter(|k| k.0 == tier) {
+                    scan.add(*t, key, *object);
+                }
+                let mut hits = scan.finish();
+                hits.sort_unstable_by_key(|&(identity, _, object)| (object, identity));
+                hits
+            };
+            let found = hits(&batched);
+            assert!(!found.is_empty());
+            assert_eq!(found, hits(&serial), "{tier:?}");
+        }
+    }
+
     /// The filter lets every key inserted through, and few others.
     #[test]
     fn the_key_filter_has_no_false_negatives_and_few_false_positives() {
