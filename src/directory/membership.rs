@@ -6,6 +6,8 @@
 
 use rayon::prelude::*;
 
+use roaring::RoaringBitmap;
+
 use super::{Directory, Hint, Recipient};
 use crate::error::{Location, Result};
 use crate::findings::{kind, Findings};
@@ -189,19 +191,22 @@ pub(super) fn add_group_members(
         |g, member, _, out| out.edges.push((g, member)),
         |g| dir.groups[g as usize].label.clone(),
     )?;
+    // Mailbox members gathered per group, then each group's set made from
+    // its sorted list, the groups in parallel (inserting a row at a time into
+    // twenty thousand bitmaps was one thread's work).
+    let mut mailboxes: Vec<Vec<u32>> = vec![Vec::new(); dir.groups.len()];
     for (group, member) in edges {
-        let group = &mut dir.groups[group as usize];
         match member {
-            Recipient::Mailbox(m) => {
-                group.direct_mailboxes.insert(m);
-            }
+            Recipient::Mailbox(m) => mailboxes[group as usize].push(m),
             Recipient::Group(child) => {
+                let group = &mut dir.groups[group as usize];
                 if !group.direct_groups.contains(&child) {
                     group.direct_groups.push(child);
                 }
             }
         }
     }
+    add_lists(&mut dir.groups, mailboxes, |g| &mut g.direct_mailboxes);
     Ok(())
 }
 
@@ -248,8 +253,28 @@ pub(super) fn add_admin_unit_members(
         },
         |au| dir.admin_units[au as usize].label.clone(),
     )?;
+    let mut members: Vec<Vec<u32>> = vec![Vec::new(); dir.admin_units.len()];
     for (au, m) in edges {
-        dir.admin_units[au as usize].members.insert(m);
+        members[au as usize].push(m);
     }
+    add_lists(&mut dir.admin_units, members, |u| &mut u.members);
     Ok(())
+}
+
+/// Adds each list of mailboxes (any order, repeats allowed) to the set `set`
+/// gives of its container, the containers in parallel.
+fn add_lists<C: Send>(
+    containers: &mut [C],
+    lists: Vec<Vec<u32>>,
+    set: impl Fn(&mut C) -> &mut RoaringBitmap + Sync,
+) {
+    containers
+        .par_iter_mut()
+        .zip(lists)
+        .for_each(|(container, mut list)| {
+            list.sort_unstable();
+            list.dedup();
+            *set(container) |=
+                RoaringBitmap::from_sorted_iter(list).expect("sorted and deduplicated");
+        });
 }
