@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
-use crate::snapshot::{format_guid, required_guid, Col, Table};
+use crate::snapshot::{format_guid, parse_guid_u128, required_guid, Col, Table};
 
 /// Validates the mailboxes: ExternalDirectoryObjectId a unique GUID, an address
 /// present. Gives the ids and where the PrimarySmtpAddress column is.
@@ -29,11 +29,24 @@ pub(super) fn read_mailboxes(table: &Table) -> Result<(Vec<u128>, usize)> {
     };
     // In parallel while all is well; on a bad row, again in order, so the error
     // is always the first one in the file.
-    let parsed: Option<Vec<u128>> = (0..table.len())
-        .into_par_iter()
-        .map(|r| row(r).ok())
-        .collect();
-    let Some(parsed) = parsed else {
+    // Chunks of rows read in order (a row at a time would search the
+    // column's chunks for each cell).
+    const CHUNK: usize = 16_384;
+    let mut ids = vec![0u128; table.len()];
+    let all_good = ids.par_chunks_mut(CHUNK).enumerate().all(|(c, out)| {
+        let rows = c * CHUNK..c * CHUNK + out.len();
+        let cells = id_col.values(rows.clone()).zip(smtp.values(rows));
+        out.iter_mut().zip(cells).all(|(id, (raw, address))| {
+            match (raw.and_then(parse_guid_u128), address) {
+                (Some(parsed), Some(_)) => {
+                    *id = parsed;
+                    true
+                }
+                _ => false,
+            }
+        })
+    });
+    if !all_good {
         // Some row is bad: find the first problem in file order, a duplicate id
         // on an earlier line included.
         let mut seen: FxHashMap<u128, usize> = FxHashMap::default();
@@ -44,8 +57,7 @@ pub(super) fn read_mailboxes(table: &Table) -> Result<(Vec<u128>, usize)> {
             }
         }
         unreachable!("a row failed to parse in parallel but not in order");
-    };
-    let ids = parsed;
+    }
     // Duplicates: sorted (id, row) pairs side by side; the error names the
     // earliest row that repeats an id, and the row it repeats.
     let mut by_id: Vec<(u128, u32)> = ids
@@ -112,6 +124,18 @@ mod tests {
         assert_eq!(error(&[a, a, "nope"]), duplicate(a, 3, 2));
         assert!(error(&[a, "nope", a])
             .starts_with("mailboxes.csv, line 3, column ExternalDirectoryObjectId: "));
+        // A blank address, after a good row, is an error of its line.
+        let blank_address = crate::snapshot::csv::parse_csv(
+            format!("ExternalDirectoryObjectId,PrimarySmtpAddress\n{a},m@x.com\n{b}, \n")
+                .as_bytes(),
+            "mailboxes.csv",
+            crate::snapshot::tables::MAILBOXES,
+        )
+        .unwrap();
+        assert_eq!(
+            read_mailboxes(&blank_address).unwrap_err().to_string(),
+            "mailboxes.csv, line 3, column PrimarySmtpAddress: PrimarySmtpAddress is blank; every mailbox needs one"
+        );
         let table = mailboxes(&[a, b]);
         let (ids, smtp) = read_mailboxes(&table).unwrap();
         assert_eq!(ids.len(), 2);
