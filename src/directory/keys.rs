@@ -26,41 +26,38 @@ pub(super) struct KeySources<'a> {
 }
 
 impl<'a> KeySources<'a> {
-    /// The mailboxes' Guid column, parsed in parallel: each well-formed
-    /// value and its mailbox (malformed ones are skipped), in row order.
-    pub fn guid_column(&self) -> Vec<(u128, Recipient)> {
-        let Some(c) = self.mailboxes.column(&["Guid"]) else {
-            return Vec::new();
-        };
-        const CHUNK: usize = 16_384;
+    /// The GUID tier's keys, in the order [`KeySources::visit`] gives them:
+    /// the mailboxes' ExternalDirectoryObjectId, their Guid (parsed in
+    /// parallel; malformed ones are skipped), then the groups'.
+    pub fn guids(&self) -> Vec<(u128, Recipient)> {
         let rows = self.mailbox_ids.len();
-        (0..rows.div_ceil(CHUNK))
-            .into_par_iter()
-            .flat_map_iter(|chunk| {
-                let from = chunk * CHUNK;
-                c.values(from..(from + CHUNK).min(rows))
-                    .enumerate()
-                    .filter_map(move |(i, v)| {
-                        let guid = parse_guid_u128(v?)?;
-                        Some((guid, Recipient::Mailbox((from + i) as u32)))
-                    })
-            })
-            .collect()
-    }
-
-    /// Passes `f` the GUID tier's keys, in the order [`KeySources::visit`]
-    /// gives them: the mailboxes' ExternalDirectoryObjectId, their Guid
-    /// (`column`, from [`KeySources::guid_column`]), then the groups'.
-    pub fn each_guid(&self, column: &[(u128, Recipient)], f: &mut dyn FnMut(u128, Recipient)) {
-        for (row, &id) in self.mailbox_ids.iter().enumerate() {
-            f(id, Recipient::Mailbox(row as u32));
+        let mut keys: Vec<(u128, Recipient)> = self
+            .mailbox_ids
+            .par_iter()
+            .enumerate()
+            .map(|(row, &id)| (id, Recipient::Mailbox(row as u32)))
+            .collect();
+        if let Some(c) = self.mailboxes.column(&["Guid"]) {
+            const CHUNK: usize = 16_384;
+            let parsed: Vec<Vec<(u128, Recipient)>> = (0..rows.div_ceil(CHUNK))
+                .into_par_iter()
+                .map(|chunk| {
+                    let from = chunk * CHUNK;
+                    c.values(from..(from + CHUNK).min(rows))
+                        .enumerate()
+                        .filter_map(|(i, v)| {
+                            let guid = parse_guid_u128(v?)?;
+                            Some((guid, Recipient::Mailbox((from + i) as u32)))
+                        })
+                        .collect()
+                })
+                .collect();
+            keys.extend(parsed.into_iter().flatten());
         }
-        column.iter().for_each(|&(guid, object)| f(guid, object));
         for (row, g) in self.groups.iter().enumerate() {
-            g.guids
-                .iter()
-                .for_each(|&id| f(id, Recipient::Group(row as u32)));
+            keys.extend(g.guids.iter().map(|&id| (id, Recipient::Group(row as u32))));
         }
+        keys
     }
 
     /// Passes `sink` the keys of one tier: those of the mailboxes in `rows` (all of

@@ -364,9 +364,7 @@ impl Directory {
                 None => rayon::current_num_threads(),
             };
             if tier == Tier::Guid && shards > 1 {
-                let sources = self.key_sources(true);
-                let column = sources.guid_column();
-                return Resolver::from_guids(shards, |f| sources.each_guid(&column, f));
+                return Resolver::from_guids(shards, &self.key_sources(true).guids());
             }
             Resolver::build(tier, shards, self.tier_size(tier), |sink| {
                 self.tier_keys(tier, 0..self.count as usize, true, sink)

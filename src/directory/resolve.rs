@@ -5,8 +5,6 @@
 //! `smtp:` proxy), (4) Alias or Name. The first tier with a match decides; two
 //! different objects in that tier make the identity ambiguous.
 
-use std::collections::VecDeque;
-
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -445,13 +443,10 @@ impl<T: Copy + PartialEq> Resolver<T> {
         r
     }
 
-    /// Builds the GUID tier from the keys (GUID, object) `visit` passes its
-    /// callback, in that order, over `shards` shards in parallel: each shard
-    /// counts the keys of its hashes, then inserts them with the slots of a
-    /// batch ahead fetched. The keys are read where they are, once per shard
-    /// and pass, never gathered (two million of them would be 64 MB to write
-    /// and fault in, then copied once more per shard).
-    pub fn from_guids(shards: usize, visit: impl Fn(&mut dyn FnMut(u128, T)) + Sync) -> Resolver<T>
+    /// Builds the GUID tier from `keys` (GUID, object), in the order given,
+    /// over `shards` shards in parallel: each shard takes the keys of its
+    /// hashes and inserts them with the slots of a batch ahead fetched.
+    pub fn from_guids(shards: usize, keys: &[(u128, T)]) -> Resolver<T>
     where
         T: Send + Sync,
     {
@@ -461,26 +456,18 @@ impl<T: Copy + PartialEq> Resolver<T> {
             .par_iter_mut()
             .enumerate()
             .for_each(|(shard, table)| {
-                let mine = |guid: u128| shard_of(guid_hash(guid), shards) == shard;
-                let mut count = 0;
-                visit(&mut |guid, _| count += usize::from(mine(guid)));
-                table.reserve(count);
-                // The keys fetched and not inserted yet, a batch of them.
-                let mut ahead: VecDeque<(u128, T)> = VecDeque::with_capacity(guids::BATCH + 1);
-                visit(&mut |guid, object| {
-                    if !mine(guid) {
-                        return;
+                let mine: Vec<(u128, T)> = keys
+                    .iter()
+                    .filter(|(g, _)| shard_of(guid_hash(*g), shards) == shard)
+                    .copied()
+                    .collect();
+                table.reserve(mine.len());
+                for (i, &(guid, object)) in mine.iter().enumerate() {
+                    if let Some(&(ahead, _)) = mine.get(i + guids::BATCH) {
+                        table.prefetch(ahead);
                     }
-                    table.prefetch(guid);
-                    ahead.push_back((guid, object));
-                    if ahead.len() > guids::BATCH {
-                        let (guid, object) = ahead.pop_front().expect("a batch is waiting");
-                        table.insert(guid, object);
-                    }
-                });
-                ahead
-                    .into_iter()
-                    .for_each(|(guid, object)| table.insert(guid, object));
+                    table.insert(guid, object);
+                }
             });
         r
     }
@@ -825,9 +812,9 @@ pub(super) mod tests {
         assert!(shard.get(7, &Folded::Ascii(b"gamma")).is_none());
     }
 
-    /// The GUID tier built by shards from visited keys resolves every GUID,
-    /// ambiguous ones naming their objects in the order visited, as adding
-    /// the keys one by one does.
+    /// The GUID tier built by shards resolves every GUID, ambiguous ones
+    /// naming their objects in the order given, as adding the keys one by one
+    /// does.
     #[test]
     fn guids_built_by_shards_resolve_like_serial_adds() {
         let keys: Vec<(u128, u32)> = (0..5_000u32)
@@ -837,9 +824,7 @@ pub(super) mod tests {
         keys.iter()
             .for_each(|&(guid, object)| serial.add_guid(guid, object));
         for shards in [1, 3, 8] {
-            let built = Resolver::from_guids(shards, |f| {
-                keys.iter().for_each(|&(guid, object)| f(guid, object))
-            });
+            let built = Resolver::from_guids(shards, &keys);
             for guid in keys.iter().map(|k| k.0).chain([7]) {
                 let text = format_guid(guid);
                 let found = built.resolve_tier(Tier::Guid, &text);
