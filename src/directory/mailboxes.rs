@@ -27,10 +27,10 @@ pub(super) fn read_mailboxes(table: &Table) -> Result<(Vec<u128>, usize)> {
         }
         Ok(id)
     };
-    // In parallel while all is well; on a bad row, again in order, so the error
-    // is always the first one in the file.
-    // Chunks of rows read in order (a row at a time would search the
-    // column's chunks for each cell).
+    // In parallel while all is well, in chunks of rows whose cells are read in
+    // order (a row at a time would search the column's chunks for each cell);
+    // on a bad row, again in order, so the error is always the first one in
+    // the file.
     const CHUNK: usize = 16_384;
     let mut ids = vec![0u128; table.len()];
     let all_good = ids.par_chunks_mut(CHUNK).enumerate().all(|(c, out)| {

@@ -5,7 +5,6 @@
 //! name it, blank and unresolved cells reported as findings.
 
 use rayon::prelude::*;
-
 use roaring::RoaringBitmap;
 
 use super::{Directory, Hint, Recipient};

@@ -610,7 +610,6 @@ impl Folded<'_> {
         let (bytes, ascii) = self.bytes();
         let mut h = bytes.len() as u64;
         let mut words = bytes.chunks_exact(8);
-        let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         for w in words.by_ref() {
             let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
             h = mix(h, if ascii { ascii_lower_word(w) } else { w });
@@ -624,9 +623,7 @@ impl Folded<'_> {
         }
         fmix64(h)
     }
-}
 
-impl Folded<'_> {
     /// The bytes, and whether they are ASCII (to be folded) or folded already.
     fn bytes(&self) -> (&[u8], bool) {
         match self {
@@ -649,13 +646,17 @@ impl Folded<'_> {
         } else {
             ends[..n].copy_from_slice(bytes);
         }
-        let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         let h = ends.chunks_exact(8).fold(n as u64, |h, w| {
             let w = u64::from_le_bytes(w.try_into().expect("eight bytes"));
             mix(h, if ascii { ascii_lower_word(w) } else { w })
         });
         fmix64(h)
     }
+}
+
+/// One step of the key hashes: eight more bytes into `h`.
+fn mix(h: u64, w: u64) -> u64 {
+    (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
 }
 
 /// Lower-cases the ASCII letters among eight ASCII bytes (high bits clear).
