@@ -19,8 +19,6 @@ pub(super) struct KeySources<'a> {
     pub group_table: Option<&'a Table>,
     /// ExternalDirectoryObjectId of each mailbox, parsed.
     pub mailbox_ids: &'a [u128],
-    /// PrimarySmtpAddress of each mailbox (never blank).
-    pub addresses: Col<'a>,
     /// The groups, whose GUIDs and DNs were parsed already (empty with the table).
     pub groups: &'a [Group],
 }
@@ -63,12 +61,7 @@ impl<'a> KeySources<'a> {
     /// Passes `sink` the keys of one tier: those of the mailboxes in `rows` (all of
     /// them, or the one a directory is focused on), then every group's.
     pub fn visit(&self, tier: Tier, rows: Range<usize>, r: &mut dyn KeySink<'a, Recipient>) {
-        let (mb, gt, ids, addresses) = (
-            self.mailboxes,
-            self.group_table,
-            self.mailbox_ids,
-            self.addresses,
-        );
+        let (mb, gt, ids) = (self.mailboxes, self.group_table, self.mailbox_ids);
         let mailbox = |row: usize| Recipient::Mailbox(row as u32);
         let group = |row: usize| Recipient::Group(row as u32);
         // Mailboxes, then groups, each with the rows to visit.
@@ -101,8 +94,11 @@ impl<'a> KeySources<'a> {
                 }
             }
             Tier::Address => {
-                for (row, address) in rows.clone().zip(addresses.values(rows.clone())) {
-                    r.add(tier, address.unwrap_or_default(), mailbox(row));
+                let primaries = cells(mb.column(&["PrimarySmtpAddress"]), rows.clone());
+                for (row, address) in rows.clone().zip(primaries) {
+                    address
+                        .into_iter()
+                        .for_each(|a| r.add(tier, a, mailbox(row)));
                 }
                 for (i, (table, object, rows)) in tables.into_iter().enumerate() {
                     // A mailbox's primary address was visited above, and most

@@ -563,7 +563,6 @@ impl Directory {
             mailboxes: &self.mailbox_table,
             group_table,
             mailbox_ids: &self.mailbox_guids,
-            addresses: self.addresses(),
             groups: all_groups,
         }
     }
