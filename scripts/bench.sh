@@ -6,6 +6,10 @@
 #                               quote-all wide CSV, every identity form, wildcards
 #                               anywhere, ordering and multi-valued comparisons)
 #   PROFILES=varied scripts/bench.sh   only some of them
+#   PROFILES=independent scripts/bench.sh
+#                               a tenant of the same size and §6's shapes written by
+#                               scripts/independent-tenant.py, apart from exomatrix's
+#                               generator (Python, about 80 s to write once)
 #   BASELINE_CMD='duckdb -c ".read baseline.sql" {}' scripts/bench.sh
 #                               also time another tool on the same tenant ({} is the
 #                               tenant folder), alternating with exomatrix run by run,
@@ -34,11 +38,17 @@ cargo build --release --locked --quiet
 mkdir -p "$DATA"
 
 # generate NAME PROFILE ARGS...: a tenant, once (marked complete only after success).
+# Profile `independent` is written by scripts/independent-tenant.py, not by exomatrix.
 generate() {
     local name=$1 profile=$2; shift 2
     if [ ! -f "$DATA/$name/.complete" ]; then
         echo "generating $name ..." >&2
-        "$BIN" generate --profile "$profile" --seed 42 "$@" -o "$DATA/$name" --force >&2
+        if [ "$profile" = independent ]; then
+            rm -rf "${DATA:?}/$name"
+            python3 scripts/independent-tenant.py "$DATA/$name" "$@" >&2
+        else
+            "$BIN" generate --profile "$profile" --seed 42 "$@" -o "$DATA/$name" --force >&2
+        fi
         touch "$DATA/$name/.complete"
     fi
 }
