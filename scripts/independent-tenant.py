@@ -373,7 +373,7 @@ def policy_tables(out, rng, groups_, units, boxes, n_apps, n_scopes, n_assign, n
         app = restricted[p % len(restricted)]
         g = groups_[rng.randrange(len(groups_))]
         sid = f"S-1-5-21-{rng.randint(10**9, 2 * 10**9)}-{rng.randint(10**9, 2 * 10**9)}-{rng.randint(10**8, 10**9)}-{rng.randint(1000, 99999)}"
-        row(f, [f"{TENANT}\\{app[0]}:{p}", app[0], rng.choice(["RestrictAccess", "DenyAccess"]),
+        row(f, [f"{TENANT}\\{app[0]}:{p}", app[0], rng.choice(["RestrictAccess"] * 9 + ["DenyAccess"]),
                 f"{sid};{g['guid']}", f"policy {p}"])
     f.close()
 
