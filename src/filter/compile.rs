@@ -191,29 +191,47 @@ impl Node {
             })
             .collect();
         order.sort_by_key(|&(size, _)| size);
-        let mut parts: Vec<Signed<'b>> = Vec::with_capacity(items.len());
-        let mut acc: Option<RoaringBitmap> = None;
+        // The intersection of the positive parts so far, less the
+        // complements' sets: what the rest must be right on. Complements
+        // met before any positive part wait for one.
+        let mut acc: Option<Cow<'b, RoaringBitmap>> = None;
+        let mut waiting: Vec<Signed<'b>> = Vec::new();
         for (_, node) in order {
-            let inner = acc.as_ref().or(within);
-            let mut part = node.eval(found, tests, inner);
+            let mut part = node.eval(found, tests, acc.as_deref().or(within));
             if flip {
                 part = part.flip();
             }
-            parts.push(part);
-            // The positive parts so far, intersected: what the rest must
-            // be right on.
-            if !parts.last().expect("pushed").complement {
-                let positive = parts
-                    .iter()
-                    .filter(|p| !p.complement)
-                    .map(|p| p.set.as_ref());
-                acc = Some(positive.intersection());
-                if acc.as_ref().is_some_and(RoaringBitmap::is_empty) {
-                    break;
+            let mut set = match (acc.take(), part.complement) {
+                (None, true) => {
+                    waiting.push(part);
+                    continue;
                 }
+                (None, false) => part.set,
+                (Some(mut set), true) => {
+                    *set.to_mut() -= part.set.as_ref();
+                    set
+                }
+                (Some(mut set), false) => {
+                    *set.to_mut() &= part.set.as_ref();
+                    set
+                }
+            };
+            for c in waiting.drain(..) {
+                *set.to_mut() -= c.set.as_ref();
+            }
+            let empty = set.is_empty();
+            acc = Some(set);
+            if empty {
+                break;
             }
         }
-        Signed::and(parts)
+        match acc {
+            Some(set) => Signed {
+                set,
+                complement: false,
+            },
+            None => Signed::and(waiting),
+        }
     }
 
     /// About how many mailboxes the node selects, to order an `-and`: exact
