@@ -73,7 +73,7 @@ sys_ = float(re.search(r"System time \(seconds\): (\S+)", text).group(1))
 mins, secs = wall.split(":")[-2:]
 wall_s = float(mins) * 60 + float(secs)
 cells = m["counts"]["cells"]
-print(f"{label:<10} {wall_s:7.2f} {t['load']:6.2f} {t['directory']:6.2f} {t['compile_scopes']:6.2f} "
+print(f"{label:<14} {wall_s:7.2f} {t['load']:6.2f} {t['directory']:6.2f} {t['compile_scopes']:6.2f} "
       f"{t['policy']:6.2f} {t['evaluate']:6.2f} {t['write']:6.2f} {cells:>11,} "
       f"{m['throughput']['access_cells_per_second']/1e6:8.1f} {rss_kb/1048576:7.2f} {user:6.1f} {sys_:6.1f}")
 with open(timing + ".wall", "w") as f:
@@ -90,13 +90,13 @@ baseline() {
     sh -c "${BASELINE_CMD//\{\}/$DATA/$name}" > /dev/null
     end=$(date +%s.%N)
     awk -v s="$start" -v e="$end" 'BEGIN {printf "%.3f\n", e - s}' >> "$DATA/walls-baseline-$name"
-    printf '%-10s %7.2f\n' "baseline" "$(tail -1 "$DATA/walls-baseline-$name")"
+    printf '%-14s %7.2f\n' "baseline" "$(tail -1 "$DATA/walls-baseline-$name")"
 }
 
 median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 header() {
-    printf '%-10s %7s %6s %6s %6s %6s %6s %6s %11s %8s %7s %6s %6s\n' \
+    printf '%-14s %7s %6s %6s %6s %6s %6s %6s %11s %8s %7s %6s %6s\n' \
         run total load dir scopes policy eval write cells 'Mcell/s' 'RSS GiB' user sys
 }
 
