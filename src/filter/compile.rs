@@ -92,62 +92,28 @@ impl<'b> Signed<'b> {
             complement: !self.complement,
         }
     }
-
-    /// The intersection: the sets intersected smallest first, the complements'
-    /// sets subtracted; only complements give the complement of their union.
-    fn and(parts: Vec<Signed<'b>>) -> Signed<'b> {
-        let (mut sets, complements): (Vec<_>, Vec<_>) =
-            parts.into_iter().partition(|p| !p.complement);
-        if sets.is_empty() {
-            let union = complements.iter().map(|c| c.set.as_ref()).union();
-            return Signed {
-                set: Cow::Owned(union),
-                complement: true,
-            };
-        }
-        sets.sort_by_key(|s| s.set.len());
-        let mut sets = sets.into_iter();
-        let mut acc = sets.next().expect("not empty").set;
-        for s in sets.chain(complements) {
-            if acc.is_empty() {
-                break;
-            }
-            if s.complement {
-                *acc.to_mut() -= s.set.as_ref();
-            } else {
-                *acc.to_mut() &= s.set.as_ref();
-            }
-        }
-        Signed {
-            set: acc,
-            complement: false,
-        }
-    }
 }
 
-/// The comparisons a batch's nodes number, and how many mailboxes there are.
-struct Answered<'t> {
-    tests: &'t [(Property, Test)],
-    universe: u32,
+/// The comparisons a batch's nodes number, the rows each holds for (before
+/// negation), and how many mailboxes there are.
+struct Answered<'b> {
+    tests: &'b [(Property, Test)],
+    found: &'b [RoaringBitmap],
+    universe: u64,
 }
 
 impl Node {
-    /// The node's mailboxes, from the rows each comparison holds for
-    /// (`found[i]`, before negation) and whether it is negated. With `within`,
-    /// the answer need only be right on those mailboxes (it may hold others
-    /// or lack others outside them): the parts of an `-and` after its most
-    /// selective one are worked out within what it selected, so a scope such
-    /// as `Department -eq 'Legal' -and (Name -like '*a*' -or -not (...))`
-    /// never builds the union of its broad comparisons over the whole tenant.
-    fn eval<'b>(
-        &self,
-        found: &'b [RoaringBitmap],
-        tests: &Answered<'_>,
-        within: Option<&RoaringBitmap>,
-    ) -> Signed<'b> {
+    /// The node's mailboxes, from the rows each comparison holds for and
+    /// whether it is negated. With `within`, the answer need only be right on
+    /// those mailboxes (it may hold others or lack others outside them): the
+    /// parts of an `-and` after its most selective one are worked out within
+    /// what it selected, so a scope such as `Department -eq 'Legal' -and
+    /// (Name -like '*a*' -or -not (...))` never builds the union of its broad
+    /// comparisons over the whole tenant.
+    fn eval<'b>(&self, answered: &Answered<'b>, within: Option<&RoaringBitmap>) -> Signed<'b> {
         match self {
             Node::Leaf(i) => {
-                let rows = &found[*i];
+                let rows = &answered.found[*i];
                 let set = match within {
                     // Only the few rows that matter, when they are few.
                     Some(w) if w.len().saturating_mul(4) < rows.len() => Cow::Owned(rows & w),
@@ -155,13 +121,13 @@ impl Node {
                 };
                 Signed {
                     set,
-                    complement: tests.tests[*i].1.negated(),
+                    complement: answered.tests[*i].1.negated(),
                 }
             }
-            Node::Not(inner) => inner.eval(found, tests, within).flip(),
-            Node::And(items) => Node::and(items, found, tests, within, false),
+            Node::Not(inner) => inner.eval(answered, within).flip(),
+            Node::And(items) => Node::and(items, answered, within, false),
             // De Morgan: a -or b = -not (-not a -and -not b).
-            Node::Or(items) => Node::and(items, found, tests, within, true).flip(),
+            Node::Or(items) => Node::and(items, answered, within, true).flip(),
         }
     }
 
@@ -170,24 +136,20 @@ impl Node {
     /// after the first set worked out within the sets so far.
     fn and<'b>(
         items: &[Node],
-        found: &'b [RoaringBitmap],
-        tests: &Answered<'_>,
+        answered: &Answered<'b>,
         within: Option<&RoaringBitmap>,
         flip: bool,
     ) -> Signed<'b> {
-        let universe = u64::from(tests.universe);
         let mut order: Vec<(u64, &Node)> = items
             .iter()
             .map(|n| {
-                let size = n.estimate(found, tests, universe);
-                (
-                    if flip {
-                        universe - size.min(universe)
-                    } else {
-                        size
-                    },
-                    n,
-                )
+                let size = n.estimate(answered);
+                let size = if flip {
+                    answered.universe.saturating_sub(size)
+                } else {
+                    size
+                };
+                (size, n)
             })
             .collect();
         order.sort_by_key(|&(size, _)| size);
@@ -197,7 +159,7 @@ impl Node {
         let mut acc: Option<Cow<'b, RoaringBitmap>> = None;
         let mut waiting: Vec<Signed<'b>> = Vec::new();
         for (_, node) in order {
-            let mut part = node.eval(found, tests, acc.as_deref().or(within));
+            let mut part = node.eval(answered, acc.as_deref().or(within));
             if flip {
                 part = part.flip();
             }
@@ -230,28 +192,33 @@ impl Node {
                 set,
                 complement: false,
             },
-            None => Signed::and(waiting),
+            // Only complements: the complement of their sets' union.
+            None => Signed {
+                set: Cow::Owned(waiting.iter().map(|c| c.set.as_ref()).union()),
+                complement: true,
+            },
         }
     }
 
     /// About how many mailboxes the node selects, to order an `-and`: exact
     /// for a comparison, an upper bound for the smallest part of an `-and`
     /// and for the sum of an `-or`'s parts.
-    fn estimate(&self, found: &[RoaringBitmap], tests: &Answered<'_>, universe: u64) -> u64 {
+    fn estimate(&self, answered: &Answered<'_>) -> u64 {
+        let universe = answered.universe;
         match self {
-            Node::Leaf(i) if tests.tests[*i].1.negated() => {
-                universe.saturating_sub(found[*i].len())
+            Node::Leaf(i) if answered.tests[*i].1.negated() => {
+                universe.saturating_sub(answered.found[*i].len())
             }
-            Node::Leaf(i) => found[*i].len(),
-            Node::Not(inner) => universe.saturating_sub(inner.estimate(found, tests, universe)),
+            Node::Leaf(i) => answered.found[*i].len(),
+            Node::Not(inner) => universe.saturating_sub(inner.estimate(answered)),
             Node::And(items) => items
                 .iter()
-                .map(|n| n.estimate(found, tests, universe))
+                .map(|n| n.estimate(answered))
                 .min()
                 .unwrap_or(universe),
             Node::Or(items) => items
                 .iter()
-                .map(|n| n.estimate(found, tests, universe))
+                .map(|n| n.estimate(answered))
                 .sum::<u64>()
                 .min(universe),
         }
@@ -303,7 +270,8 @@ impl<'a> FilterContext<'a> {
         let found = self.answer(&tests);
         let answered = Answered {
             tests: &tests,
-            universe: self.dir.count,
+            found: &found,
+            universe: u64::from(self.dir.count),
         };
         planned
             .into_par_iter()
@@ -312,7 +280,7 @@ impl<'a> FilterContext<'a> {
                 let (plan, notes) = p?;
                 let node = node.expect("a plan was numbered");
                 Ok(Compiled {
-                    bitmap: self.resolve(node.eval(&found, &answered, None)),
+                    bitmap: self.resolve(node.eval(&answered, None)),
                     plan,
                     notes,
                 })
