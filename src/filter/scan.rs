@@ -35,7 +35,9 @@
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::nfa::contiguous;
+use aho_corasick::{dfa, Anchored, MatchKind};
 use rayon::prelude::*;
 use roaring::{MultiOps, RoaringBitmap};
 use rustc_hash::FxHashMap;
@@ -70,10 +72,17 @@ pub struct Matcher<'t> {
     suffixes: Affixes,
     /// The other patterns: an automaton over one piece of each (see
     /// [`anchor_piece`]), and the tests of each piece.
-    pieces: Option<AhoCorasick>,
+    pieces: Option<Pieces>,
     /// Per piece, its tests: `true` when the pattern is `*piece*`, which a
     /// value containing the piece matches without verification.
     piece_tests: Vec<Vec<(u32, bool)>>,
+    /// When every pattern the automaton finds starts with a literal (every
+    /// `smtp:*…` pattern of EmailAddresses), those literals: a value that
+    /// starts with none of them is not searched, and one that does is
+    /// searched after the shortest it starts with. The same for the literals
+    /// they end with (`*ko.*@contoso.com`: the domain is not searched).
+    piece_heads: Option<Affixes>,
+    piece_tails: Option<Affixes>,
     /// Each `-like` test's pattern, cut at its stars (`None` for other tests).
     globs: Vec<Option<Glob<'t>>>,
     /// Patterns without a literal piece (`*`): any value matches.
@@ -89,6 +98,8 @@ struct Hits<'v> {
     memo: Memo<'v>,
     /// The targets of the current value when the memo is off.
     scratch: Vec<u32>,
+    /// Where the current value's pieces end (see [`Pieces::each_match`]).
+    ends: Vec<StateID>,
 }
 
 /// The targets each distinct value of a chunk hits, computed once per value:
@@ -133,6 +144,8 @@ impl<'t> Matcher<'t> {
             suffixes: Affixes::new(true),
             pieces: None,
             piece_tests: Vec::new(),
+            piece_heads: None,
+            piece_tails: None,
             globs: tests
                 .iter()
                 .map(|test| match test {
@@ -148,6 +161,8 @@ impl<'t> Matcher<'t> {
         let mut piece_ids: FxHashMap<&str, usize> = FxHashMap::default();
         let shared = piece_sharing(tests);
         let (mut prefixes, mut suffixes) = (Vec::new(), Vec::new());
+        // The literal start and end of each pattern the automaton finds.
+        let (mut heads, mut tails) = (Vec::new(), Vec::new());
         for (i, test) in tests.iter().enumerate() {
             let i = i as u32;
             match test {
@@ -187,6 +202,13 @@ impl<'t> Matcher<'t> {
                             && pattern.text.starts_with('*')
                             && pattern.text.ends_with('*');
                         m.piece_tests[id].push((i, whole));
+                        let text = pattern.text.as_str();
+                        let star = (text.find('*'), text.rfind('*'));
+                        let (Some(first), Some(last)) = star else {
+                            unreachable!("a pattern with an inner piece has stars")
+                        };
+                        heads.push((i, &text[..first], true));
+                        tails.push((i, &text[last + 1..], true));
                     }
                 },
                 // Answered together by `ordering`.
@@ -196,13 +218,13 @@ impl<'t> Matcher<'t> {
         m.prefixes = Affixes::build(false, &prefixes);
         m.suffixes = Affixes::build(true, &suffixes);
         if !pieces.is_empty() {
-            m.pieces = Some(
-                AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&pieces)
-                    .expect("a few thousand short literals always build an automaton"),
-            );
+            m.pieces = Some(Pieces::build(&pieces));
+            let gate = |backwards: bool, literals: &[(u32, &str, bool)]| {
+                let all = literals.iter().all(|(_, literal, _)| !literal.is_empty());
+                all.then(|| Affixes::build(backwards, literals))
+            };
+            m.piece_heads = gate(false, &heads);
+            m.piece_tails = gate(true, &tails);
         }
         m
     }
@@ -225,7 +247,7 @@ impl<'t> Matcher<'t> {
         for &value in values {
             if !memo.on {
                 hits.scratch.clear();
-                self.targets(value, &mut hits.scratch);
+                self.targets(value, &mut hits.scratch, &mut hits.ends);
                 hits.scratch.iter().for_each(|&t| hit(t));
                 continue;
             }
@@ -234,7 +256,7 @@ impl<'t> Matcher<'t> {
                 Some(&range) => range,
                 None => {
                     let start = memo.targets.len() as u32;
-                    self.targets(value, &mut memo.targets);
+                    self.targets(value, &mut memo.targets, &mut hits.ends);
                     let range = (start, memo.targets.len() as u32);
                     memo.seen.insert(value, range);
                     memo.misses += 1;
@@ -257,7 +279,7 @@ impl<'t> Matcher<'t> {
     /// Appends to `out` the targets one value hits: the tests it satisfies
     /// (before negation, `$null` tests excepted) and its ordering slots,
     /// numbered after the tests.
-    fn targets(&self, value: &str, out: &mut Vec<u32>) {
+    fn targets(&self, value: &str, out: &mut Vec<u32>, ends: &mut Vec<StateID>) {
         let first = out.len();
         let lowered;
         let text = if value.is_ascii() {
@@ -296,16 +318,28 @@ impl<'t> Matcher<'t> {
         if !self.suffixes.is_empty() {
             self.suffixes.each_match(bytes, &mut affix);
         }
-        if let Some(ac) = &self.pieces {
-            for found in ac.find_overlapping_iter(text) {
-                for &(t, whole) in &self.piece_tests[found.pattern().as_usize()] {
+        if let Some(pieces) = &self.pieces {
+            // Every pattern found here needs its literal start and end (when
+            // all have one), so a piece of it lies between them.
+            let ends_with = |trie: &Option<Affixes>| match trie {
+                Some(trie) => trie.shortest(bytes),
+                None => Some(0),
+            };
+            let window = match (ends_with(&self.piece_heads), ends_with(&self.piece_tails)) {
+                (Some(head), Some(tail)) if head + tail <= bytes.len() => {
+                    &bytes[head..bytes.len() - tail]
+                }
+                _ => &[],
+            };
+            pieces.each_match(window, ends, |piece| {
+                for &(t, whole) in &self.piece_tests[piece] {
                     match whole {
                         true if !out[first..].contains(&t) => out.push(t),
                         true => {}
                         false => verify(t, out),
                     }
                 }
-            }
+            });
         }
         out.extend_from_slice(&self.any_value);
         if !self.ordering.is_empty() {
@@ -337,6 +371,7 @@ impl<'t> Matcher<'t> {
                     rows: vec![Vec::new(); targets],
                     memo: Memo::new(),
                     scratch: Vec::new(),
+                    ends: Vec::new(),
                 };
                 values_of(chunk, &mut |row, values| {
                     self.row(row as u32, values, &mut hits)
@@ -525,11 +560,35 @@ impl Affixes {
     /// Calls `hit` for each test whose literal `value` starts (or ends) with,
     /// ignoring ASCII case, and whether that literal is its whole pattern.
     fn each_match(&self, value: &[u8], mut hit: impl FnMut(u32, bool)) {
+        self.descend(value, |tests, _| {
+            tests.iter().for_each(|&(t, whole)| hit(t, whole));
+            true
+        });
+    }
+
+    /// The length of the shortest literal `value` starts (or ends) with.
+    fn shortest(&self, value: &[u8]) -> Option<usize> {
+        let mut shortest = None;
+        self.descend(value, |tests, walked| {
+            if !tests.is_empty() {
+                shortest = Some(walked);
+            }
+            tests.is_empty()
+        });
+        shortest
+    }
+
+    /// Walks `value` down the trie, calling `at` with the tests of each node
+    /// on the way and the bytes walked to it, until the value leaves the trie
+    /// or `at` returns `false`.
+    fn descend(&self, value: &[u8], mut at: impl FnMut(&[(u32, bool)], usize) -> bool) {
         let mut node = &self.nodes[0];
         // Bytes of the value walked so far.
         let mut walked = 0;
         loop {
-            node.tests.iter().for_each(|&(t, whole)| hit(t, whole));
+            if !at(&node.tests, walked) {
+                return;
+            }
             let left = value.len() - walked;
             if left == 0 || node.edges.is_empty() {
                 return;
@@ -565,6 +624,85 @@ impl Affixes {
             }
             walked += len;
             node = &self.nodes[edge.child as usize];
+        }
+    }
+}
+
+/// The anchor pieces of a property's patterns in one Aho-Corasick automaton
+/// (ASCII case-insensitive), stepped by hand a byte at a time: values are
+/// short, and most hold several pieces, so the library's overlapping search,
+/// which returns to its caller once per match and restarts from a saved
+/// state, cost more than the walk itself. A table-driven DFA when the pieces
+/// are few enough for its table, the contiguous NFA otherwise.
+enum Pieces {
+    Dfa(dfa::DFA, StateID),
+    Nfa(contiguous::NFA, StateID),
+}
+
+/// Above this many bytes of pieces, the DFA's table (a row of state ids per
+/// state and byte class) would outgrow the caches it is fast in.
+const DFA_PIECE_BYTES: usize = 20_000;
+
+impl Pieces {
+    fn build(pieces: &[&str]) -> Pieces {
+        const BUILT: &str = "short literals always build an automaton";
+        let bytes: usize = pieces.iter().map(|p| p.len()).sum();
+        if bytes <= DFA_PIECE_BYTES {
+            let dfa = dfa::Builder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(pieces)
+                .expect(BUILT);
+            let start = dfa.start_state(Anchored::No).expect(BUILT);
+            Pieces::Dfa(dfa, start)
+        } else {
+            let nfa = contiguous::Builder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .prefilter(false)
+                .build(pieces)
+                .expect(BUILT);
+            let start = nfa.start_state(Anchored::No).expect(BUILT);
+            Pieces::Nfa(nfa, start)
+        }
+    }
+
+    /// Calls `found` with the index of each piece at each place it ends in
+    /// `value`, overlapping ones included.
+    fn each_match(&self, value: &[u8], ends: &mut Vec<StateID>, mut found: impl FnMut(usize)) {
+        ends.clear();
+        match self {
+            Pieces::Dfa(dfa, start) => {
+                walk(dfa, *start, value, ends);
+                each_piece(dfa, ends, &mut found);
+            }
+            Pieces::Nfa(nfa, start) => {
+                walk(nfa, *start, value, ends);
+                each_piece(nfa, ends, &mut found);
+            }
+        }
+    }
+}
+
+/// Appends to `ends` the state after each byte of `value` that ends a piece.
+/// Kept apart from what is done with the pieces, so the state stays in a
+/// register: the walk is a chain of dependent table loads, and little else.
+#[inline(never)]
+fn walk<A: Automaton>(automaton: &A, start: StateID, value: &[u8], ends: &mut Vec<StateID>) {
+    let mut state = start;
+    for &b in value {
+        state = automaton.next_state(Anchored::No, state, b);
+        if automaton.is_match(state) {
+            ends.push(state);
+        }
+    }
+}
+
+fn each_piece<A: Automaton>(automaton: &A, ends: &[StateID], found: &mut impl FnMut(usize)) {
+    for &state in ends {
+        for i in 0..automaton.match_len(state) {
+            found(automaton.match_pattern(state, i).as_usize());
         }
     }
 }
@@ -948,6 +1086,74 @@ mod tests {
                 .collect();
             assert_eq!(bitmap.iter().collect::<Vec<_>>(), expected, "{test:?}");
         }
+    }
+
+    /// Random values and patterns over a small alphabet, so pieces, literal
+    /// starts and ends overlap and repeat: in sets where every pattern the
+    /// automaton finds has a literal start and end (the search window is
+    /// cut to what lies between), where only some have, and with enough long
+    /// pieces for the automaton to be the NFA instead of the DFA.
+    #[test]
+    fn searched_windows_and_both_automata_agree_with_the_reference() {
+        let mut rng = crate::generate::Rng::new(5);
+        // A word of `min..min + spread` letters.
+        let word = |rng: &mut crate::generate::Rng, min: u64, spread: u64| -> String {
+            let len = min + rng.below(spread);
+            (0..len)
+                .map(|_| ["a", "B", "@", ".", "ü"][rng.below(5) as usize])
+                .collect()
+        };
+        let values: Vec<String> = (0..3_000).map(|_| word(&mut rng, 0, 12)).collect();
+        // (pattern count, whether a pattern may lack a literal start, end;
+        // length of the inner pieces)
+        let sets = [
+            (40, false, false, 1..3),
+            (40, true, false, 1..3),
+            (40, false, true, 1..4),
+        ];
+        let mut long = Vec::new();
+        for (count, bare_head, bare_tail, piece) in
+            sets.into_iter().chain([(1_200, true, true, 18..22)])
+        {
+            let patterns: Vec<String> = (0..count)
+                .map(|_| {
+                    let mut p = String::new();
+                    if !bare_head || rng.below(2) == 0 {
+                        p += &word(&mut rng, 1, 2);
+                    }
+                    for _ in 0..1 + rng.below(2) {
+                        p += "*";
+                        p += &word(&mut rng, piece.start, piece.end - piece.start);
+                    }
+                    p += "*";
+                    if !bare_tail || rng.below(2) == 0 {
+                        p += &word(&mut rng, 1, 2);
+                    }
+                    p
+                })
+                .collect();
+            // Literals are lower-cased when planned; values keep their case.
+            let tests: Vec<Test> = patterns.iter().map(|p| like(&p.to_lowercase())).collect();
+            let refs: Vec<&Test> = tests.iter().collect();
+            let matcher = Matcher::new(&refs);
+            let gated = matcher.piece_heads.is_some() || matcher.piece_tails.is_some();
+            assert_eq!(gated, !(bare_head && bare_tail), "{patterns:?}");
+            if count > 1_000 {
+                long.push(matches!(matcher.pieces, Some(Pieces::Nfa(..))));
+            }
+            let found = matcher.scan(0..values.len(), |range, f| {
+                for r in range {
+                    f(r, &[values[r].as_str()]);
+                }
+            });
+            for (test, bitmap) in tests.iter().zip(found) {
+                let expected: Vec<u32> = (0..values.len() as u32)
+                    .filter(|&r| test.holds([values[r as usize].as_str()]))
+                    .collect();
+                assert_eq!(bitmap.iter().collect::<Vec<_>>(), expected, "{test:?}");
+            }
+        }
+        assert_eq!(long, [true], "the long pieces are found by the NFA");
     }
 
     #[test]
