@@ -98,8 +98,16 @@ struct Hits<'v> {
     memo: Memo<'v>,
     /// The targets of the current value when the memo is off.
     scratch: Vec<u32>,
-    /// Where the current value's pieces end (see [`Pieces::each_match`]).
+    scratch_space: Scratch,
+}
+
+/// Buffers one value's work reuses from the last value's.
+#[derive(Default)]
+struct Scratch {
+    /// Where the value's pieces end (see [`Pieces::each_match`]).
     ends: Vec<StateID>,
+    /// The value lower-cased, when it is not ASCII.
+    lowered: String,
 }
 
 /// The targets each distinct value of a chunk hits, computed once per value:
@@ -247,7 +255,7 @@ impl<'t> Matcher<'t> {
         for &value in values {
             if !memo.on {
                 hits.scratch.clear();
-                self.targets(value, &mut hits.scratch, &mut hits.ends);
+                self.targets(value, &mut hits.scratch, &mut hits.scratch_space);
                 hits.scratch.iter().for_each(|&t| hit(t));
                 continue;
             }
@@ -256,7 +264,7 @@ impl<'t> Matcher<'t> {
                 Some(&range) => range,
                 None => {
                     let start = memo.targets.len() as u32;
-                    self.targets(value, &mut memo.targets, &mut hits.ends);
+                    self.targets(value, &mut memo.targets, &mut hits.scratch_space);
                     let range = (start, memo.targets.len() as u32);
                     memo.seen.insert(value, range);
                     memo.misses += 1;
@@ -279,13 +287,13 @@ impl<'t> Matcher<'t> {
     /// Appends to `out` the targets one value hits: the tests it satisfies
     /// (before negation, `$null` tests excepted) and its ordering slots,
     /// numbered after the tests.
-    fn targets(&self, value: &str, out: &mut Vec<u32>, ends: &mut Vec<StateID>) {
+    fn targets(&self, value: &str, out: &mut Vec<u32>, scratch: &mut Scratch) {
         let first = out.len();
-        let lowered;
+        let Scratch { ends, lowered } = scratch;
         let text = if value.is_ascii() {
             value
         } else {
-            lowered = value.to_lowercase();
+            lower_into(value, lowered);
             lowered.as_str()
         };
         let bytes = text.as_bytes();
@@ -371,7 +379,7 @@ impl<'t> Matcher<'t> {
                     rows: vec![Vec::new(); targets],
                     memo: Memo::new(),
                     scratch: Vec::new(),
-                    ends: Vec::new(),
+                    scratch_space: Scratch::default(),
                 };
                 values_of(chunk, &mut |row, values| {
                     self.row(row as u32, values, &mut hits)
@@ -618,7 +626,9 @@ impl Affixes {
                     false => &value[walked..walked + len],
                     true => &value[left - len..left],
                 };
-                if !part.eq_ignore_ascii_case(label) {
+                // Labels are lower case, and so are most values: bytes
+                // compared whole first.
+                if part != label && !part.eq_ignore_ascii_case(label) {
                     return;
                 }
             }
@@ -699,8 +709,14 @@ fn walk<A: Automaton>(automaton: &A, start: StateID, value: &[u8], ends: &mut Ve
     }
 }
 
-fn each_piece<A: Automaton>(automaton: &A, ends: &[StateID], found: &mut impl FnMut(usize)) {
-    for &state in ends {
+/// The pieces of each distinct state in `ends` (a piece the value holds many
+/// times, `e`, is handed over once per state it ends in, not per place).
+fn each_piece<A: Automaton>(automaton: &A, ends: &mut Vec<StateID>, found: &mut impl FnMut(usize)) {
+    if ends.len() > 1 {
+        ends.sort_unstable();
+        ends.dedup();
+    }
+    for &state in ends.iter() {
         for i in 0..automaton.match_len(state) {
             found(automaton.match_pattern(state, i).as_usize());
         }
@@ -770,6 +786,23 @@ fn anchor_piece<'p>(pattern: &'p Pattern, shared: &FxHashMap<String, usize>) -> 
         .iter()
         .min_by_key(|p| piece_rank(p, shared))
         .map(String::as_str)
+}
+
+/// `value.to_lowercase()`, written into `out` (cleared first) instead of a
+/// new string: a name column can be a third non-ASCII. A capital sigma,
+/// whose lower case depends on its place in a word, is left to `to_lowercase`.
+fn lower_into(value: &str, out: &mut String) {
+    out.clear();
+    if value.contains('Σ') {
+        out.push_str(&value.to_lowercase());
+        return;
+    }
+    for c in value.chars() {
+        match c.is_ascii() {
+            true => out.push(c.to_ascii_lowercase()),
+            false => out.extend(c.to_lowercase()),
+        }
+    }
 }
 
 /// A hash of text that is equal for two texts equal ignoring ASCII case:
@@ -978,6 +1011,22 @@ mod tests {
                 bitmap.len(),
                 expected.len()
             );
+        }
+    }
+
+    #[test]
+    fn lowering_into_a_buffer_is_to_lowercase() {
+        let mut buffer = String::from("left over");
+        for value in [
+            "Ødegård",
+            "JÜRGEN Ça",
+            "İstanbul",
+            "ΣΟΦΙΑ ΟΔΥΣΣΕΑΣ",
+            "Straße",
+            "ǅemal",
+        ] {
+            lower_into(value, &mut buffer);
+            assert_eq!(buffer, value.to_lowercase(), "{value}");
         }
     }
 
