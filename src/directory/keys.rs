@@ -102,16 +102,20 @@ impl<'a> KeySources<'a> {
                 }
                 for (i, (table, object, rows)) in tables.into_iter().enumerate() {
                     // A mailbox's primary address was visited above, and most
-                    // mailboxes list it again among their proxies: a key already
-                    // added for the same object changes nothing, so it is skipped.
+                    // mailboxes list it again among their proxies, and have it
+                    // as their user principal name: a key already added for the
+                    // same object changes nothing, so it is skipped.
                     let mailboxes = i == 0;
                     let column = |name: &str| cells(table.column(&[name]), rows.clone());
                     let mut upns = column("UserPrincipalName");
                     let mut primaries = column("PrimarySmtpAddress");
                     let mut proxies = column("EmailAddresses");
                     for row in rows {
-                        let upn = upns.next().flatten();
                         let main = primaries.next().flatten();
+                        let same_as_main =
+                            |a: &str| main.is_some_and(|m| m.eq_ignore_ascii_case(a));
+                        // Most user principal names are the primary address.
+                        let upn = upns.next().flatten().filter(|&upn| !same_as_main(upn));
                         let listed = proxies.next().flatten();
                         for v in [upn, main.filter(|_| !mailboxes)].into_iter().flatten() {
                             r.add(tier, v, object(row));
@@ -120,7 +124,9 @@ impl<'a> KeySources<'a> {
                             let Some(address) = smtp_proxy(p) else {
                                 continue;
                             };
-                            if main.is_some_and(|m| m.eq_ignore_ascii_case(address)) {
+                            if same_as_main(address)
+                                || upn.is_some_and(|u| u.eq_ignore_ascii_case(address))
+                            {
                                 continue;
                             }
                             r.add(tier, p, object(row));

@@ -798,25 +798,45 @@ mod tests {
         );
     }
 
+    /// Keys an object has twice (a proxy or user principal name repeating its
+    /// primary address, a proxy repeating its user principal name) are
+    /// visited once: no resolution changes, and no object is ambiguous with
+    /// itself, whether the tier is built or scanned for a batch of members.
     #[test]
-    fn a_proxy_repeating_the_primary_address_changes_no_resolution() {
+    fn an_address_an_object_repeats_changes_no_resolution() {
         let dir = tempfile::tempdir().unwrap();
-        let mailboxes = "ExternalDirectoryObjectId,PrimarySmtpAddress,EmailAddresses\n\
-            00000000-0000-4000-8000-000000000000,a@contoso.com,SMTP:A@Contoso.com;smtp:both@contoso.com\n\
-            00000000-0000-4000-8000-000000000001,b@contoso.com,SMTP:b@contoso.com;smtp:A@contoso.com;smtp:both@contoso.com\n";
+        let mailboxes = "ExternalDirectoryObjectId,PrimarySmtpAddress,UserPrincipalName,EmailAddresses\n\
+            00000000-0000-4000-8000-000000000000,a@contoso.com,A@Contoso.com,SMTP:A@Contoso.com;smtp:both@contoso.com\n\
+            00000000-0000-4000-8000-000000000001,b@contoso.com,Upn.B@contoso.com,SMTP:b@contoso.com;smtp:A@contoso.com;smtp:both@contoso.com;smtp:upn.b@CONTOSO.com\n\
+            00000000-0000-4000-8000-000000000002,c@contoso.com,c.upn@contoso.com,SMTP:c@contoso.com\n";
         std::fs::write(dir.path().join("mailboxes.csv"), mailboxes).unwrap();
+        std::fs::write(dir.path().join("groups.csv"), "DistinguishedName\nCN=G\n").unwrap();
+        let members = "Group,Member\nCN=G,UPN.B@contoso.com\nCN=G,smtp:c.upn@contoso.com\nCN=G,a@contoso.com\n";
+        std::fs::write(dir.path().join("group_members.csv"), members).unwrap();
         let snapshot = Snapshot::load(dir.path()).unwrap();
-        let dir = Directory::build(&snapshot, &mut Findings::default()).unwrap();
+        let mut built = Directory::bare(&snapshot).unwrap();
         let ambiguous = Resolution::Ambiguous {
             tier: Tier::Address,
             first: Recipient::Mailbox(0),
             second: Recipient::Mailbox(1),
         };
-        assert_eq!(dir.resolve("smtp:a@CONTOSO.com"), ambiguous);
-        assert_eq!(dir.resolve("both@contoso.com"), ambiguous);
-        assert_eq!(
-            dir.resolve("B@contoso.com"),
-            Resolution::Found(Recipient::Mailbox(1))
-        );
+        assert_eq!(built.resolve("smtp:a@CONTOSO.com"), ambiguous);
+        assert_eq!(built.resolve("both@contoso.com"), ambiguous);
+        let found = |m: u32| Resolution::Found(Recipient::Mailbox(m));
+        assert_eq!(built.resolve("B@contoso.com"), found(1));
+        assert_eq!(built.resolve("upn.b@contoso.com"), found(1));
+        assert_eq!(built.resolve("C.UPN@contoso.com"), found(2));
+        // Scanned for the members: the same answers (a@contoso.com is ambiguous).
+        let scanned = Directory::build(&snapshot, &mut Findings::default()).unwrap_err();
+        let built = built
+            .add_memberships(&snapshot, &mut Findings::default())
+            .unwrap_err();
+        assert_eq!(scanned.to_string(), built.to_string());
+        let members = "Group,Member\nCN=G,UPN.B@contoso.com\nCN=G,smtp:c.upn@contoso.com\n";
+        std::fs::write(dir.path().join("group_members.csv"), members).unwrap();
+        let snapshot = Snapshot::load(dir.path()).unwrap();
+        let scanned = Directory::build(&snapshot, &mut Findings::default()).unwrap();
+        let members: Vec<u32> = scanned.groups[0].direct_mailboxes.iter().collect();
+        assert_eq!(members, [1, 2]);
     }
 }
