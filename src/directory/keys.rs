@@ -139,7 +139,12 @@ impl<'a> KeySources<'a> {
                     let mut aliases = cells(table.column(&["Alias"]), rows.clone());
                     let mut names = cells(table.column(&["Name"]), rows.clone());
                     for row in rows {
-                        let (alias, name) = (aliases.next().flatten(), names.next().flatten());
+                        let alias = aliases.next().flatten();
+                        // A name that is the alias is the same key.
+                        let name = names
+                            .next()
+                            .flatten()
+                            .filter(|n| alias.is_none_or(|a| !a.eq_ignore_ascii_case(n)));
                         for v in [alias, name].into_iter().flatten() {
                             r.add(tier, v, object(row));
                         }

@@ -799,16 +799,17 @@ mod tests {
     }
 
     /// Keys an object has twice (a proxy or user principal name repeating its
-    /// primary address, a proxy repeating its user principal name) are
+    /// primary address, a proxy repeating its user principal name, a name
+    /// that is the alias) are
     /// visited once: no resolution changes, and no object is ambiguous with
     /// itself, whether the tier is built or scanned for a batch of members.
     #[test]
     fn an_address_an_object_repeats_changes_no_resolution() {
         let dir = tempfile::tempdir().unwrap();
-        let mailboxes = "ExternalDirectoryObjectId,PrimarySmtpAddress,UserPrincipalName,EmailAddresses\n\
-            00000000-0000-4000-8000-000000000000,a@contoso.com,A@Contoso.com,SMTP:A@Contoso.com;smtp:both@contoso.com\n\
-            00000000-0000-4000-8000-000000000001,b@contoso.com,Upn.B@contoso.com,SMTP:b@contoso.com;smtp:A@contoso.com;smtp:both@contoso.com;smtp:upn.b@CONTOSO.com\n\
-            00000000-0000-4000-8000-000000000002,c@contoso.com,c.upn@contoso.com,SMTP:c@contoso.com\n";
+        let mailboxes = "ExternalDirectoryObjectId,PrimarySmtpAddress,UserPrincipalName,EmailAddresses,Alias,Name\n\
+            00000000-0000-4000-8000-000000000000,a@contoso.com,A@Contoso.com,SMTP:A@Contoso.com;smtp:both@contoso.com,ann,ANN\n\
+            00000000-0000-4000-8000-000000000001,b@contoso.com,Upn.B@contoso.com,SMTP:b@contoso.com;smtp:A@contoso.com;smtp:both@contoso.com;smtp:upn.b@CONTOSO.com,bob,Bob B\n\
+            00000000-0000-4000-8000-000000000002,c@contoso.com,c.upn@contoso.com,SMTP:c@contoso.com,cy,bob\n";
         std::fs::write(dir.path().join("mailboxes.csv"), mailboxes).unwrap();
         std::fs::write(dir.path().join("groups.csv"), "DistinguishedName\nCN=G\n").unwrap();
         let members = "Group,Member\nCN=G,UPN.B@contoso.com\nCN=G,smtp:c.upn@contoso.com\nCN=G,a@contoso.com\n";
@@ -826,6 +827,14 @@ mod tests {
         assert_eq!(built.resolve("B@contoso.com"), found(1));
         assert_eq!(built.resolve("upn.b@contoso.com"), found(1));
         assert_eq!(built.resolve("C.UPN@contoso.com"), found(2));
+        assert_eq!(built.resolve("Ann"), found(0));
+        assert_eq!(built.resolve("bob b"), found(1));
+        let bob = Resolution::Ambiguous {
+            tier: Tier::Name,
+            first: Recipient::Mailbox(1),
+            second: Recipient::Mailbox(2),
+        };
+        assert_eq!(built.resolve("BOB"), bob);
         // Scanned for the members: the same answers (a@contoso.com is ambiguous).
         let scanned = Directory::build(&snapshot, &mut Findings::default()).unwrap_err();
         let built = built
