@@ -626,9 +626,7 @@ impl Affixes {
                     false => &value[walked..walked + len],
                     true => &value[left - len..left],
                 };
-                // Labels are lower case, and so are most values: bytes
-                // compared whole first.
-                if part != label && !part.eq_ignore_ascii_case(label) {
+                if !part.eq_ignore_ascii_case(label) {
                     return;
                 }
             }
