@@ -799,10 +799,10 @@ mod tests {
     }
 
     /// Keys an object has twice (a proxy or user principal name repeating its
-    /// primary address, a proxy repeating its user principal name, a name
-    /// that is the alias) are
-    /// visited once: no resolution changes, and no object is ambiguous with
-    /// itself, whether the tier is built or scanned for a batch of members.
+    /// primary address, a proxy repeating its user principal name, a name that
+    /// is the alias) are visited once: no resolution changes, and no object is
+    /// ambiguous with itself, whether the tier is built or scanned for a batch
+    /// of members.
     #[test]
     fn an_address_an_object_repeats_changes_no_resolution() {
         let dir = tempfile::tempdir().unwrap();

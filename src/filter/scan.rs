@@ -98,12 +98,12 @@ struct Hits<'v> {
     memo: Memo<'v>,
     /// The targets of the current value when the memo is off.
     scratch: Vec<u32>,
-    scratch_space: Scratch,
+    buffers: Buffers,
 }
 
 /// Buffers one value's work reuses from the last value's.
 #[derive(Default)]
-struct Scratch {
+struct Buffers {
     /// Where the value's pieces end (see [`Pieces::each_match`]).
     ends: Vec<StateID>,
     /// The value lower-cased, when it is not ASCII.
@@ -255,7 +255,7 @@ impl<'t> Matcher<'t> {
         for &value in values {
             if !memo.on {
                 hits.scratch.clear();
-                self.targets(value, &mut hits.scratch, &mut hits.scratch_space);
+                self.targets(value, &mut hits.scratch, &mut hits.buffers);
                 hits.scratch.iter().for_each(|&t| hit(t));
                 continue;
             }
@@ -264,7 +264,7 @@ impl<'t> Matcher<'t> {
                 Some(&range) => range,
                 None => {
                     let start = memo.targets.len() as u32;
-                    self.targets(value, &mut memo.targets, &mut hits.scratch_space);
+                    self.targets(value, &mut memo.targets, &mut hits.buffers);
                     let range = (start, memo.targets.len() as u32);
                     memo.seen.insert(value, range);
                     memo.misses += 1;
@@ -287,9 +287,9 @@ impl<'t> Matcher<'t> {
     /// Appends to `out` the targets one value hits: the tests it satisfies
     /// (before negation, `$null` tests excepted) and its ordering slots,
     /// numbered after the tests.
-    fn targets(&self, value: &str, out: &mut Vec<u32>, scratch: &mut Scratch) {
+    fn targets(&self, value: &str, out: &mut Vec<u32>, buffers: &mut Buffers) {
         let first = out.len();
-        let Scratch { ends, lowered } = scratch;
+        let Buffers { ends, lowered } = buffers;
         let text = if value.is_ascii() {
             value
         } else {
@@ -329,11 +329,11 @@ impl<'t> Matcher<'t> {
         if let Some(pieces) = &self.pieces {
             // Every pattern found here needs its literal start and end (when
             // all have one), so a piece of it lies between them.
-            let ends_with = |trie: &Option<Affixes>| match trie {
+            let outer = |trie: &Option<Affixes>| match trie {
                 Some(trie) => trie.shortest(bytes),
                 None => Some(0),
             };
-            let window = match (ends_with(&self.piece_heads), ends_with(&self.piece_tails)) {
+            let window = match (outer(&self.piece_heads), outer(&self.piece_tails)) {
                 (Some(head), Some(tail)) if head + tail <= bytes.len() => {
                     &bytes[head..bytes.len() - tail]
                 }
@@ -379,7 +379,7 @@ impl<'t> Matcher<'t> {
                     rows: vec![Vec::new(); targets],
                     memo: Memo::new(),
                     scratch: Vec::new(),
-                    scratch_space: Scratch::default(),
+                    buffers: Buffers::default(),
                 };
                 values_of(chunk, &mut |row, values| {
                     self.row(row as u32, values, &mut hits)
@@ -676,8 +676,8 @@ impl Pieces {
         }
     }
 
-    /// Calls `found` with the index of each piece at each place it ends in
-    /// `value`, overlapping ones included.
+    /// Calls `found` with the index of each piece `value` holds, overlapping
+    /// ones included (a piece held in several places may come more than once).
     fn each_match(&self, value: &[u8], ends: &mut Vec<StateID>, mut found: impl FnMut(usize)) {
         ends.clear();
         match self {
