@@ -179,8 +179,6 @@ fn write_part<S: AsRef<CellSet>>(
             .write(writer, &descriptor, options.page_rows.max(1))
             .map_err(parquet_error)
     };
-    // Zeroed once: a file holds a hundred thousand sets, most far smaller.
-    let mut block = vec![0u32; 4_096];
     for g in sets.iter().map(AsRef::as_ref) {
         let single = match (g.entra.is_empty(), g.rbac.is_empty()) {
             (false, true) => Some((&g.entra, Via::ENTRA)),
@@ -188,10 +186,10 @@ fn write_part<S: AsRef<CellSet>>(
             _ => None,
         };
         // The mailbox ids are taken in blocks (`next_many` scans a bitmap
-        // container's words instead of stepping an iterator per id). With one
-        // source, `via` is constant; with both, the ids are the union's, and
-        // each id's source is found by stepping through both bitmaps' ids
-        // alongside, `via` added as runs.
+        // container's words instead of stepping an iterator per id), written
+        // straight into the row group. With one source, `via` is constant; with
+        // both, the ids are the union's, and each id's source is found by
+        // stepping through both bitmaps' ids alongside, `via` added as runs.
         let union;
         let (ids_of, mut sources) = match single {
             Some((bitmap, via)) => (bitmap, Err(via)),
@@ -202,14 +200,12 @@ fn write_part<S: AsRef<CellSet>>(
         };
         let mut it = ids_of.iter();
         loop {
-            let room = (rows - group.len()).min(block.len());
-            let ids = it.next_many(&mut block[..room]);
+            let (ids, runs) = group.fill(&mut it);
             if ids.is_empty() {
                 break;
             }
-            group.mailbox.extend_from_slice(ids);
             match &mut sources {
-                Err(via) => group.constant(g.app, g.permission, *via, ids.len()),
+                Err(via) => runs.constant(g.app, g.permission, *via, ids.len()),
                 Ok((entra, rbac)) => {
                     let mut run: Option<(Via, usize)> = None;
                     for &id in ids.iter() {
@@ -217,14 +213,14 @@ fn write_part<S: AsRef<CellSet>>(
                         run = match run {
                             Some((v, n)) if v == via => Some((v, n + 1)),
                             Some((v, n)) => {
-                                group.constant(g.app, g.permission, v, n);
+                                runs.constant(g.app, g.permission, v, n);
                                 Some((via, 1))
                             }
                             None => Some((via, 1)),
                         };
                     }
                     if let Some((v, n)) = run {
-                        group.constant(g.app, g.permission, v, n);
+                        runs.constant(g.app, g.permission, v, n);
                     }
                 }
             }
@@ -286,7 +282,14 @@ impl<'a> Blocks<'a> {
 
 /// The rows of one row group: the mailbox ids, and the other columns as runs.
 struct RowGroup {
+    /// Room for a whole row group, zeroed once; the first `filled` are its ids.
     mailbox: Vec<u32>,
+    filled: usize,
+    runs: Runs,
+}
+
+/// The run columns of a row group.
+struct Runs {
     app: Vec<Run>,
     permission: Vec<Run>,
     via: Vec<Run>,
@@ -295,25 +298,40 @@ struct RowGroup {
 impl RowGroup {
     fn new(rows: usize) -> RowGroup {
         RowGroup {
-            mailbox: Vec::with_capacity(rows),
-            app: Vec::new(),
-            permission: Vec::new(),
-            via: Vec::new(),
+            mailbox: vec![0; rows],
+            filled: 0,
+            runs: Runs {
+                app: Vec::new(),
+                permission: Vec::new(),
+                via: Vec::new(),
+            },
         }
     }
 
     fn len(&self) -> usize {
-        self.mailbox.len()
+        self.filled
     }
 
-    /// Extends the run columns by `n` rows for mailboxes already pushed.
+    /// Reads ids from `it` into the room left (none when it is done or the
+    /// group is full); gives them, and the run columns to extend for them.
+    fn fill(&mut self, it: &mut roaring::bitmap::Iter<'_>) -> (&[u32], &mut Runs) {
+        let start = self.filled;
+        self.filled += it.next_many(&mut self.mailbox[start..]).len();
+        (&self.mailbox[start..self.filled], &mut self.runs)
+    }
+}
+
+impl Runs {
+    /// Extends the run columns by `n` rows for mailboxes already read.
     fn constant(&mut self, app: u32, permission: u8, via: Via, n: usize) {
         let n = n as u32;
         push_run(&mut self.app, app, n);
         push_run(&mut self.permission, u32::from(permission), n);
         push_run(&mut self.via, u32::from(via.bits()), n);
     }
+}
 
+impl RowGroup {
     /// Encodes the four column chunks, appends them as a row group, and empties
     /// `self` for the next one.
     fn write(
@@ -323,27 +341,32 @@ impl RowGroup {
         page_rows: usize,
     ) -> std::result::Result<(), ParquetError> {
         let rows = self.len() as u64;
+        let runs = &self.runs;
         let chunks = [
-            dictionary_chunk(descriptor.column(0), &self.app, page_rows, true, rows)?,
+            dictionary_chunk(descriptor.column(0), &runs.app, page_rows, true, rows)?,
             dictionary_chunk(
                 descriptor.column(1),
-                &self.permission,
+                &runs.permission,
                 page_rows,
                 false,
                 rows,
             )?,
-            delta_chunk(descriptor.column(2), &self.mailbox, page_rows)?,
-            dictionary_chunk(descriptor.column(3), &self.via, page_rows, false, rows)?,
+            delta_chunk(
+                descriptor.column(2),
+                &self.mailbox[..self.filled],
+                page_rows,
+            )?,
+            dictionary_chunk(descriptor.column(3), &runs.via, page_rows, false, rows)?,
         ];
         let mut group = writer.next_row_group()?;
         for (bytes, close) in chunks {
             group.append_column(&bytes, close)?;
         }
         group.close()?;
-        self.mailbox.clear();
-        self.app.clear();
-        self.permission.clear();
-        self.via.clear();
+        self.filled = 0;
+        self.runs.app.clear();
+        self.runs.permission.clear();
+        self.runs.via.clear();
         Ok(())
     }
 }
