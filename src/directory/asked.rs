@@ -20,7 +20,7 @@
 use rayon::prelude::*;
 
 use super::guids::{prefetch, BATCH};
-use super::resolve::{text_key, Entry, Folded, KeySink, Resolution, Tier};
+use super::resolve::{text_key, text_key_into, Entry, Folded, KeySink, Resolution, Tier};
 use crate::snapshot::{smtp_proxy, trim};
 
 /// The tiers whose keys an identity is compared with, as bits.
@@ -356,6 +356,9 @@ pub(super) struct AskedScan<'s, 'a, 'k, T> {
     filter: &'s KeyFilter,
     batch: Vec<(Folded<'k>, u64, Tier, T)>,
     hits: Vec<(u32, Tier, T)>,
+    /// The folded text of the last non-ASCII key the filter ruled out, for
+    /// the next one to fold into.
+    spare: String,
 }
 
 impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
@@ -366,6 +369,7 @@ impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
             filter,
             batch: Vec::with_capacity(BATCH),
             hits: Vec::new(),
+            spare: String::new(),
         }
     }
 
@@ -408,10 +412,13 @@ impl<'k, T: Copy> KeySink<'k, T> for AskedScan<'_, '_, 'k, T> {
         if tier == Tier::Guid {
             return;
         }
-        let Some(key) = text_key(tier, key) else {
+        let Some(key) = text_key_into(tier, key, &mut self.spare) else {
             return;
         };
         if !self.filter.may_contain(key.quick_hash()) {
+            if let Folded::Owned(folded) = key {
+                self.spare = folded;
+            }
             return;
         }
         let hash = key.hash();

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::guids::{self, GuidTable};
-use crate::snapshot::{parse_guid_u128, smtp_proxy, trim};
+use crate::snapshot::{lower_into, parse_guid_u128, smtp_proxy, trim};
 
 /// The identity tiers, in the order they are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -692,6 +692,17 @@ fn shard_of(hash: u64, shards: usize) -> usize {
 
 /// The key `key` is in a text tier, or `None` when it is blank.
 pub(super) fn text_key(tier: Tier, key: &str) -> Option<Folded<'_>> {
+    text_key_into(tier, key, &mut String::new())
+}
+
+/// [`text_key`], a key with non-ASCII letters folded into the buffer taken
+/// from `spare` (that of a key which was not kept: a scan that rules most keys
+/// out allocates for none of them).
+pub(super) fn text_key_into<'k>(
+    tier: Tier,
+    key: &'k str,
+    spare: &mut String,
+) -> Option<Folded<'k>> {
     let key = trim(key);
     if key.is_empty() {
         return None;
@@ -703,7 +714,9 @@ pub(super) fn text_key(tier: Tier, key: &str) -> Option<Folded<'_>> {
     Some(if key.is_ascii() {
         Folded::Ascii(key.as_bytes())
     } else {
-        Folded::Owned(key.to_lowercase())
+        let mut folded = std::mem::take(spare);
+        lower_into(key, &mut folded);
+        Folded::Owned(folded)
     })
 }
 

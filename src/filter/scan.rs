@@ -45,6 +45,7 @@ use rustc_hash::FxHashMap;
 use super::leaf::{Pattern, Test};
 use super::order::Orderings;
 use super::value::OrderingTest;
+use crate::snapshot::lower_into;
 
 /// Rows per parallel chunk: one roaring container's worth, and chunks start
 /// at multiples of it, so a chunk's rows of a test make at most one container.
@@ -786,23 +787,6 @@ fn anchor_piece<'p>(pattern: &'p Pattern, shared: &FxHashMap<String, usize>) -> 
         .map(String::as_str)
 }
 
-/// `value.to_lowercase()`, written into `out` (cleared first) instead of a
-/// new string: a name column can be a third non-ASCII. A capital sigma,
-/// whose lower case depends on its place in a word, is left to `to_lowercase`.
-fn lower_into(value: &str, out: &mut String) {
-    out.clear();
-    if value.contains('Σ') {
-        out.push_str(&value.to_lowercase());
-        return;
-    }
-    for c in value.chars() {
-        match c.is_ascii() {
-            true => out.push(c.to_ascii_lowercase()),
-            false => out.extend(c.to_lowercase()),
-        }
-    }
-}
-
 /// A hash of text that is equal for two texts equal ignoring ASCII case:
 /// every byte has its 0x20 bit set (which is what ASCII lower-casing changes,
 /// so case variants agree; other bytes may collide, and a probe is verified),
@@ -1009,22 +993,6 @@ mod tests {
                 bitmap.len(),
                 expected.len()
             );
-        }
-    }
-
-    #[test]
-    fn lowering_into_a_buffer_is_to_lowercase() {
-        let mut buffer = String::from("left over");
-        for value in [
-            "Ødegård",
-            "JÜRGEN Ça",
-            "İstanbul",
-            "ΣΟΦΙΑ ΟΔΥΣΣΕΑΣ",
-            "Straße",
-            "ǅemal",
-        ] {
-            lower_into(value, &mut buffer);
-            assert_eq!(buffer, value.to_lowercase(), "{value}");
         }
     }
 

@@ -144,6 +144,24 @@ pub fn smtp_proxy(value: &str) -> Option<&str> {
         .filter(|address| !address.is_empty())
 }
 
+/// `value.to_lowercase()`, written into `out` (cleared first) instead of a
+/// new string (a name column can be a third non-ASCII, and most values are
+/// only looked at, not kept). A capital sigma,
+/// whose lower case depends on its place in a word, is left to `to_lowercase`.
+pub fn lower_into(value: &str, out: &mut String) {
+    out.clear();
+    if value.contains('Σ') {
+        out.push_str(&value.to_lowercase());
+        return;
+    }
+    for c in value.chars() {
+        match c.is_ascii() {
+            true => out.push(c.to_ascii_lowercase()),
+            false => out.extend(c.to_lowercase()),
+        }
+    }
+}
+
 /// Splits a `;`-joined multi-valued cell into trimmed, non-empty values.
 pub fn split_multi(cell: &str) -> impl Iterator<Item = &str> {
     // `;` is ASCII, so every cut is at a character boundary; memchr finds the
@@ -175,6 +193,22 @@ pub fn trim(value: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lowering_into_a_buffer_is_to_lowercase() {
+        let mut buffer = String::from("left over");
+        for value in [
+            "Ødegård",
+            "JÜRGEN Ça",
+            "İstanbul",
+            "ΣΟΦΙΑ ΟΔΥΣΣΕΑΣ",
+            "Straße",
+            "ǅemal",
+        ] {
+            lower_into(value, &mut buffer);
+            assert_eq!(buffer, value.to_lowercase(), "{value}");
+        }
+    }
 
     #[test]
     fn guid_text_is_the_canonical_lower_case_form() {
