@@ -56,6 +56,8 @@ pub(super) struct Asked<'a> {
     quick: Vec<[u64; 2]>,
     /// The identity that blank texts get (nothing matches it), once one came.
     blank: Option<u32>,
+    /// A buffer to fold the next identity's non-ASCII text into.
+    spare: String,
 }
 
 #[derive(Clone, Copy)]
@@ -98,6 +100,7 @@ impl<'a> Asked<'a> {
             texts: Vec::with_capacity(n),
             quick: Vec::with_capacity(n),
             blank: None,
+            spare: String::new(),
         }
     }
 
@@ -116,7 +119,7 @@ impl<'a> Asked<'a> {
     pub fn add_all(&mut self, ids: &[&'a str]) -> Vec<u32> {
         let hashes: Vec<u64> = ids
             .par_iter()
-            .map(|id| text_key(Tier::Name, id).map_or(0, |k| k.hash()))
+            .map_init(String::new, |spare, id| hash_of(id, spare))
             .collect();
         self.arena
             .reserve(ids.par_iter().map(|id| id.len()).sum::<usize>());
@@ -134,14 +137,27 @@ impl<'a> Asked<'a> {
 
     /// Adds one identity; gives its number.
     pub fn add(&mut self, id: &'a str) -> u32 {
-        let hash = text_key(Tier::Name, id).map_or(0, |k| k.hash());
+        let hash = hash_of(id, &mut self.spare);
         self.add_hashed(id, hash)
     }
 
-    /// Adds `id`, the hash of whose whole text is `hash`.
+    /// Adds `id`, the hash of whose whole text is `hash`. Its folded text is
+    /// only looked at (the arena keeps a copy), so it is folded into `spare`.
     fn add_hashed(&mut self, id: &'a str, hash: u64) -> u32 {
+        let mut spare = std::mem::take(&mut self.spare);
+        let full = text_key_into(Tier::Name, id, &mut spare);
+        let identity = self.add_folded(id, hash, full.as_ref());
+        self.spare = match full {
+            Some(Folded::Owned(folded)) => folded,
+            _ => spare,
+        };
+        identity
+    }
+
+    /// Adds `id`, of folded text `full` (`None`: blank) whose hash is `hash`.
+    fn add_folded(&mut self, id: &'a str, hash: u64, full: Option<&Folded<'_>>) -> u32 {
         self.reserve(0);
-        let Some(full) = text_key(Tier::Name, id) else {
+        let Some(full) = full else {
             if let Some(blank) = self.blank {
                 return blank;
             }
@@ -149,9 +165,7 @@ impl<'a> Asked<'a> {
             self.blank = Some(blank);
             return blank;
         };
-        // The address tier's key differs only for an `smtp:` text.
-        let address = smtp_proxy(trim(id)).and_then(|_| text_key(Tier::Address, id));
-        let i = self.find(hash, &full);
+        let i = self.find(hash, full);
         // The identity this text already is, if it came before: the link of
         // its own key, the one that holds in the distinguished name tier.
         if self.slots[i].start != NONE {
@@ -166,6 +180,8 @@ impl<'a> Asked<'a> {
                 link = *next;
             }
         }
+        // The address tier's key differs only for an `smtp:` text.
+        let address = smtp_proxy(trim(id)).and_then(|_| text_key(Tier::Address, id));
         let quick = full.quick_hash();
         let identity = self.new_identity(
             id,
@@ -175,7 +191,7 @@ impl<'a> Asked<'a> {
             Some(_) => DISTINGUISHED_NAME | NAME,
             None => DISTINGUISHED_NAME | ADDRESS | NAME,
         };
-        self.link(i, hash, &full, identity, own);
+        self.link(i, hash, full, identity, own);
         if let Some(address) = address {
             let hash = address.hash();
             let i = self.find(hash, &address);
@@ -301,6 +317,21 @@ impl<'a> Asked<'a> {
                 return;
             };
             link = *next;
+        }
+    }
+}
+
+/// The hash of an identity's whole text as a key ([`Folded::hash`]; 0 for a
+/// blank one), folded into `spare` when it has non-ASCII letters.
+fn hash_of(id: &str, spare: &mut String) -> u64 {
+    match text_key_into(Tier::Name, id, spare) {
+        None => 0,
+        Some(key) => {
+            let hash = key.hash();
+            if let Folded::Owned(folded) = key {
+                *spare = folded;
+            }
+            hash
         }
     }
 }
