@@ -319,19 +319,7 @@ impl RowGroup {
         self.filled += it.next_many(&mut self.mailbox[start..]).len();
         (&self.mailbox[start..self.filled], &mut self.runs)
     }
-}
 
-impl Runs {
-    /// Extends the run columns by `n` rows for mailboxes already read.
-    fn constant(&mut self, app: u32, permission: u8, via: Via, n: usize) {
-        let n = n as u32;
-        push_run(&mut self.app, app, n);
-        push_run(&mut self.permission, u32::from(permission), n);
-        push_run(&mut self.via, u32::from(via.bits()), n);
-    }
-}
-
-impl RowGroup {
     /// Encodes the four column chunks, appends them as a row group, and empties
     /// `self` for the next one.
     fn write(
@@ -368,6 +356,16 @@ impl RowGroup {
         self.runs.permission.clear();
         self.runs.via.clear();
         Ok(())
+    }
+}
+
+impl Runs {
+    /// Extends the run columns by `n` rows for mailboxes already read.
+    fn constant(&mut self, app: u32, permission: u8, via: Via, n: usize) {
+        let n = n as u32;
+        push_run(&mut self.app, app, n);
+        push_run(&mut self.permission, u32::from(permission), n);
+        push_run(&mut self.via, u32::from(via.bits()), n);
     }
 }
 

@@ -144,10 +144,10 @@ pub fn smtp_proxy(value: &str) -> Option<&str> {
         .filter(|address| !address.is_empty())
 }
 
-/// `value.to_lowercase()`, written into `out` (cleared first) instead of a
-/// new string (a name column can be a third non-ASCII, and most values are
-/// only looked at, not kept). A capital sigma,
-/// whose lower case depends on its place in a word, is left to `to_lowercase`.
+/// `value.to_lowercase()`, written into `out` (cleared first) instead of a new
+/// string: a name column can be a third non-ASCII, and most values are only
+/// looked at, not kept. A capital sigma, whose lower case depends on its place
+/// in a word, is left to `to_lowercase`.
 pub fn lower_into(value: &str, out: &mut String) {
     out.clear();
     if value.contains('Σ') {
