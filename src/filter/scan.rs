@@ -36,7 +36,7 @@
 use std::ops::Range;
 
 use aho_corasick::automaton::{Automaton, StateID};
-use aho_corasick::nfa::contiguous;
+use aho_corasick::nfa::{contiguous, noncontiguous};
 use aho_corasick::{dfa, Anchored, MatchKind};
 use rayon::prelude::*;
 use roaring::{MultiOps, RoaringBitmap};
@@ -655,22 +655,23 @@ const DFA_PIECE_BYTES: usize = 20_000;
 impl Pieces {
     fn build(pieces: &[&str]) -> Pieces {
         const BUILT: &str = "short literals always build an automaton";
+        // Configured once; the faster forms are made from it.
+        let trie = noncontiguous::Builder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(pieces)
+            .expect(BUILT);
         let bytes: usize = pieces.iter().map(|p| p.len()).sum();
         if bytes <= DFA_PIECE_BYTES {
             let dfa = dfa::Builder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(pieces)
+                .build_from_noncontiguous(&trie)
                 .expect(BUILT);
             let start = dfa.start_state(Anchored::No).expect(BUILT);
             Pieces::Dfa(dfa, start)
         } else {
             let nfa = contiguous::Builder::new()
-                .ascii_case_insensitive(true)
-                .match_kind(MatchKind::Standard)
-                .prefilter(false)
-                .build(pieces)
+                .build_from_noncontiguous(&trie)
                 .expect(BUILT);
             let start = nfa.start_state(Anchored::No).expect(BUILT);
             Pieces::Nfa(nfa, start)
