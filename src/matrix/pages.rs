@@ -82,14 +82,21 @@ pub fn delta_binary_packed(values: &[u32], out: &mut Vec<u8>) {
     let mut deltas = [0u32; BLOCK];
     let mut prev = first;
     for block in values[1..].chunks(BLOCK) {
-        let mut min = i32::MAX;
+        let (mut min, mut max) = (i32::MAX, i32::MIN);
         for (d, &v) in deltas.iter_mut().zip(block) {
             let delta = v.wrapping_sub(prev) as i32;
             min = min.min(delta);
+            max = max.max(delta);
             *d = delta as u32;
             prev = v;
         }
         zigzag(out, i64::from(min));
+        if min == max {
+            // Every delta is the minimum (ids counted out one by one): each
+            // miniblock is zero bits wide and holds no bytes.
+            out.extend_from_slice(&[0; MINIBLOCKS]);
+            continue;
+        }
         let n = block.len();
         for d in &mut deltas[..n] {
             *d = d.wrapping_sub(min as u32);
