@@ -7,6 +7,7 @@
 //! writer streams fixed-size batches, so memory does not grow with the cells.
 
 use std::fs::File;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -198,9 +199,19 @@ fn write_part<S: AsRef<CellSet>>(
                 (&union, Ok((Blocks::new(&g.entra), Blocks::new(&g.rbac))))
             }
         };
-        let mut it = ids_of.iter();
+        // A set that is one range of ids (every tenant-wide grant) is counted
+        // out instead of read from its containers. (Mailbox ids are below
+        // `u32::MAX`: their count is a `u32`.)
+        let mut ids = match (ids_of.min(), ids_of.max()) {
+            (Some(min), Some(max))
+                if max < u32::MAX && ids_of.len() == u64::from(max - min) + 1 =>
+            {
+                Ids::Range(min..max + 1)
+            }
+            _ => Ids::Bitmap(ids_of.iter()),
+        };
         loop {
-            let (ids, runs) = group.fill(&mut it);
+            let (ids, runs) = group.fill(&mut ids);
             if ids.is_empty() {
                 break;
             }
@@ -280,11 +291,21 @@ impl<'a> Blocks<'a> {
     }
 }
 
+/// The ascending mailbox ids of one set, as they are read into row groups.
+enum Ids<'a> {
+    Bitmap(roaring::bitmap::Iter<'a>),
+    /// The ids left of a set that is one range.
+    Range(Range<u32>),
+}
+
 /// The rows of one row group: the mailbox ids, and the other columns as runs.
 struct RowGroup {
     /// Room for a whole row group, zeroed once; the first `filled` are its ids.
     mailbox: Vec<u32>,
     filled: usize,
+    /// The least and greatest id filled (the column chunk's statistics).
+    min: u32,
+    max: u32,
     runs: Runs,
 }
 
@@ -300,6 +321,8 @@ impl RowGroup {
         RowGroup {
             mailbox: vec![0; rows],
             filled: 0,
+            min: u32::MAX,
+            max: 0,
             runs: Runs {
                 app: Vec::new(),
                 permission: Vec::new(),
@@ -312,12 +335,30 @@ impl RowGroup {
         self.filled
     }
 
-    /// Reads ids from `it` into the room left (none when it is done or the
+    /// Reads ids from `ids` into the room left (none when it is done or the
     /// group is full); gives them, and the run columns to extend for them.
-    fn fill(&mut self, it: &mut roaring::bitmap::Iter<'_>) -> (&[u32], &mut Runs) {
+    fn fill(&mut self, ids: &mut Ids<'_>) -> (&[u32], &mut Runs) {
         let start = self.filled;
-        self.filled += it.next_many(&mut self.mailbox[start..]).len();
-        (&self.mailbox[start..self.filled], &mut self.runs)
+        let room = &mut self.mailbox[start..];
+        let n = match ids {
+            Ids::Bitmap(it) => it.next_many(room).len(),
+            Ids::Range(range) => {
+                let n = room.len().min(range.len());
+                for (i, slot) in room[..n].iter_mut().enumerate() {
+                    *slot = range.start + i as u32;
+                }
+                range.start += n as u32;
+                n
+            }
+        };
+        self.filled += n;
+        let filled = &self.mailbox[start..self.filled];
+        // A set's ids come in ascending order.
+        if let (Some(&first), Some(&last)) = (filled.first(), filled.last()) {
+            self.min = self.min.min(first);
+            self.max = self.max.max(last);
+        }
+        (filled, &mut self.runs)
     }
 
     /// Encodes the four column chunks, appends them as a row group, and empties
@@ -342,6 +383,7 @@ impl RowGroup {
             delta_chunk(
                 descriptor.column(2),
                 &self.mailbox[..self.filled],
+                (self.min, self.max),
                 page_rows,
             )?,
             dictionary_chunk(descriptor.column(3), &runs.via, page_rows, false, rows)?,
@@ -352,6 +394,7 @@ impl RowGroup {
         }
         group.close()?;
         self.filled = 0;
+        (self.min, self.max) = (u32::MAX, 0);
         self.runs.app.clear();
         self.runs.permission.clear();
         self.runs.via.clear();
@@ -417,23 +460,22 @@ fn dictionary_chunk(
     )
 }
 
-/// A `DELTA_BINARY_PACKED` column chunk of ascending runs of ids.
+/// A `DELTA_BINARY_PACKED` column chunk of ascending runs of ids, the least
+/// and greatest of which are `(min, max)`.
 fn delta_chunk(
     column: ColumnDescPtr,
     values: &[u32],
+    (min, max): (u32, u32),
     page_rows: usize,
 ) -> std::result::Result<(Bytes, ColumnCloseResult), ParquetError> {
+    debug_assert_eq!(values.iter().min().map_or(u32::MAX, |&m| m), min);
+    debug_assert_eq!(values.iter().max().map_or(0, |&m| m), max);
     let pages = values.chunks(page_rows).map(|page| {
         let mut body = Vec::with_capacity(page.len() / 2 + 64);
         delta_binary_packed(page, &mut body);
         (body, page.len() as u32)
     });
-    let stats = values
-        .iter()
-        .copied()
-        .min()
-        .zip(values.iter().copied().max())
-        .map(|(min, max)| min_max(min, max));
+    let stats = (!values.is_empty()).then(|| min_max(min, max));
     chunk(
         column,
         None,
@@ -665,6 +707,23 @@ mod tests {
     }
 
     /// The encodings each column of a written file declares, in column order.
+    /// Each row group's rows and the statistics of its mailbox column, as
+    /// (min, max) of the INT32 bit patterns.
+    fn mailbox_statistics(path: &Path) -> Vec<(i64, Option<(u32, u32)>)> {
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+        (0..reader.num_row_groups())
+            .map(|g| {
+                let group = reader.metadata().row_group(g);
+                let stats = match group.column(2).statistics() {
+                    Some(Statistics::Int32(s)) => s.min_opt().zip(s.max_opt()),
+                    other => panic!("mailbox_idx statistics: {other:?}"),
+                };
+                (group.num_rows(), stats.map(|(&a, &b)| (a as u32, b as u32)))
+            })
+            .collect()
+    }
+
     fn encodings(path: &Path) -> Vec<Vec<Encoding>> {
         use parquet::file::reader::{FileReader, SerializedFileReader};
         let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
@@ -735,6 +794,14 @@ mod tests {
             let (cells, _) = write_access(&sets, dir.path(), options).unwrap();
             let rows = read(&dir.path().join("access.parquet"));
             proptest::prop_assert_eq!(cells, rows.len() as u64);
+            // The chunk statistics, kept while the row groups filled, are
+            // those of the ids each holds.
+            let mut at = 0;
+            for (n, stats) in mailbox_statistics(&dir.path().join("access.parquet")) {
+                let ids = || rows[at..at + n as usize].iter().map(|r| r.2);
+                proptest::prop_assert_eq!(stats, ids().min().zip(ids().max()));
+                at += n as usize;
+            }
             proptest::prop_assert_eq!(rows, expected(&sets));
         }
     }
