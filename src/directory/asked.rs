@@ -14,8 +14,10 @@
 //! most two thirds, and an [`AskedScan`] asks the memory for the slots of a
 //! batch of keys before it reads any of them. Most keys visited are no
 //! identity's: before each tier, the keys of the identities still open go into
-//! a [`KeyFilter`] small enough to stay in the caches, and a key it rules out
-//! never touches the table.
+//! a [`KeyFilter`], a fiftieth of the table's size and read a few keys after
+//! it was asked for, and a key it rules out never touches the table.
+
+use std::collections::VecDeque;
 
 use rayon::prelude::*;
 
@@ -371,6 +373,11 @@ impl KeyFilter {
         self.words[word] |= bits;
     }
 
+    /// Asks the memory for the word a lookup of `hash` reads.
+    fn prefetch(&self, hash: u64) {
+        prefetch(&self.words[self.place(hash).0]);
+    }
+
     /// Whether a key of this hash may have been inserted.
     pub fn may_contain(&self, hash: u64) -> bool {
         let (word, bits) = self.place(hash);
@@ -378,19 +385,27 @@ impl KeyFilter {
     }
 }
 
-/// Visits keys of the text tiers for an [`Asked`] table: each key is hashed,
-/// and unless the filter rules it out its slot is fetched and a batch later
-/// looked up; a hit is the identity, the tier and the object. Call
-/// [`AskedScan::finish`] after the last key.
+/// Visits keys of the text tiers for an [`Asked`] table, in two steps a few
+/// keys apart, so that the memory is asked for what a key needs before the
+/// key needs it: each key's word of the filter is fetched when it comes and
+/// read [`FILTER_AHEAD`] keys later (the filter, two megabytes for a million
+/// identities, is larger than a core's cache); a key the filter lets through
+/// has its slot fetched and is looked up with its batch. A hit is the
+/// identity, the tier and the object. Call [`AskedScan::finish`] after the
+/// last key.
 pub(super) struct AskedScan<'s, 'a, 'k, T> {
     asked: &'s Asked<'a>,
     filter: &'s KeyFilter,
+    /// Keys whose filter word is on its way, with their quick hashes.
+    waiting: VecDeque<(Folded<'k>, u64, Tier, T)>,
     batch: Vec<(Folded<'k>, u64, Tier, T)>,
     hits: Vec<(u32, Tier, T)>,
-    /// The folded text of the last non-ASCII key the filter ruled out, for
-    /// the next one to fold into.
-    spare: String,
+    /// Buffers of non-ASCII keys done with, for the next ones to fold into.
+    spares: Vec<String>,
 }
+
+/// Keys between asking for a key's filter word and reading it.
+const FILTER_AHEAD: usize = 8;
 
 impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
     /// A scan for the keys `filter` lets through (see [`Asked::filter`]).
@@ -398,9 +413,31 @@ impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
         AskedScan {
             asked,
             filter,
+            waiting: VecDeque::with_capacity(FILTER_AHEAD + 1),
             batch: Vec::with_capacity(BATCH),
             hits: Vec::new(),
-            spare: String::new(),
+            spares: Vec::new(),
+        }
+    }
+
+    /// The second step for a key whose filter word was fetched: unless the
+    /// filter rules it out, its slot is fetched and it joins the batch.
+    fn sift(&mut self, (key, quick, tier, object): (Folded<'k>, u64, Tier, T)) {
+        if !self.filter.may_contain(quick) {
+            self.recycle(key);
+            return;
+        }
+        let hash = key.hash();
+        self.asked.prefetch(hash);
+        self.batch.push((key, hash, tier, object));
+        if self.batch.len() == BATCH {
+            self.flush();
+        }
+    }
+
+    fn recycle(&mut self, key: Folded<'k>) {
+        if let Folded::Owned(folded) = key {
+            self.spares.push(folded);
         }
     }
 
@@ -416,23 +453,29 @@ impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
             prefetch(&asked.arena[asked.slots[i].start as usize]);
             Some(i)
         });
-        for ((key, hash, tier, object), found) in self.batch.drain(..).zip(found) {
-            let Some(mut i) = found else {
-                continue;
-            };
-            if !key.equals(asked.text_of(&asked.slots[i])) {
-                i = asked.find(hash, &key);
-                if asked.slots[i].start == NONE {
-                    continue;
+        let mut batch = std::mem::take(&mut self.batch);
+        for ((key, hash, tier, object), found) in batch.drain(..).zip(found) {
+            let found = found.and_then(|i| {
+                if key.equals(asked.text_of(&asked.slots[i])) {
+                    return Some(i);
                 }
+                let i = asked.find(hash, &key);
+                (asked.slots[i].start != NONE).then_some(i)
+            });
+            if let Some(i) = found {
+                let hits = &mut self.hits;
+                asked.each_linked(i, tier, |identity| hits.push((identity, tier, object)));
             }
-            let hits = &mut self.hits;
-            asked.each_linked(i, tier, |identity| hits.push((identity, tier, object)));
+            self.recycle(key);
         }
+        self.batch = batch;
     }
 
     /// The hits, in the order the keys were visited.
     pub fn finish(mut self) -> Vec<(u32, Tier, T)> {
+        while let Some(waiting) = self.waiting.pop_front() {
+            self.sift(waiting);
+        }
         self.flush();
         self.hits
     }
@@ -443,20 +486,21 @@ impl<'k, T: Copy> KeySink<'k, T> for AskedScan<'_, '_, 'k, T> {
         if tier == Tier::Guid {
             return;
         }
-        let Some(key) = text_key_into(tier, key, &mut self.spare) else {
+        let mut spare = self.spares.pop().unwrap_or_default();
+        let key = text_key_into(tier, key, &mut spare);
+        if spare.capacity() > 0 {
+            // Not taken: the key is blank or ASCII.
+            self.spares.push(spare);
+        }
+        let Some(key) = key else {
             return;
         };
-        if !self.filter.may_contain(key.quick_hash()) {
-            if let Folded::Owned(folded) = key {
-                self.spare = folded;
-            }
-            return;
-        }
-        let hash = key.hash();
-        self.asked.prefetch(hash);
-        self.batch.push((key, hash, tier, object));
-        if self.batch.len() == BATCH {
-            self.flush();
+        let quick = key.quick_hash();
+        self.filter.prefetch(quick);
+        self.waiting.push_back((key, quick, tier, object));
+        if self.waiting.len() > FILTER_AHEAD {
+            let ready = self.waiting.pop_front().expect("more than one waits");
+            self.sift(ready);
         }
     }
 
