@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::guids::{self, GuidTable};
-use crate::snapshot::{lower_into, parse_guid_u128, smtp_proxy, trim};
+use crate::snapshot::{ascii_lower_word, lower_into, parse_guid_u128, smtp_proxy, trim};
 
 /// The identity tiers, in the order they are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -657,18 +657,6 @@ impl Folded<'_> {
 /// One step of the key hashes: eight more bytes into `h`.
 fn mix(h: u64, w: u64) -> u64 {
     (h.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95)
-}
-
-/// Lower-cases the ASCII letters among eight ASCII bytes (high bits clear).
-fn ascii_lower_word(w: u64) -> u64 {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let each = |b: u8| u64::from_ne_bytes([b; 8]);
-    // A byte's high bit is set when it is >= 'A', and when it is > 'Z'.
-    let ge_a = (w & LOW7).wrapping_add(each(0x80 - b'A'));
-    let gt_z = (w & LOW7).wrapping_add(each(0x7f - b'Z'));
-    let upper = ge_a & !gt_z & HIGH;
-    w | (upper >> 2)
 }
 
 /// MurmurHash3's finaliser: every bit of the hash depends on every bit of `h`.

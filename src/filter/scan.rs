@@ -45,7 +45,7 @@ use rustc_hash::FxHashMap;
 use super::leaf::{Pattern, Test};
 use super::order::Orderings;
 use super::value::OrderingTest;
-use crate::snapshot::lower_into;
+use crate::snapshot::{eq_ignore_ascii_case_words, lower_into};
 
 /// Rows per parallel chunk: one roaring container's worth, and chunks start
 /// at multiples of it, so a chunk's rows of a test make at most one container.
@@ -627,7 +627,7 @@ impl Affixes {
                     false => &value[walked..walked + len],
                     true => &value[left - len..left],
                 };
-                if !part.eq_ignore_ascii_case(label) {
+                if !eq_ignore_ascii_case_words(part, label) {
                     return;
                 }
             }

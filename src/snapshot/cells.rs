@@ -162,6 +162,40 @@ pub fn lower_into(value: &str, out: &mut String) {
     }
 }
 
+/// `a.eq_ignore_ascii_case(b)`, eight bytes at a time: the standard library's
+/// compares byte by byte, and patterns' literals often share a long domain
+/// (`@northwind.example`) that every value is compared with.
+pub fn eq_ignore_ascii_case_words(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a.eq_ignore_ascii_case(b);
+    }
+    let word = |s: &[u8], at: usize| {
+        let bytes: [u8; 8] = s[at..at + 8].try_into().expect("eight bytes");
+        ascii_lower_word(u64::from_le_bytes(bytes))
+    };
+    // Whole words, then the last eight bytes (overlapping the words before).
+    (0..n / 8).all(|i| word(a, 8 * i) == word(b, 8 * i)) && word(a, n - 8) == word(b, n - 8)
+}
+
+/// The ASCII capitals among eight bytes in lower case; other bytes (UTF-8
+/// lead and continuation bytes among them) unchanged.
+pub fn ascii_lower_word(w: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let each = |b: u8| u64::from_ne_bytes([b; 8]);
+    // Of the low seven bits: the high bit of a byte is set when they are at
+    // least 'A', and when they are past 'Z' (no carry leaves a byte). A byte
+    // with its own high bit set is no capital.
+    let ge_a = (w & LOW7).wrapping_add(each(0x80 - b'A'));
+    let gt_z = (w & LOW7).wrapping_add(each(0x7f - b'Z'));
+    let upper = ge_a & !gt_z & !w & HIGH;
+    w | (upper >> 2)
+}
+
 /// Splits a `;`-joined multi-valued cell into trimmed, non-empty values.
 pub fn split_multi(cell: &str) -> impl Iterator<Item = &str> {
     // `;` is ASCII, so every cut is at a character boundary; memchr finds the
@@ -193,6 +227,39 @@ pub fn trim(value: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn word_comparisons_ignore_ascii_case_as_the_byte_one_does() {
+        let mut rng = crate::generate::Rng::new(5);
+        // Letters on both sides of the alphabet's ends, and UTF-8 bytes whose
+        // low seven bits are capitals (0xC1 is 'A' with the high bit set).
+        let alphabet = b"@AZaz[`{~09.\xC1\xDA\xE1\xFA\x80\xFF";
+        for _ in 0..20_000 {
+            let n = rng.below(24) as usize;
+            let a: Vec<u8> = (0..n)
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+                .collect();
+            let mut b = a.clone();
+            for _ in 0..rng.below(3) {
+                if n > 0 {
+                    let i = rng.below(n as u64) as usize;
+                    b[i] = alphabet[rng.below(alphabet.len() as u64) as usize];
+                }
+            }
+            assert_eq!(
+                eq_ignore_ascii_case_words(&a, &b),
+                a.eq_ignore_ascii_case(&b),
+                "{a:?} {b:?}"
+            );
+        }
+        for byte in 0..=255u8 {
+            let word = u64::from_le_bytes([byte; 8]);
+            assert_eq!(
+                ascii_lower_word(word),
+                u64::from_le_bytes([byte.to_ascii_lowercase(); 8])
+            );
+        }
+    }
 
     #[test]
     fn lowering_into_a_buffer_is_to_lowercase() {

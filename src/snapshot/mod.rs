@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use cells::{
-    bool_cell, format_guid, guid_cell, guid_text, lower_into, parse_bool, parse_guid,
-    parse_guid_u128, required_guid, smtp_proxy, split_multi, trim,
+    ascii_lower_word, bool_cell, eq_ignore_ascii_case_words, format_guid, guid_cell, guid_text,
+    lower_into, parse_bool, parse_guid, parse_guid_u128, required_guid, smtp_proxy, split_multi,
+    trim,
 };
 pub use tables::{first_present, Col, Column, SourceFormat, Table, TableSpec};
 
