@@ -47,6 +47,16 @@ pub fn parse_csv(bytes: &[u8], file: &str, spec: TableSpec) -> Result<Table> {
 /// As [`parse_csv`], over bytes the table keeps (a map of the file): its values
 /// are views of them.
 pub fn parse_csv_source(source: Source, file: &str, spec: TableSpec) -> Result<Table> {
+    parse_in_chunks(source, file, spec, CHUNK_BYTES)
+}
+
+/// [`parse_csv_source`], the records cut into chunks of about `chunk_bytes`.
+fn parse_in_chunks(
+    source: Source,
+    file: &str,
+    spec: TableSpec,
+    chunk_bytes: usize,
+) -> Result<Table> {
     let bytes: &[u8] = (*source).as_ref();
     let mut body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut first_line = 1u64;
@@ -63,33 +73,59 @@ pub fn parse_csv_source(source: Source, file: &str, spec: TableSpec) -> Result<T
     let data_offset = bytes.len() - data.len();
     let data_line = header_line + body[..header_end].iter().filter(|&&b| b == b'\n').count() as u64;
 
-    let chunks = split_records(data, data_line, CHUNK_BYTES);
+    let chunks = cut_records(data, chunk_bytes);
     // A narrow table (a membership table) is read a row at a time and keeps its
     // views; a wide one is scanned a column at a time, so its values are copied
     // into a contiguous array per column.
     let keep_views = names.len() <= VIEW_COLUMNS;
-    let parse = |range: std::ops::Range<usize>, line: u64| {
+    // First the view reader, with line numbers counted from the chunk's start;
+    // a chunk it leaves has its line feeds counted, so that every chunk's first
+    // line is known without reading the file once more.
+    let views = |range: &std::ops::Range<usize>| {
         let chunk = &data[range.clone()];
-        match parse_chunk_views(&source, data_offset + range.start, chunk, line, names.len()) {
-            Some(out) if keep_views => Ok(out),
-            Some(mut out) => {
+        match parse_chunk_views(&source, data_offset + range.start, chunk, 0, names.len()) {
+            Some((out, feeds)) if keep_views => (Some(out), feeds),
+            Some((mut out, feeds)) => {
                 for column in &mut out.columns {
                     if let Chunk::Views(v) = column {
                         *column = Chunk::Arrow(v.to_arrow());
                     }
                 }
-                Ok(out)
+                (Some(out), feeds)
             }
-            None => parse_chunk(chunk, line, &names, file),
+            None => (None, memchr::memchr_iter(b'\n', chunk).count() as u64),
         }
     };
-    let parsed: Vec<Result<ChunkOut>> = if chunks.len() == 1 {
-        vec![parse(0..data.len(), data_line)]
-    } else {
-        chunks
-            .par_iter()
-            .map(|(range, line)| parse(range.clone(), *line))
-            .collect()
+    let read: Vec<(Option<ChunkOut>, u64)> = match chunks.len() {
+        1 => vec![views(&chunks[0])],
+        _ => chunks.par_iter().map(views).collect(),
+    };
+    let mut line = data_line;
+    let starts: Vec<u64> = read
+        .iter()
+        .map(|(_, feeds)| {
+            let start = line;
+            line += feeds;
+            start
+        })
+        .collect();
+    // Then the chunks the view reader left, read by the csv crate.
+    let finish = |(out, range, start): (Option<ChunkOut>, &std::ops::Range<usize>, u64)| match out {
+        Some(mut out) => {
+            out.lines.iter_mut().for_each(|l| *l += start);
+            Ok(out)
+        }
+        None => parse_chunk(&data[range.clone()], start, &names, file),
+    };
+    let left: Vec<_> = read
+        .into_iter()
+        .zip(&chunks)
+        .zip(starts)
+        .map(|(((out, _), range), start)| (out, range, start))
+        .collect();
+    let parsed: Vec<Result<ChunkOut>> = match chunks.len() {
+        1 => left.into_iter().map(finish).collect(),
+        _ => left.into_par_iter().map(finish).collect(),
     };
     let outs = match parsed.into_iter().collect::<Result<Vec<ChunkOut>>>() {
         Ok(outs) => outs,
@@ -180,11 +216,31 @@ fn record_end(data: &[u8], from: usize, mut quoted: bool) -> Option<usize> {
 
 /// Cuts `data` into chunks of whole records of about `chunk_bytes` each; each
 /// comes with the line number it starts on.
+#[cfg(test)]
 fn split_records(
     data: &[u8],
     first_line: u64,
     chunk_bytes: usize,
 ) -> Vec<(std::ops::Range<usize>, u64)> {
+    let ranges = cut_records(data, chunk_bytes);
+    let ends: Vec<u64> = ranges
+        .par_iter()
+        .map(|r| memchr::memchr_iter(b'\n', &data[r.clone()]).count() as u64)
+        .collect();
+    let mut line = first_line;
+    ranges
+        .into_iter()
+        .zip(ends)
+        .map(|(r, ends)| {
+            let chunk = (r, line);
+            line += ends;
+            chunk
+        })
+        .collect()
+}
+
+/// Cuts `data` into chunks of whole records of about `chunk_bytes` each.
+fn cut_records(data: &[u8], chunk_bytes: usize) -> Vec<std::ops::Range<usize>> {
     let n = data.len().div_ceil(chunk_bytes.max(1)).max(1);
     let nominal: Vec<usize> = (0..n).map(|k| k * data.len() / n).collect();
     // Quotes in each nominal segment, counted in parallel: their running parity
@@ -210,20 +266,7 @@ fn split_records(
         }
     }
     ranges.push(start..data.len());
-    let ends: Vec<u64> = ranges
-        .par_iter()
-        .map(|r| memchr::memchr_iter(b'\n', &data[r.clone()]).count() as u64)
-        .collect();
-    let mut line = first_line;
     ranges
-        .into_iter()
-        .zip(ends)
-        .map(|(r, ends)| {
-            let chunk = (r, line);
-            line += ends;
-            chunk
-        })
-        .collect()
 }
 
 /// The columns and line numbers of one chunk of records.
@@ -237,6 +280,7 @@ struct ChunkOut {
 /// invalid UTF-8, a quote inside an unquoted value, text after a closing quote,
 /// a record of another field count, a .NET type name. [`parse_chunk`] then reads
 /// it and says what is wrong, or accepts the lenient form as the csv crate does.
+/// With the records comes the number of line feeds in the chunk.
 ///
 /// The chunk is read 64 bytes at a time: one pass marks its quotes, commas and
 /// line ends as bits of a word, the quotes' running parity says which bytes are
@@ -250,7 +294,7 @@ fn parse_chunk_views(
     chunk: &[u8],
     first_line: u64,
     columns: usize,
-) -> Option<ChunkOut> {
+) -> Option<(ChunkOut, u64)> {
     if chunk.len() >= Cell::MAX_BYTES {
         return None;
     }
@@ -340,7 +384,7 @@ fn parse_chunk_views(
         .zip(owned)
         .map(|(cells, owned)| Chunk::Views(ViewChunk::new(source.clone(), base, cells, owned)))
         .collect();
-    Some(ChunkOut { columns, lines })
+    Some((ChunkOut { columns, lines }, feeds_before))
 }
 
 /// Closes a record of `field` fields that starts on `line`: a line of one
@@ -679,6 +723,40 @@ mod tests {
     }
 
     #[test]
+    fn chunks_read_apart_give_the_lines_and_values_of_one_piece() {
+        // Plain records, which the view reader takes, between lenient ones
+        // (a quote inside an unquoted value), which it leaves to the csv crate:
+        // each chunk's first line comes from the line feeds of those before.
+        let mut text = String::from("#TYPE x\r\n\"Id\",\"Note\"\r\n");
+        for i in 0..400 {
+            match i % 50 {
+                7 => text.push_str(&format!("\"{i}\",\"two\r\nlines\"\r\n\r\n")),
+                30..=34 => text.push_str(&format!("{i},say a\"b\r\n")),
+                _ => text.push_str(&format!("\"{i}\",\"note {i}\"\r\n")),
+            }
+        }
+        let source = |t: &str| -> Source { Arc::new(t.as_bytes().to_vec()) };
+        let whole = parse_in_chunks(source(&text), "x.csv", MAILBOXES, usize::MAX).unwrap();
+        assert_eq!(whole.len(), 400);
+        let values = |t: &Table| -> Vec<Option<String>> {
+            let note = t.column(&["Note"]).unwrap();
+            (0..t.len())
+                .map(|r| note.get(r).map(str::to_string))
+                .collect()
+        };
+        for chunk_bytes in [64, 100, 333, 1000] {
+            let t = parse_in_chunks(source(&text), "x.csv", MAILBOXES, chunk_bytes).unwrap();
+            assert_eq!(t.lines, whole.lines, "{chunk_bytes}");
+            assert_eq!(values(&t), values(&whole), "{chunk_bytes}");
+        }
+        assert_eq!(whole.lines[..3], [3, 4, 5]);
+        assert_eq!(
+            whole.lines[8], 13,
+            "a record after two lines and a blank one"
+        );
+    }
+
+    #[test]
     fn chunks_cut_only_at_line_ends_outside_quotes() {
         let data = b"\"a\",\"x\ny\"\n\"b\",\"2\"\r\n\"c\",\"p\nq\nr\"\n\"d\",\"4\"\n";
         let text = std::str::from_utf8(data).unwrap();
@@ -908,7 +986,10 @@ mod tests {
             rows
         };
         let source: Source = Arc::new(text.to_vec());
-        let fast = parse_chunk_views(&source, 0, text, 7, columns).map(rows);
+        let fast = parse_chunk_views(&source, 0, text, 7, columns).map(|(out, feeds)| {
+            assert_eq!(feeds, memchr::memchr_iter(b'\n', text).count() as u64);
+            rows(out)
+        });
         let slow = parse_chunk(text, 7, &names, "t.csv").map(rows);
         (fast, slow)
     }
