@@ -334,15 +334,9 @@ fn parse_chunk_views(
             }
             let below = (1u64 << bit) - 1;
             let quotes_at_end = quotes_before + u64::from((marks.quotes & below).count_ones());
-            let text = owned.get_mut(field)?;
-            let cell = plain_field(chunk, pos..end, quotes_at_end - quotes_at_pos, text)?;
-            let (_, len, _) = cell.parts();
-            // A .NET type name is 13 bytes at least, and rare: only then is the
-            // text looked at.
-            if len >= 13 && is_type_name(cell_text(chunk, text, cell)) {
-                return None;
-            }
-            blank &= len == 0;
+            let quotes = quotes_at_end - quotes_at_pos;
+            let cell = field_cell(chunk, pos..end, quotes, owned.get_mut(field)?)?;
+            blank &= cell.parts().1 == 0;
             cells[field].push(cell);
             field += 1;
             (pos, quotes_at_pos) = (end + 1, quotes_at_end);
@@ -366,13 +360,9 @@ fn parse_chunk_views(
     }
     // The last record, when no line end follows it.
     if pos < chunk.len() || field > 0 {
-        let text = owned.get_mut(field)?;
-        let cell = plain_field(chunk, pos..chunk.len(), quotes_before - quotes_at_pos, text)?;
-        let (_, len, _) = cell.parts();
-        if len >= 13 && is_type_name(cell_text(chunk, text, cell)) {
-            return None;
-        }
-        blank &= len == 0;
+        let quotes = quotes_before - quotes_at_pos;
+        let cell = field_cell(chunk, pos..chunk.len(), quotes, owned.get_mut(field)?)?;
+        blank &= cell.parts().1 == 0;
         cells[field].push(cell);
         field += 1;
         end_record(
@@ -413,28 +403,36 @@ fn end_record(
 
 /// The cell of the field at `range`, which holds `quotes` quotes: plain (no
 /// quote), quoted (the two around it), or quoted with doubled quotes inside,
-/// unescaped into `owned`. Anything else is `None`.
-fn plain_field(
+/// unescaped into `owned`. Anything else, and a .NET type name, is `None`.
+fn field_cell(
     chunk: &[u8],
     range: std::ops::Range<usize>,
     quotes: u64,
     owned: &mut String,
 ) -> Option<Cell> {
     let (start, end) = (range.start, range.end);
-    match quotes {
-        0 => Some(Cell::view(start, end - start)),
-        _ if chunk[start] != b'"' => None,
-        2 => (end - start >= 2 && chunk[end - 1] == b'"')
-            .then(|| Cell::view(start + 1, end - start - 2)),
+    let cell = match quotes {
+        0 => Cell::view(start, end - start),
+        _ if chunk[start] != b'"' => return None,
+        2 if end - start >= 2 && chunk[end - 1] == b'"' => Cell::view(start + 1, end - start - 2),
+        2 => return None,
         _ => match next_field(chunk, start, owned)? {
-            (cell, after) if after == end => Some(cell),
-            _ => None,
+            (cell, after) if after == end => cell,
+            _ => return None,
         },
+    };
+    // A .NET type name is 13 bytes at least, and rare: only then is the text
+    // looked at.
+    let (_, len, _) = cell.parts();
+    if len >= 13 && is_type_name(cell_text(chunk, owned, cell)) {
+        return None;
     }
+    Some(cell)
 }
 
 /// The bytes of a block that shape records, one bit per byte (bit `i` for
 /// byte `i`).
+#[derive(Debug, PartialEq)]
 struct Marks {
     quotes: u64,
     commas: u64,
@@ -472,6 +470,13 @@ impl Marks {
 
     #[cfg(not(target_arch = "x86_64"))]
     fn of(block: &[u8; 64]) -> Marks {
+        Marks::byte_by_byte(block)
+    }
+
+    /// The marks computed a byte at a time (other targets, and the reference
+    /// the SSE2 version is tested against).
+    #[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
+    fn byte_by_byte(block: &[u8; 64]) -> Marks {
         let mark = |byte: u8| {
             block
                 .iter()
@@ -1011,6 +1016,24 @@ mod tests {
                 panic!("the view reader took {:?}", String::from_utf8_lossy(text))
             });
             assert_eq!(fast, slow.unwrap(), "{:?}", String::from_utf8_lossy(text));
+        }
+    }
+
+    #[test]
+    fn block_marks_and_quote_parity_match_a_byte_by_byte_reading() {
+        let mut rng = crate::generate::Rng::new(3);
+        let alphabet = b"\",\r\na \xC3";
+        let mut inside = false;
+        for _ in 0..2_000 {
+            let block: [u8; 64] =
+                std::array::from_fn(|_| alphabet[rng.below(alphabet.len() as u64) as usize]);
+            assert_eq!(Marks::of(&block), Marks::byte_by_byte(&block));
+            let carry = if inside { u64::MAX } else { 0 };
+            let quoted = prefix_xor(Marks::of(&block).quotes) ^ carry;
+            for (i, &b) in block.iter().enumerate() {
+                inside ^= b == b'"';
+                assert_eq!(quoted >> i & 1 == 1, inside, "byte {i} of {block:?}");
+            }
         }
     }
 
