@@ -200,8 +200,8 @@ fn write_part<S: AsRef<CellSet>>(
             }
         };
         // A set that is one range of ids (every tenant-wide grant) is counted
-        // out instead of read from its containers. (Mailbox ids are below
-        // `u32::MAX`: their count is a `u32`.)
+        // out instead of read from its containers (one ending at `u32::MAX`,
+        // past which a range cannot end, is read as any other).
         let mut ids = match (ids_of.min(), ids_of.max()) {
             (Some(min), Some(max))
                 if max < u32::MAX && ids_of.len() == u64::from(max - min) + 1 =>
