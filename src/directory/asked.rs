@@ -338,6 +338,13 @@ fn hash_of(id: &str, spare: &mut String) -> u64 {
     }
 }
 
+/// Keeps the buffer of a non-ASCII key done with, for the next one to fold into.
+fn recycle(spares: &mut Vec<String>, key: Folded<'_>) {
+    if let Folded::Owned(folded) = key {
+        spares.push(folded);
+    }
+}
+
 /// Slots for `n` keys at a load of at most two thirds.
 fn slots_for(n: usize) -> usize {
     (n.max(8) * 3 / 2 + 1).next_power_of_two()
@@ -424,7 +431,7 @@ impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
     /// filter rules it out, its slot is fetched and it joins the batch.
     fn sift(&mut self, (key, quick, tier, object): (Folded<'k>, u64, Tier, T)) {
         if !self.filter.may_contain(quick) {
-            self.recycle(key);
+            recycle(&mut self.spares, key);
             return;
         }
         let hash = key.hash();
@@ -432,12 +439,6 @@ impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
         self.batch.push((key, hash, tier, object));
         if self.batch.len() == BATCH {
             self.flush();
-        }
-    }
-
-    fn recycle(&mut self, key: Folded<'k>) {
-        if let Folded::Owned(folded) = key {
-            self.spares.push(folded);
         }
     }
 
@@ -453,8 +454,7 @@ impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
             prefetch(&asked.arena[asked.slots[i].start as usize]);
             Some(i)
         });
-        let mut batch = std::mem::take(&mut self.batch);
-        for ((key, hash, tier, object), found) in batch.drain(..).zip(found) {
+        for ((key, hash, tier, object), found) in self.batch.drain(..).zip(found) {
             let found = found.and_then(|i| {
                 if key.equals(asked.text_of(&asked.slots[i])) {
                     return Some(i);
@@ -466,9 +466,8 @@ impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
                 let hits = &mut self.hits;
                 asked.each_linked(i, tier, |identity| hits.push((identity, tier, object)));
             }
-            self.recycle(key);
+            recycle(&mut self.spares, key);
         }
-        self.batch = batch;
     }
 
     /// The hits, in the order the keys were visited.

@@ -214,31 +214,6 @@ fn record_end(data: &[u8], from: usize, mut quoted: bool) -> Option<usize> {
     None
 }
 
-/// Cuts `data` into chunks of whole records of about `chunk_bytes` each; each
-/// comes with the line number it starts on.
-#[cfg(test)]
-fn split_records(
-    data: &[u8],
-    first_line: u64,
-    chunk_bytes: usize,
-) -> Vec<(std::ops::Range<usize>, u64)> {
-    let ranges = cut_records(data, chunk_bytes);
-    let ends: Vec<u64> = ranges
-        .par_iter()
-        .map(|r| memchr::memchr_iter(b'\n', &data[r.clone()]).count() as u64)
-        .collect();
-    let mut line = first_line;
-    ranges
-        .into_iter()
-        .zip(ends)
-        .map(|(r, ends)| {
-            let chunk = (r, line);
-            line += ends;
-            chunk
-        })
-        .collect()
-}
-
 /// Cuts `data` into chunks of whole records of about `chunk_bytes` each.
 fn cut_records(data: &[u8], chunk_bytes: usize) -> Vec<std::ops::Range<usize>> {
     let n = data.len().div_ceil(chunk_bytes.max(1)).max(1);
@@ -698,6 +673,30 @@ pub fn is_type_name(text: &str) -> bool {
 mod tests {
     use super::*;
     use crate::snapshot::tables::MAILBOXES;
+
+    /// Cuts `data` into chunks of whole records of about `chunk_bytes` each; each
+    /// comes with the line number it starts on.
+    fn split_records(
+        data: &[u8],
+        first_line: u64,
+        chunk_bytes: usize,
+    ) -> Vec<(std::ops::Range<usize>, u64)> {
+        let ranges = cut_records(data, chunk_bytes);
+        let ends: Vec<u64> = ranges
+            .par_iter()
+            .map(|r| memchr::memchr_iter(b'\n', &data[r.clone()]).count() as u64)
+            .collect();
+        let mut line = first_line;
+        ranges
+            .into_iter()
+            .zip(ends)
+            .map(|(r, ends)| {
+                let chunk = (r, line);
+                line += ends;
+                chunk
+            })
+            .collect()
+    }
 
     fn parse(text: &[u8]) -> Result<Table> {
         parse_csv(text, "mailboxes.csv", MAILBOXES)
