@@ -225,13 +225,48 @@ impl ViewChunk {
     /// table, whose columns are scanned one at a time (a view per row would
     /// touch every page of the file for each column).
     pub fn to_arrow(&self) -> StringArray {
-        let bytes = (0..self.cells.len()).map(|i| self.cells[i].parts().1).sum();
-        let mut builder =
-            arrow_array::builder::StringBuilder::with_capacity(self.cells.len(), bytes);
-        for i in 0..self.cells.len() {
-            builder.append_option(self.value(i));
+        let count = self.cells.len();
+        let bytes: usize = self.cells.iter().map(|c| c.parts().1).sum();
+        assert!(
+            bytes <= i32::MAX as usize,
+            "a chunk's text fits 32-bit offsets"
+        );
+        let mut offsets: Vec<i32> = Vec::with_capacity(count + 1);
+        let mut values: Vec<u8> = Vec::with_capacity(bytes);
+        // A null is a blank cell; one bit per cell, set when it holds text.
+        let mut valid = vec![0u64; count.div_ceil(64)];
+        let (mut end, mut blanks) = (0usize, 0usize);
+        offsets.push(0);
+        for (i, &cell) in self.cells.iter().enumerate() {
+            let (start, len, owned) = cell.parts();
+            if len != 0 {
+                let text = match owned {
+                    true => &self.owned.as_bytes()[start..][..len],
+                    // SAFETY: as in `value`: the reader made the view inside the
+                    // chunk's bytes, which `_source` keeps alive.
+                    false => unsafe { std::slice::from_raw_parts(self.start.add(start), len) },
+                };
+                // SAFETY: `values` holds `bytes` = the sum of the cells' lengths,
+                // and `end` is the sum of the lengths before this cell.
+                unsafe { copy_text(text, values.as_mut_ptr().add(end)) };
+                end += len;
+                valid[i / 64] |= 1 << (i % 64);
+            } else {
+                blanks += 1;
+            }
+            offsets.push(end as i32);
         }
-        builder.finish()
+        // SAFETY: every byte below `end` = `bytes` was written above.
+        unsafe { values.set_len(end) };
+        let nulls = (blanks > 0).then(|| {
+            let bits = arrow_buffer::BooleanBuffer::new(valid.into(), 0, count);
+            arrow_buffer::NullBuffer::new(bits)
+        });
+        let offsets = arrow_buffer::OffsetBuffer::new(offsets.into());
+        // SAFETY: the offsets ascend from 0 to the values' length, and every
+        // value is whole UTF-8 text of the chunk (see `value`), so the array
+        // holds what `StringArray::try_new` would accept.
+        unsafe { StringArray::new_unchecked(offsets, values.into(), nulls) }
     }
 
     fn value(&self, i: usize) -> Option<&str> {
@@ -253,6 +288,48 @@ impl ViewChunk {
             let bytes = std::slice::from_raw_parts(self.start.add(start), cell.len as usize);
             std::str::from_utf8_unchecked(bytes)
         })
+    }
+}
+
+/// Copies `text` to `to` without a call for the short texts most cells
+/// hold: two possibly overlapping moves of 16, 8 or 4 bytes cover any length
+/// up to 32 without reading or writing past either end.
+///
+/// # Safety
+/// `to` must be valid for writing `text.len()` bytes, apart from `text`.
+#[inline(always)]
+unsafe fn copy_text(text: &[u8], to: *mut u8) {
+    let len = text.len();
+    let from = text.as_ptr();
+    // SAFETY (each arm): both moves lie within `from[..len]` and `to[..len]`.
+    unsafe {
+        match len {
+            16..=32 => {
+                let (a, b) = (
+                    from.cast::<[u8; 16]>().read_unaligned(),
+                    from.add(len - 16).cast::<[u8; 16]>().read_unaligned(),
+                );
+                to.cast::<[u8; 16]>().write_unaligned(a);
+                to.add(len - 16).cast::<[u8; 16]>().write_unaligned(b);
+            }
+            8..=15 => {
+                let (a, b) = (
+                    from.cast::<u64>().read_unaligned(),
+                    from.add(len - 8).cast::<u64>().read_unaligned(),
+                );
+                to.cast::<u64>().write_unaligned(a);
+                to.add(len - 8).cast::<u64>().write_unaligned(b);
+            }
+            4..=7 => {
+                let (a, b) = (
+                    from.cast::<u32>().read_unaligned(),
+                    from.add(len - 4).cast::<u32>().read_unaligned(),
+                );
+                to.cast::<u32>().write_unaligned(a);
+                to.add(len - 4).cast::<u32>().write_unaligned(b);
+            }
+            _ => std::ptr::copy_nonoverlapping(from, to, len),
+        }
     }
 }
 
@@ -527,5 +604,49 @@ mod tests {
             }
         }
         assert_eq!(Column::default().values(0..3).count(), 0);
+    }
+
+    #[test]
+    fn views_copied_into_arrow_keep_every_value_and_blank() {
+        // Texts of every length the short copies distinguish (0 to 70 bytes),
+        // read from the file's bytes and from the owned string, with blanks
+        // between them and a multi-byte character at either end.
+        let mut text = String::new();
+        let mut owned = String::new();
+        let mut cells = Vec::new();
+        let mut expected = Vec::new();
+        for len in 0..=70usize {
+            // `len` bytes; from 4 bytes on, the first character takes two.
+            let value: String = match len {
+                0..=3 => "abc"[..len].to_string(),
+                _ => std::iter::once('é')
+                    .chain((0..len - 2).map(|i| char::from(b'a' + (i % 26) as u8)))
+                    .collect(),
+            };
+            let value = value.as_str();
+            cells.push(Cell::view(text.len(), value.len()));
+            text.push_str(value);
+            text.push(',');
+            expected.push((!value.is_empty()).then(|| value.to_string()));
+            cells.push(Cell::owned(owned.len(), value.len()));
+            owned.push_str(value);
+            expected.push((!value.is_empty()).then(|| value.to_string()));
+            cells.push(Cell::default());
+            expected.push(None);
+        }
+        let source: Source = Arc::new(text.into_bytes());
+        let chunk = ViewChunk::new(source, 0, cells, owned);
+        let array = chunk.to_arrow();
+        let copied: Vec<Option<String>> = array.iter().map(|v| v.map(str::to_string)).collect();
+        assert_eq!(copied, expected);
+        array
+            .to_data()
+            .validate_full()
+            .expect("a valid string array");
+
+        // Without blanks there is no null buffer.
+        let source: Source = Arc::new(b"abc".to_vec());
+        let chunk = ViewChunk::new(source, 0, vec![Cell::view(0, 3)], String::new());
+        assert_eq!(chunk.to_arrow().nulls(), None);
     }
 }
