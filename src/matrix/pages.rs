@@ -64,6 +64,26 @@ fn bit_pack(out: &mut Vec<u8>, values: &[u32], width: u32) {
     debug_assert_eq!(bits, 0, "bit_pack of a partial byte");
 }
 
+/// Packs a miniblock's deltas less `min`, `width` bits each, into `out` (its
+/// `deltas.len() * width / 8` bytes), as [`bit_pack`] does. Bits are written four
+/// bytes at a time: with fewer than 32 pending and `width` at most 32, a value
+/// always fits the word (a byte at a time, the branch per byte cost a third of
+/// the access writer's time).
+#[inline(always)]
+fn pack_miniblock(deltas: &[u32], min: u32, width: u32, out: &mut [u8]) {
+    let (mut acc, mut bits, mut at) = (0u64, 0u32, 0usize);
+    for &d in deltas {
+        acc |= u64::from(d.wrapping_sub(min)) << bits;
+        bits += width;
+        if bits >= 32 {
+            out[at..at + 4].copy_from_slice(&(acc as u32).to_le_bytes());
+            at += 4;
+            acc >>= 32;
+            bits -= 32;
+        }
+    }
+}
+
 fn width_of(max: u32) -> u32 {
     u32::BITS - max.leading_zeros()
 }
@@ -71,6 +91,28 @@ fn width_of(max: u32) -> u32 {
 /// `DELTA_BINARY_PACKED` of an INT32 column holding `values` (as unsigned bit
 /// patterns). Deltas wrap in 32 bits, as the format's INT32 decoders compute them.
 pub fn delta_binary_packed(values: &[u32], out: &mut Vec<u8>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, checked just above.
+        return unsafe { delta_binary_packed_avx2(values, out) };
+    }
+    delta_binary_packed_with(values, out)
+}
+
+/// [`delta_binary_packed`] compiled for AVX2: the deltas, their least and
+/// greatest are worked out eight at a time (the x86_64 baseline has no vector
+/// minimum or maximum of signed 32-bit lanes).
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn delta_binary_packed_avx2(values: &[u32], out: &mut Vec<u8>) {
+    delta_binary_packed_with(values, out)
+}
+
+#[inline(always)]
+fn delta_binary_packed_with(values: &[u32], out: &mut Vec<u8>) {
     uleb128(out, BLOCK as u64);
     uleb128(out, MINIBLOCKS as u64);
     uleb128(out, values.len() as u64);
@@ -80,16 +122,20 @@ pub fn delta_binary_packed(values: &[u32], out: &mut Vec<u8>) {
     };
     zigzag(out, i64::from(first as i32));
     let mut deltas = [0u32; BLOCK];
-    let mut prev = first;
-    for block in values[1..].chunks(BLOCK) {
-        let (mut min, mut max) = (i32::MAX, i32::MIN);
-        for (d, &v) in deltas.iter_mut().zip(block) {
-            let delta = v.wrapping_sub(prev) as i32;
-            min = min.min(delta);
-            max = max.max(delta);
-            *d = delta as u32;
-            prev = v;
+    // Each value beside the one before it: two plain loads per delta, which
+    // the compiler turns into vector subtractions (a carried `prev` made it
+    // shuffle every vector into place).
+    let blocks = values[1..].chunks(BLOCK).zip(values.chunks(BLOCK));
+    for (block, before) in blocks {
+        for ((d, &v), &p) in deltas.iter_mut().zip(block).zip(before) {
+            *d = v.wrapping_sub(p);
         }
+        let n = block.len();
+        let (min, max) = deltas[..n]
+            .iter()
+            .fold((i32::MAX, i32::MIN), |(min, max), &d| {
+                (min.min(d as i32), max.max(d as i32))
+            });
         zigzag(out, i64::from(min));
         if min == max {
             // Every delta is the minimum (ids counted out one by one): each
@@ -97,21 +143,23 @@ pub fn delta_binary_packed(values: &[u32], out: &mut Vec<u8>) {
             out.extend_from_slice(&[0; MINIBLOCKS]);
             continue;
         }
-        let n = block.len();
-        for d in &mut deltas[..n] {
-            *d = d.wrapping_sub(min as u32);
-        }
-        // Padding of the last miniblock: zeros after the minimum is taken off.
-        deltas[n..n.next_multiple_of(MINIBLOCK)].fill(0);
+        // Padding of the last miniblock: deltas equal to the minimum, which
+        // are zeros once it is taken off.
+        deltas[n..n.next_multiple_of(MINIBLOCK)].fill(min as u32);
         let widths_at = out.len();
         out.extend_from_slice(&[0; MINIBLOCKS]);
         for (i, mini) in deltas[..n.next_multiple_of(MINIBLOCK)]
             .chunks(MINIBLOCK)
             .enumerate()
         {
-            let width = width_of(mini.iter().fold(0, |m, &d| m | d));
+            // The width of the greatest delta less the minimum is that of all
+            // of them (of their bitwise or).
+            let greatest = mini.iter().fold(min, |m, &d| m.max(d as i32));
+            let width = width_of(greatest.wrapping_sub(min) as u32);
             out[widths_at + i] = width as u8;
-            bit_pack(out, mini, width);
+            let at = out.len();
+            out.resize(at + 4 * width as usize, 0);
+            pack_miniblock(mini, min as u32, width, &mut out[at..]);
         }
     }
 }
@@ -218,6 +266,36 @@ mod tests {
         // width, one literal group of 1,1,1,0,0,0,0,0, a run of 15 zeros, one
         // padded literal group of 1,1.
         assert_eq!(out, [1, 0b11, 0b0000_0111, 15 << 1, 0, 0b11, 0b0000_0011]);
+    }
+
+    #[test]
+    fn delta_packing_is_the_same_with_and_without_avx2() {
+        // Ascending runs with resets, deltas of every width (to 32 bits),
+        // lengths around the block and miniblock sizes.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for len in (0..300).chain([1023, 1024, 1025, 4097]) {
+            let width = (next() % 33) as u32;
+            let mut id = 0u32;
+            let values: Vec<u32> = (0..len)
+                .map(|_| {
+                    if next() % 50 == 0 {
+                        id = (next() % 1000) as u32;
+                    }
+                    id = id.wrapping_add((next() as u32) >> (32 - width.max(1)));
+                    id
+                })
+                .collect();
+            let (mut dispatched, mut baseline) = (Vec::new(), Vec::new());
+            delta_binary_packed(&values, &mut dispatched);
+            delta_binary_packed_with(&values, &mut baseline);
+            assert_eq!(dispatched, baseline, "{len} values, deltas to {width} bits");
+        }
     }
 
     #[test]
