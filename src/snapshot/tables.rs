@@ -610,7 +610,7 @@ mod tests {
     fn views_copied_into_arrow_keep_every_value_and_blank() {
         // Texts of every length the short copies distinguish (0 to 70 bytes),
         // read from the file's bytes and from the owned string, with blanks
-        // between them and a multi-byte character at either end.
+        // between them and a two-byte character at the start of the longer ones.
         let mut text = String::new();
         let mut owned = String::new();
         let mut cells = Vec::new();
