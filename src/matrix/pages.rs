@@ -111,6 +111,7 @@ unsafe fn delta_binary_packed_avx2(values: &[u32], out: &mut Vec<u8>) {
     delta_binary_packed_with(values, out)
 }
 
+/// The encoder itself, inlined into the baseline and the AVX2 build.
 #[inline(always)]
 fn delta_binary_packed_with(values: &[u32], out: &mut Vec<u8>) {
     uleb128(out, BLOCK as u64);
