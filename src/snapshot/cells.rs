@@ -258,7 +258,8 @@ fn semicolons(bytes: &[u8], at: usize) -> u64 {
     let mut marks = 0u64;
     let mut blocks = rest.chunks_exact(16);
     for (i, block) in blocks.by_ref().enumerate() {
-        marks |= u64::from(semicolons_16(block)) << (16 * i);
+        let block = block.try_into().expect("16 bytes");
+        marks |= u64::from(byte_marks_16(block, [b';'])[0]) << (16 * i);
     }
     let done = rest.len() / 16 * 16;
     let tail = blocks.remainder().iter().enumerate();
@@ -267,27 +268,28 @@ fn semicolons(bytes: &[u8], at: usize) -> u64 {
     })
 }
 
-/// Bit `i` set when `block[i]` is `;`, for a block of 16 bytes.
+/// For each of `bytes`, the places in `block` that hold it, one bit per
+/// byte (bit `i` for `block[i]`): SSE2 on x86_64, part of its baseline, one
+/// load for all of them; a byte at a time on other targets.
 #[inline(always)]
-fn semicolons_16(block: &[u8]) -> u16 {
+pub(crate) fn byte_marks_16<const N: usize>(block: &[u8; 16], bytes: [u8; N]) -> [u16; N] {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
         };
-        assert!(block.len() >= 16);
-        // SAFETY: SSE2 is part of the x86_64 baseline; the load reads the
-        // first 16 bytes of `block`, unaligned loads allowed.
+        // SAFETY: SSE2 is always present on x86_64; the load reads the 16
+        // bytes of `block`, unaligned loads allowed.
         unsafe {
             let loaded = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
-            _mm_movemask_epi8(_mm_cmpeq_epi8(loaded, _mm_set1_epi8(b';' as i8))) as u16
+            bytes.map(|b| _mm_movemask_epi8(_mm_cmpeq_epi8(loaded, _mm_set1_epi8(b as i8))) as u16)
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    block[..16]
-        .iter()
-        .enumerate()
-        .fold(0, |bits, (i, &b)| bits | (u16::from(b == b';') << i))
+    bytes.map(|byte| {
+        let places = block.iter().enumerate();
+        places.fold(0, |bits, (i, &b)| bits | (u16::from(b == byte) << i))
+    })
 }
 
 /// `str::trim`, answered from the two end bytes when they are visible ASCII

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use arrow_array::builder::StringBuilder;
 use rayon::prelude::*;
 
+use super::cells::byte_marks_16;
 use super::tables::{
     check_unique_names, Cell, Chunk, Column, Source, SourceFormat, Table, TableSpec, ViewChunk,
 };
@@ -416,22 +417,14 @@ struct Marks {
 }
 
 impl Marks {
-    /// SSE2 (part of the x86_64 baseline): 16 bytes compared at a time.
-    #[cfg(target_arch = "x86_64")]
+    /// 16 bytes compared at a time ([`byte_marks_16`]).
     fn of(block: &[u8; 64]) -> Marks {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
         let mut marks = [0u64; 4];
         for (i, part) in block.chunks_exact(16).enumerate() {
-            // SAFETY: SSE2 is always present on x86_64; the load reads the 16
-            // bytes of `part`, unaligned loads allowed.
-            unsafe {
-                let bytes = _mm_loadu_si128(part.as_ptr().cast::<__m128i>());
-                for (mark, byte) in marks.iter_mut().zip([b'"', b',', b'\n', b'\r']) {
-                    let equal = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(byte as i8));
-                    *mark |= u64::from(_mm_movemask_epi8(equal) as u16) << (16 * i);
-                }
+            let part = part.try_into().expect("16 bytes");
+            let found = byte_marks_16(part, [b'"', b',', b'\n', b'\r']);
+            for (mark, bits) in marks.iter_mut().zip(found) {
+                *mark |= u64::from(bits) << (16 * i);
             }
         }
         let [quotes, commas, feeds, returns] = marks;
@@ -443,14 +436,9 @@ impl Marks {
         }
     }
 
-    #[cfg(not(target_arch = "x86_64"))]
-    fn of(block: &[u8; 64]) -> Marks {
-        Marks::byte_by_byte(block)
-    }
-
-    /// The marks computed a byte at a time (other targets, and the reference
-    /// the SSE2 version is tested against).
-    #[cfg_attr(all(target_arch = "x86_64", not(test)), allow(dead_code))]
+    /// The marks computed a byte at a time: the reference the block version
+    /// is tested against.
+    #[cfg(test)]
     fn byte_by_byte(block: &[u8; 64]) -> Marks {
         let mark = |byte: u8| {
             block

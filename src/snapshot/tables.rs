@@ -299,37 +299,34 @@ impl ViewChunk {
 /// `to` must be valid for writing `text.len()` bytes, apart from `text`.
 #[inline(always)]
 unsafe fn copy_text(text: &[u8], to: *mut u8) {
-    let len = text.len();
-    let from = text.as_ptr();
-    // SAFETY (each arm): both moves lie within `from[..len]` and `to[..len]`.
+    // SAFETY (each arm): the length is at least the move's size.
     unsafe {
-        match len {
-            16..=32 => {
-                let (a, b) = (
-                    from.cast::<[u8; 16]>().read_unaligned(),
-                    from.add(len - 16).cast::<[u8; 16]>().read_unaligned(),
-                );
-                to.cast::<[u8; 16]>().write_unaligned(a);
-                to.add(len - 16).cast::<[u8; 16]>().write_unaligned(b);
-            }
-            8..=15 => {
-                let (a, b) = (
-                    from.cast::<u64>().read_unaligned(),
-                    from.add(len - 8).cast::<u64>().read_unaligned(),
-                );
-                to.cast::<u64>().write_unaligned(a);
-                to.add(len - 8).cast::<u64>().write_unaligned(b);
-            }
-            4..=7 => {
-                let (a, b) = (
-                    from.cast::<u32>().read_unaligned(),
-                    from.add(len - 4).cast::<u32>().read_unaligned(),
-                );
-                to.cast::<u32>().write_unaligned(a);
-                to.add(len - 4).cast::<u32>().write_unaligned(b);
-            }
-            _ => std::ptr::copy_nonoverlapping(from, to, len),
+        match text.len() {
+            16..=32 => two_moves::<[u8; 16]>(text, to),
+            8..=15 => two_moves::<u64>(text, to),
+            4..=7 => two_moves::<u32>(text, to),
+            len => std::ptr::copy_nonoverlapping(text.as_ptr(), to, len),
         }
+    }
+}
+
+/// Copies `text` to `to` as its first and its last `size_of::<T>()` bytes.
+///
+/// # Safety
+/// As for [`copy_text`], and `text` is at least `size_of::<T>()` bytes and at
+/// most twice that.
+#[inline(always)]
+unsafe fn two_moves<T: Copy>(text: &[u8], to: *mut u8) {
+    let (len, size) = (text.len(), std::mem::size_of::<T>());
+    let from = text.as_ptr();
+    // SAFETY: both moves lie within `from[..len]` and `to[..len]`.
+    unsafe {
+        let (head, tail) = (
+            from.cast::<T>().read_unaligned(),
+            from.add(len - size).cast::<T>().read_unaligned(),
+        );
+        to.cast::<T>().write_unaligned(head);
+        to.add(len - size).cast::<T>().write_unaligned(tail);
     }
 }
 
