@@ -76,8 +76,8 @@ fn parse_in_chunks(
 
     let chunks = cut_records(data, chunk_bytes);
     // A narrow table (a membership table) is read a row at a time and keeps its
-    // views; a wide one is scanned a column at a time, so its values are copied
-    // into a contiguous array per column.
+    // views; a wide one is scanned a column at a time, so its short values are
+    // copied into a contiguous array per column (see `COPY_MEAN_BYTES`).
     let keep_views = names.len() <= VIEW_COLUMNS;
     // First the view reader, with line numbers counted from the chunk's start;
     // a chunk it leaves has its line feeds counted, so that every chunk's first
@@ -89,7 +89,9 @@ fn parse_in_chunks(
             Some((mut out, feeds)) => {
                 for column in &mut out.columns {
                     if let Chunk::Views(v) = column {
-                        *column = Chunk::Arrow(v.to_arrow());
+                        if let Some(array) = v.to_arrow_if_short() {
+                            *column = Chunk::Arrow(array);
+                        }
                     }
                 }
                 (Some(out), feeds)
@@ -746,6 +748,64 @@ mod tests {
             whole.lines[8], 13,
             "a record after two lines and a blank one"
         );
+    }
+
+    #[test]
+    fn a_wide_table_copies_its_short_columns_and_keeps_views_of_its_long_ones() {
+        // Six columns (a wide table): two of short values, one of values longer
+        // than a cache line (some quoted with doubled quotes, so unescaped
+        // into the chunk's own string, some blank), one that is short in some
+        // chunks and long in others; every value reads back the same however
+        // the file is cut and whichever form a chunk keeps.
+        let mut text = String::from("\"Id\",\"Short\",\"Long\",\"Mixed\",\"E\",\"F\"\r\n");
+        let mut expected: Vec<[Option<String>; 4]> = Vec::new();
+        for i in 0..300 {
+            let long = match i % 7 {
+                0 => None,
+                3 => Some(format!("say \"{i}\" {}", "y".repeat(90))),
+                _ => Some(format!(
+                    "smtp:user{i}@contoso.com;{}",
+                    "x".repeat(80 + i % 13)
+                )),
+            };
+            let mixed = match i / 100 {
+                1 => format!("m{i}-{}", "z".repeat(100)),
+                _ => format!("m{i}"),
+            };
+            let quoted = |v: &Option<String>| v.as_deref().unwrap_or("").replace('"', "\"\"");
+            text.push_str(&format!(
+                "\"{i}\",\"s{}\",\"{}\",\"{mixed}\",\"\",\"e\"\r\n",
+                i % 10,
+                quoted(&long)
+            ));
+            expected.push([
+                Some(i.to_string()),
+                Some(format!("s{}", i % 10)),
+                long,
+                Some(mixed),
+            ]);
+        }
+        let source: Source = Arc::new(text.into_bytes());
+        for chunk_bytes in [usize::MAX, 5000, 2048] {
+            let t = parse_in_chunks(source.clone(), "x.csv", MAILBOXES, chunk_bytes).unwrap();
+            assert_eq!(t.len(), 300);
+            for (c, name) in ["Id", "Short", "Long", "Mixed"].into_iter().enumerate() {
+                let column = t.column(&[name]).unwrap();
+                let read: Vec<Option<String>> = column
+                    .values(0..t.len())
+                    .map(|v| v.map(str::to_string))
+                    .collect();
+                let want: Vec<Option<String>> = expected.iter().map(|r| r[c].clone()).collect();
+                assert_eq!(read, want, "{name}, chunks of {chunk_bytes} bytes");
+            }
+            let copied = |name: &str| t.columns[t.column_index(&[name]).unwrap()].copied();
+            assert!(copied("Short").iter().all(|&c| c), "{chunk_bytes}");
+            assert!(copied("Long").iter().all(|&c| !c), "{chunk_bytes}");
+            let mixed = copied("Mixed");
+            if chunk_bytes == 2048 {
+                assert!(mixed.contains(&true) && mixed.contains(&false), "{mixed:?}");
+            }
+        }
     }
 
     #[test]

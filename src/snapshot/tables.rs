@@ -128,7 +128,31 @@ impl Chunk {
             Chunk::Views(v) => v.value(i),
         }
     }
+
+    /// Asks the memory for the text of row `i` (if there is one) before it is
+    /// read: views lie a record apart in the file, and a scan that reads them
+    /// one after another would otherwise wait for each. Arrow arrays are
+    /// contiguous, which the processor's own prefetching follows.
+    #[inline(always)]
+    fn prefetch(&self, i: usize) {
+        if let Chunk::Views(v) = self {
+            v.prefetch(i);
+        }
+    }
 }
+
+/// How long a wide table's values may be on average, in bytes, for a chunk of
+/// a column to be copied into an Arrow array rather than left as views of the
+/// file: one cache line. A scan of views reads a line or more of the file per
+/// row however short the value, which contiguous short values save; copying
+/// long values (proxy address lists, distinguished names) costs more in fresh
+/// memory, faulted in page by page, than reading them where they are, a
+/// prefetched line at a time.
+pub const COPY_MEAN_BYTES: usize = 64;
+
+/// Rows ahead of a scan whose texts [`Column::values`] prefetches: enough to
+/// cover a memory access with the few tens of nanoseconds a value costs.
+const PREFETCH_ROWS: usize = 16;
 
 /// The bytes of a CSV file, shared by every column parsed from it: a read-only
 /// map of the file, or bytes in memory.
@@ -221,12 +245,28 @@ impl ViewChunk {
         }
     }
 
+    /// The same values copied into an Arrow array when they average at most
+    /// [`COPY_MEAN_BYTES`]; `None` (keep the views) when they are longer.
+    pub fn to_arrow_if_short(&self) -> Option<StringArray> {
+        let bytes = self.text_bytes();
+        (bytes <= COPY_MEAN_BYTES * self.cells.len()).then(|| self.to_arrow_of(bytes))
+    }
+
     /// The same values copied into an Arrow array, column by column: for a wide
-    /// table, whose columns are scanned one at a time (a view per row would
-    /// touch every page of the file for each column).
+    /// table, whose columns are scanned one at a time (a view per row reads at
+    /// least a cache line of the file per row, for each column scanned).
     pub fn to_arrow(&self) -> StringArray {
+        self.to_arrow_of(self.text_bytes())
+    }
+
+    /// The length of the cells' texts together.
+    fn text_bytes(&self) -> usize {
+        self.cells.iter().map(|c| c.parts().1).sum()
+    }
+
+    /// [`ViewChunk::to_arrow`], given the cells' [`ViewChunk::text_bytes`].
+    fn to_arrow_of(&self, bytes: usize) -> StringArray {
         let count = self.cells.len();
-        let bytes: usize = self.cells.iter().map(|c| c.parts().1).sum();
         assert!(
             bytes <= i32::MAX as usize,
             "a chunk's text fits 32-bit offsets"
@@ -267,6 +307,27 @@ impl ViewChunk {
         // value is whole UTF-8 text of the chunk (see `value`), so the array
         // holds what `StringArray::try_new` would accept.
         unsafe { StringArray::new_unchecked(offsets, values.into(), nulls) }
+    }
+
+    /// Prefetches the first cache lines (up to four) of cell `i`'s text, if
+    /// the chunk has that cell and it is a view.
+    #[inline(always)]
+    fn prefetch(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(&cell) = self.cells.get(i) {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let (start, len, owned) = cell.parts();
+            if owned || len == 0 {
+                return;
+            }
+            // A prefetch never faults; the addresses are inside the view anyway.
+            let text = self.start.wrapping_add(start).cast::<i8>();
+            for line in (0..len.min(256)).step_by(64) {
+                // SAFETY: SSE is part of x86_64; a prefetch reads nothing the
+                // program sees and is dropped for an unmapped address.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(text.wrapping_add(line)) };
+            }
+        }
     }
 
     fn value(&self, i: usize) -> Option<&str> {
@@ -371,9 +432,19 @@ impl Column {
             .flat_map(move |(chunk, &chunk_start)| {
                 let from = start.max(chunk_start) - chunk_start;
                 let to = end.max(chunk_start).min(chunk_start + chunk.len()) - chunk_start;
-                (from..to).map(move |i| chunk.value(i))
+                (from..to).map(move |i| {
+                    chunk.prefetch(i + PREFETCH_ROWS);
+                    chunk.value(i)
+                })
             })
             .take(end.saturating_sub(start))
+    }
+
+    /// Per chunk, whether its values were copied into an Arrow array.
+    #[cfg(test)]
+    pub(crate) fn copied(&self) -> Vec<bool> {
+        let arrow = |c: &Chunk| matches!(c, Chunk::Arrow(_));
+        self.chunks.iter().map(arrow).collect()
     }
 
     /// The raw text of a row; `None` when the cell is empty.
