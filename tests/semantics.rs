@@ -1202,3 +1202,58 @@ fn migration_notes_a_filter_over_50_groups_and_proposes_a_flat_group() {
     assert!(proof.all_equivalent());
     assert_eq!(plan.apps[0].allow.len(), 52);
 }
+
+/// The scopes' mailbox comparisons are answered while the directory resolves
+/// memberships; what a person reads must not show it: a bad scopes table or
+/// filter still stops the analysis with its own message, and the findings
+/// come in stage order, the directory's before the scopes'.
+#[test]
+fn scopes_answered_beside_the_directory_report_as_after_it() {
+    let twice = Tenant::new(2)
+        .scope("Legal", "Alias -eq 'm0'")
+        .scope("legal", "Alias -eq 'm1'")
+        .try_analyze();
+    let message = twice.err().expect("a repeated scope name").to_string();
+    assert!(
+        message.contains("duplicate management scope 'legal'"),
+        "{message}"
+    );
+
+    let broken = Tenant::new(2).scope("Broken", "Alias -eq").try_analyze();
+    let message = broken
+        .err()
+        .expect("a filter that does not parse")
+        .to_string();
+    assert!(message.contains("Broken"), "{message}");
+
+    let outcome = Tenant::new(3)
+        .group("Team", &["m0", "nobody@contoso.com"])
+        .scope("Empty", "Alias -eq 'm9'")
+        .scope(
+            "Team",
+            &format!("MemberOfGroup -eq '{}'", common::group_dn("Team")),
+        )
+        .analyze();
+    let kinds: Vec<&str> = outcome.analysis.findings.iter().map(|f| f.kind).collect();
+    let unresolved = kinds.iter().position(|&k| k == kind::UNRESOLVED_IDENTITY);
+    let empty = kinds
+        .iter()
+        .position(|&k| k == kind::FILTER_MATCHES_NOTHING);
+    assert!(
+        matches!((unresolved, empty), (Some(u), Some(e)) if u < e),
+        "{kinds:?}"
+    );
+    let team = outcome
+        .analysis
+        .model
+        .scopes
+        .iter()
+        .find(|s| s.name == "Team");
+    let team = team
+        .expect("the scope Team")
+        .compiled
+        .bitmap
+        .iter()
+        .collect::<Vec<_>>();
+    assert_eq!(team, [0]);
+}

@@ -158,6 +158,11 @@ impl Directory {
         self.mailbox_table.col(self.address_column)
     }
 
+    /// The index of the PrimarySmtpAddress column in the mailboxes table.
+    pub fn address_column(&self) -> usize {
+        self.address_column
+    }
+
     /// ExternalDirectoryObjectId of every mailbox, parsed.
     pub fn mailbox_guids(&self) -> &[u128] {
         &self.mailbox_guids
@@ -331,6 +336,16 @@ impl Directory {
                     self.describe(second)
                 ),
             )),
+        }
+    }
+
+    /// Builds the GUID tier now, in parallel, unless it is built or the
+    /// directory is focused: for a caller that goes on to resolve memberships
+    /// inside a rayon task, where a tier would be built in one shard (see
+    /// `Directory::tier`).
+    pub fn build_guid_tier(&self) {
+        if self.focus.is_none() {
+            self.tier(Tier::Guid);
         }
     }
 

@@ -4,7 +4,11 @@
 //! then evaluates every plan of an analysis together: the distinct comparisons
 //! of all filters are gathered, each property's comparisons are answered in one
 //! pass over its values ([`super::scan`]), and each plan is then bitmap algebra
-//! over its comparisons' rows. A negated comparison (`-ne`, `-notlike`, `-not`)
+//! over its comparisons' rows. The comparisons of mailbox properties read the
+//! mailboxes table only ([`MailboxRows`]), so an analysis answers them while
+//! the directory resolves memberships ([`FilterContext::plan_all`],
+//! [`Planned::answer_properties`], [`FilterContext::finish`]); the membership
+//! comparisons wait for it. A negated comparison (`-ne`, `-notlike`, `-not`)
 //! stays a complement until the end, so a filter of many `-ne` never builds a
 //! million-row bitmap per comparison.
 //!
@@ -43,6 +47,30 @@ pub struct FilterContext<'a> {
     mailboxes: &'a Table,
     dir: &'a Directory,
 }
+
+/// What the comparisons of mailbox properties read: the mailboxes table, the
+/// rows to read (all, or the one a directory is focused on; the others count
+/// as blank), and the PrimarySmtpAddress column. It needs no memberships, so
+/// these comparisons can be answered while the directory resolves them.
+#[derive(Clone)]
+pub struct MailboxRows<'a> {
+    table: &'a Table,
+    rows: std::ops::Range<usize>,
+    address_column: usize,
+}
+
+/// Filters parsed and planned, their distinct comparisons numbered: the first
+/// step of [`FilterContext::compile_all`].
+pub struct Planned {
+    planned: Vec<Result<(Plan, Vec<Note>), FilterError>>,
+    nodes: Vec<Option<Node>>,
+    tests: Vec<(Property, Test)>,
+}
+
+/// The rows each comparison of a mailbox property holds for (before
+/// negation), by comparison number; `None` for the membership comparisons
+/// (`MemberOfGroup`, `AdministrativeUnits`), which wait for the directory.
+pub struct PropertyAnswers(Vec<Option<RoaringBitmap>>);
 
 /// A plan whose comparisons are numbered: leaf `i` is the `i`-th distinct one.
 enum Node {
@@ -225,6 +253,125 @@ impl Node {
     }
 }
 
+impl<'a> MailboxRows<'a> {
+    /// The rows of `mailboxes` (the table `dir` was built from) that `dir`
+    /// asks about.
+    pub fn new(mailboxes: &'a Table, dir: &Directory) -> MailboxRows<'a> {
+        let rows = match dir.focus() {
+            Some(f) => f as usize..f as usize + 1,
+            None => 0..dir.count as usize,
+        };
+        MailboxRows {
+            table: mailboxes,
+            rows,
+            address_column: dir.address_column(),
+        }
+    }
+
+    /// The rows each test of one mailbox property holds for (before negation).
+    fn answer(&self, property: Property, tests: &[&Test]) -> Vec<RoaringBitmap> {
+        let rows = self.rows.clone();
+        match property {
+            Property::Column { index, multi, .. } => {
+                let column = &self.table.columns[index];
+                Matcher::new(tests).scan(rows, |range, f| {
+                    let mut values = Vec::new();
+                    for (row, cell) in range.clone().zip(column.values(range)) {
+                        values.clear();
+                        let cell = cell.map(trim).unwrap_or_default();
+                        if multi {
+                            values.extend(split_multi(cell));
+                        } else if !cell.is_empty() {
+                            values.push(cell);
+                        }
+                        f(row, &values);
+                    }
+                })
+            }
+            Property::PrimarySmtpAddress => {
+                let proxies = self.table.column(&["EmailAddresses"]);
+                let addresses = self.table.col(self.address_column);
+                Matcher::new(tests).scan(rows, |range, f| {
+                    let mut values = Vec::new();
+                    let cells: Box<dyn Iterator<Item = Option<&str>>> = match proxies {
+                        Some(c) => Box::new(c.values(range.clone())),
+                        None => Box::new(std::iter::repeat(None)),
+                    };
+                    // read_mailboxes checked that every row has an address.
+                    let primaries = addresses
+                        .values(range.clone())
+                        .map(Option::unwrap_or_default);
+                    for ((row, cell), primary) in range.zip(cells).zip(primaries) {
+                        values.clear();
+                        values.push(primary);
+                        // Most mailboxes list their primary address again as
+                        // a proxy: the same value twice answers nothing new.
+                        values.extend(
+                            cell.into_iter()
+                                .flat_map(split_multi)
+                                .filter_map(smtp_proxy)
+                                .filter(|&proxy| proxy != primary),
+                        );
+                        f(row, &values);
+                    }
+                })
+            }
+            Property::MemberOfGroup | Property::AdministrativeUnits => {
+                unreachable!("membership comparisons are answered by the filter context")
+            }
+        }
+    }
+}
+
+impl Planned {
+    /// Answers the comparisons of mailbox properties, a property per pass
+    /// (see [`super::scan`]), the properties in parallel.
+    pub fn answer_properties(&self, rows: &MailboxRows<'_>) -> PropertyAnswers {
+        PropertyAnswers(answer_grouped(&self.tests, is_mailbox_property, |p, t| {
+            rows.answer(p, t)
+        }))
+    }
+}
+
+/// Whether `property` is read from the mailboxes table (not from memberships).
+fn is_mailbox_property(property: Property) -> bool {
+    matches!(
+        property,
+        Property::Column { .. } | Property::PrimarySmtpAddress
+    )
+}
+
+/// The rows each of the `tests` that `which` takes holds for (before
+/// negation), `None` for the others: the tests are grouped by property and
+/// each group answered in one pass, the groups in parallel.
+fn answer_grouped(
+    tests: &[(Property, Test)],
+    which: impl Fn(Property) -> bool,
+    answer: impl Fn(Property, &[&Test]) -> Vec<RoaringBitmap> + Sync,
+) -> Vec<Option<RoaringBitmap>> {
+    let mut by_property: FxHashMap<Property, Vec<usize>> = FxHashMap::default();
+    for (i, (property, _)) in tests.iter().enumerate() {
+        if which(*property) {
+            by_property.entry(*property).or_default().push(i);
+        }
+    }
+    let groups: Vec<(Property, Vec<usize>)> = by_property.into_iter().collect();
+    let answered: Vec<(Vec<usize>, Vec<RoaringBitmap>)> = groups
+        .into_par_iter()
+        .map(|(property, ids)| {
+            let group: Vec<&Test> = ids.iter().map(|&i| &tests[i].1).collect();
+            (ids, answer(property, &group))
+        })
+        .collect();
+    let mut found = vec![None; tests.len()];
+    for (ids, bitmaps) in answered {
+        for (i, bitmap) in ids.into_iter().zip(bitmaps) {
+            found[i] = Some(bitmap);
+        }
+    }
+    found
+}
+
 impl<'a> FilterContext<'a> {
     pub fn new(mailboxes: &'a Table, dir: &'a Directory) -> FilterContext<'a> {
         FilterContext { mailboxes, dir }
@@ -257,6 +404,13 @@ impl<'a> FilterContext<'a> {
     /// distinct comparison among them is answered once, a property at a time,
     /// and only then is each filter evaluated, by bitmap algebra.
     pub fn compile_all(&self, filters: &[&str]) -> Vec<Result<Compiled, FilterError>> {
+        let planned = self.plan_all(filters);
+        let answers = planned.answer_properties(&MailboxRows::new(self.mailboxes, self.dir));
+        self.finish(planned, answers)
+    }
+
+    /// Parses and plans `filters`, and numbers their distinct comparisons.
+    pub fn plan_all(&self, filters: &[&str]) -> Planned {
         let planned: Vec<Result<(Plan, Vec<Note>), FilterError>> = filters
             .par_iter()
             .map(|text| self.parse_and_plan(text))
@@ -267,7 +421,37 @@ impl<'a> FilterContext<'a> {
             .map(|p| p.as_ref().ok().map(|(plan, _)| comparisons.number(plan)))
             .collect();
         let tests = comparisons.tests;
-        let found = self.answer(&tests);
+        Planned {
+            planned,
+            nodes,
+            tests,
+        }
+    }
+
+    /// Compiles what [`FilterContext::plan_all`] planned, given the answers
+    /// of its mailbox property comparisons ([`Planned::answer_properties`]):
+    /// the membership comparisons are answered, then each filter evaluated.
+    pub fn finish(
+        &self,
+        planned: Planned,
+        answers: PropertyAnswers,
+    ) -> Vec<Result<Compiled, FilterError>> {
+        let Planned {
+            planned,
+            nodes,
+            tests,
+        } = planned;
+        let memberships = answer_grouped(
+            &tests,
+            |p| !is_mailbox_property(p),
+            |p, t| self.answer_memberships(p, t),
+        );
+        let found: Vec<RoaringBitmap> = answers
+            .0
+            .into_iter()
+            .zip(memberships)
+            .map(|(a, b)| a.or(b).expect("every comparison answered"))
+            .collect();
         let answered = Answered {
             tests: &tests,
             found: &found,
@@ -297,96 +481,31 @@ impl<'a> FilterContext<'a> {
         }
     }
 
-    /// The rows each comparison holds for (before negation): the comparisons
-    /// are grouped by property and each group answered in one pass.
-    fn answer(&self, tests: &[(Property, Test)]) -> Vec<RoaringBitmap> {
-        let mut by_property: FxHashMap<Property, Vec<usize>> = FxHashMap::default();
-        for (i, (property, _)) in tests.iter().enumerate() {
-            by_property.entry(*property).or_default().push(i);
-        }
-        let groups: Vec<(Property, Vec<usize>)> = by_property.into_iter().collect();
-        let answered: Vec<(Vec<usize>, Vec<RoaringBitmap>)> = groups
-            .into_par_iter()
-            .map(|(property, ids)| {
-                let group: Vec<&Test> = ids.iter().map(|&i| &tests[i].1).collect();
-                let found = self.answer_property(property, &group);
-                (ids, found)
-            })
-            .collect();
-        let mut found = vec![RoaringBitmap::new(); tests.len()];
-        for (ids, bitmaps) in answered {
-            for (i, bitmap) in ids.into_iter().zip(bitmaps) {
-                found[i] = bitmap;
+    /// The rows each `MemberOfGroup` or `AdministrativeUnits` test holds for
+    /// (before negation): the members of the groups or units whose names
+    /// match. A directory focused on one mailbox has only its row read; the
+    /// other rows count as blank, and the bitmaps are exact for that mailbox
+    /// only.
+    fn answer_memberships(&self, property: Property, tests: &[&Test]) -> Vec<RoaringBitmap> {
+        let rows = MailboxRows::new(self.mailboxes, self.dir).rows;
+        let containers: Vec<(Option<&str>, &RoaringBitmap)> = match property {
+            Property::MemberOfGroup => {
+                let groups = self.dir.groups.iter();
+                groups
+                    .map(|g| (Some(g.dn.as_str()), &g.direct_mailboxes))
+                    .collect()
             }
-        }
-        found
-    }
-
-    /// The rows each test of one property holds for (before negation). A
-    /// directory focused on one mailbox has only its row read; the other rows
-    /// count as blank, and the bitmaps are exact for that mailbox only.
-    fn answer_property(&self, property: Property, tests: &[&Test]) -> Vec<RoaringBitmap> {
-        let rows = match self.dir.focus() {
-            Some(f) => f as usize..f as usize + 1,
-            None => 0..self.dir.count as usize,
+            Property::AdministrativeUnits => {
+                let units = self.dir.admin_units.iter();
+                units.map(|u| (u.dn.as_deref(), &u.members)).collect()
+            }
+            Property::Column { .. } | Property::PrimarySmtpAddress => {
+                unreachable!("mailbox properties are answered by MailboxRows")
+            }
         };
-        match property {
-            Property::Column { index, multi, .. } => {
-                let column = &self.mailboxes.columns[index];
-                Matcher::new(tests).scan(rows, |range, f| {
-                    let mut values = Vec::new();
-                    for (row, cell) in range.clone().zip(column.values(range)) {
-                        values.clear();
-                        let cell = cell.map(trim).unwrap_or_default();
-                        if multi {
-                            values.extend(split_multi(cell));
-                        } else if !cell.is_empty() {
-                            values.push(cell);
-                        }
-                        f(row, &values);
-                    }
-                })
-            }
-            Property::PrimarySmtpAddress => {
-                let proxies = self.mailboxes.column(&["EmailAddresses"]);
-                Matcher::new(tests).scan(rows, |range, f| {
-                    let mut values = Vec::new();
-                    let cells: Box<dyn Iterator<Item = Option<&str>>> = match proxies {
-                        Some(c) => Box::new(c.values(range.clone())),
-                        None => Box::new(std::iter::repeat(None)),
-                    };
-                    let addresses = self.dir.mailbox_addresses(range.clone());
-                    for ((row, cell), primary) in range.zip(cells).zip(addresses) {
-                        values.clear();
-                        values.push(primary);
-                        // Most mailboxes list their primary address again as
-                        // a proxy: the same value twice answers nothing new.
-                        values.extend(
-                            cell.into_iter()
-                                .flat_map(split_multi)
-                                .filter_map(smtp_proxy)
-                                .filter(|&proxy| proxy != primary),
-                        );
-                        f(row, &values);
-                    }
-                })
-            }
-            Property::MemberOfGroup | Property::AdministrativeUnits => {
-                let containers: Vec<(Option<&str>, &RoaringBitmap)> =
-                    if property == Property::MemberOfGroup {
-                        let groups = self.dir.groups.iter();
-                        groups
-                            .map(|g| (Some(g.dn.as_str()), &g.direct_mailboxes))
-                            .collect()
-                    } else {
-                        let units = self.dir.admin_units.iter();
-                        units.map(|u| (u.dn.as_deref(), &u.members)).collect()
-                    };
-                let mut in_rows = RoaringBitmap::new();
-                in_rows.insert_range(rows.start as u32..rows.end as u32);
-                scan_containers(tests, &containers, &in_rows)
-            }
-        }
+        let mut in_rows = RoaringBitmap::new();
+        in_rows.insert_range(rows.start as u32..rows.end as u32);
+        scan_containers(tests, &containers, &in_rows)
     }
 
     /// Resolves every property of an expression and checks operator/value pairs.

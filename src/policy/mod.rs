@@ -12,7 +12,7 @@ pub use apps::{App, AppLookup, AppRegistry};
 pub use entra::EntraGrant;
 pub use permissions::{PermissionId, CATALOGUE};
 pub use rbac::{
-    read_scopes, read_scopes_where, Assignment, Scope, ScopeColumns, ScopeKind, ScopeRef,
+    read_scopes, read_scopes_where, Assignment, Scope, ScopeColumns, ScopeKind, ScopeRef, ScopeRows,
 };
 
 use crate::directory::Directory;

@@ -10,7 +10,7 @@ use super::apps::{AppLookup, AppRegistry};
 use super::permissions::{self, PermissionId};
 use crate::directory::{Directory, Recipient};
 use crate::error::{Error, Location, Result};
-use crate::filter::{Compiled, FilterContext};
+use crate::filter::{Compiled, FilterContext, FilterError};
 use crate::findings::{kind, Findings};
 use crate::snapshot::{bool_cell, first_present, parse_guid_u128, Col, Table};
 
@@ -240,93 +240,133 @@ pub fn read_scopes_where(
     findings: &mut Findings,
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<Scope>> {
-    if table.is_empty() {
-        return Ok(Vec::new());
-    }
-    let name_col = table.column(&["Name"]).expect("required");
-    let filter_col = table
-        .column(&["RecipientFilter", "RecipientRestrictionFilter"])
-        .expect("required");
-    let mut rows = Vec::with_capacity(table.len());
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for row in 0..table.len() {
-        let name = name_col.get(row).ok_or_else(|| {
-            Error::data(
-                name_col.location(row),
-                "Name is blank; every management scope needs one",
-            )
-        })?;
-        if let Some(previous) = seen.insert(name.to_lowercase(), row) {
-            return Err(Error::data(
-                name_col.location(row),
-                format!(
-                    "duplicate management scope '{name}' (also at line {}); scope names are unique",
-                    table.lines[previous]
-                ),
+    let rows = ScopeRows::read(table, keep)?;
+    let compiled = ctx.compile_all(&rows.filters());
+    rows.compiled(compiled, findings)
+}
+
+/// The rows of the management scopes table, checked (every scope named,
+/// once), before their filters are compiled.
+pub struct ScopeRows<'t> {
+    table: &'t Table,
+    /// Row, name, filter, Exclusive.
+    rows: Vec<(usize, String, String, bool)>,
+}
+
+impl<'t> ScopeRows<'t> {
+    /// The scopes whose name `keep` accepts; a blank or repeated name is an error.
+    pub fn read(table: &'t Table, keep: &dyn Fn(&str) -> bool) -> Result<ScopeRows<'t>> {
+        if table.is_empty() {
+            return Ok(ScopeRows {
+                table,
+                rows: Vec::new(),
+            });
+        }
+        let name_col = table.column(&["Name"]).expect("required");
+        let filter_col = table
+            .column(&["RecipientFilter", "RecipientRestrictionFilter"])
+            .expect("required");
+        let mut rows = Vec::with_capacity(table.len());
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for row in 0..table.len() {
+            let name = name_col.get(row).ok_or_else(|| {
+                Error::data(
+                    name_col.location(row),
+                    "Name is blank; every management scope needs one",
+                )
+            })?;
+            if let Some(previous) = seen.insert(name.to_lowercase(), row) {
+                return Err(Error::data(
+                    name_col.location(row),
+                    format!(
+                        "duplicate management scope '{name}' (also at line {}); scope names are unique",
+                        table.lines[previous]
+                    ),
+                ));
+            }
+            let exclusive = bool_cell(table, &["Exclusive"], row, false)?;
+            if !keep(name) {
+                continue;
+            }
+            rows.push((
+                row,
+                name.to_string(),
+                filter_col.get(row).unwrap_or("").to_string(),
+                exclusive,
             ));
         }
-        let exclusive = bool_cell(table, &["Exclusive"], row, false)?;
-        if !keep(name) {
-            continue;
-        }
-        rows.push((
-            row,
-            name.to_string(),
-            filter_col.get(row).unwrap_or("").to_string(),
-            exclusive,
-        ));
+        Ok(ScopeRows { table, rows })
     }
-    let filters: Vec<&str> = rows
-        .iter()
-        .map(|(_, _, filter, _)| filter.as_str())
-        .collect();
-    let compiled = ctx.compile_all(&filters);
-    let mut scopes = Vec::with_capacity(rows.len());
-    for ((row, name, filter, exclusive), result) in rows.into_iter().zip(compiled) {
-        let source = filter_col.location(row);
-        let compiled = result.map_err(|error| Error::Filter {
-            location: source.clone(),
-            scope: name.clone(),
-            rendered: error.render(&filter),
-            error: Box::new(error),
-        })?;
-        for note in &compiled.notes {
-            findings.warn(
-                note.kind,
-                name.clone(),
-                format!(
-                    "{}\n{}",
-                    note.message,
-                    crate::filter::render(&filter, &note.span, "", None).trim_end()
-                ),
-                Some(source.clone()),
-            );
-        }
-        if compiled.bitmap.is_empty() {
-            findings.warn(
-                kind::FILTER_MATCHES_NOTHING,
-                name.clone(),
-                format!("recipient filter {filter} matches no mailbox"),
-                Some(source.clone()),
-            );
-        }
-        if exclusive {
-            findings.info(
-                kind::EXCLUSIVE_SCOPE_IGNORED,
-                name.clone(),
-                "scope is Exclusive; exclusivity limits administrators, not applications, so it changes no app's access",
-                Some(table.location(row, Some("Exclusive"))),
-            );
-        }
-        scopes.push(Scope {
-            name,
-            filter,
-            exclusive,
-            compiled: Arc::new(compiled),
-            source,
-        });
+
+    /// The scopes' filters, in order.
+    pub fn filters(&self) -> Vec<&str> {
+        self.rows
+            .iter()
+            .map(|(_, _, filter, _)| filter.as_str())
+            .collect()
     }
-    Ok(scopes)
+
+    /// The scopes, given their filters compiled (in order): a bad filter is
+    /// an error; notes, empty scopes and Exclusive flags become findings.
+    pub fn compiled(
+        self,
+        compiled: Vec<std::result::Result<Compiled, FilterError>>,
+        findings: &mut Findings,
+    ) -> Result<Vec<Scope>> {
+        let (table, rows) = (self.table, self.rows);
+        if table.is_empty() {
+            return Ok(Vec::new());
+        }
+        let filter_col = table
+            .column(&["RecipientFilter", "RecipientRestrictionFilter"])
+            .expect("required");
+        let mut scopes = Vec::with_capacity(rows.len());
+        for ((row, name, filter, exclusive), result) in rows.into_iter().zip(compiled) {
+            let source = filter_col.location(row);
+            let compiled = result.map_err(|error| Error::Filter {
+                location: source.clone(),
+                scope: name.clone(),
+                rendered: error.render(&filter),
+                error: Box::new(error),
+            })?;
+            for note in &compiled.notes {
+                findings.warn(
+                    note.kind,
+                    name.clone(),
+                    format!(
+                        "{}\n{}",
+                        note.message,
+                        crate::filter::render(&filter, &note.span, "", None).trim_end()
+                    ),
+                    Some(source.clone()),
+                );
+            }
+            if compiled.bitmap.is_empty() {
+                findings.warn(
+                    kind::FILTER_MATCHES_NOTHING,
+                    name.clone(),
+                    format!("recipient filter {filter} matches no mailbox"),
+                    Some(source.clone()),
+                );
+            }
+            if exclusive {
+                findings.info(
+                    kind::EXCLUSIVE_SCOPE_IGNORED,
+                    name.clone(),
+                    "scope is Exclusive; exclusivity limits administrators, not applications, so it changes no app's access",
+                    Some(table.location(row, Some("Exclusive"))),
+                );
+            }
+            scopes.push(Scope {
+                name,
+                filter,
+                exclusive,
+                compiled: Arc::new(compiled),
+                source,
+            });
+        }
+        Ok(scopes)
+    }
 }
 
 /// Reads every role assignment and resolves its app, role and scope.
