@@ -17,6 +17,12 @@
 #   RUNS=5 scripts/bench.sh     more runs (the machine's noise shows in the spread)
 #   FLAT=1 scripts/bench.sh     also analyze the same tenant with 2x and 4x the cells,
 #                               to show that peak memory does not grow with cells
+#   EXOMATRIX_STAGES_APART=1 scripts/bench.sh
+#                               resolve memberships and answer the scopes' mailbox
+#                               comparisons one after the other instead of together,
+#                               so that the dir and scopes columns are each stage
+#                               alone (by default they overlap: each column is that
+#                               stage's own wall time, and their sum exceeds the run)
 #   QUERIES=1 scripts/bench.sh  also time diff, who-can and explain: BEFORE is the
 #                               large tenant, AFTER a copy with every 10th Entra grant
 #                               and every 7th role assignment removed and some roles
