@@ -1,6 +1,7 @@
 //! RBAC for Applications: management role assignments of application roles to
 //! service principals, each over a resource scope. AAP never narrows these.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -397,6 +398,16 @@ pub fn read_assignments(
         .collect();
     let all = Arc::new(dir.all.clone());
     let empty = Arc::new(RoaringBitmap::new());
+    // One shared set per scope, group and unit, however many assignments name
+    // it (a tenant's 15,000 assignments share a few thousand scopes).
+    let shared = |n: usize| -> Vec<OnceCell<Arc<RoaringBitmap>>> {
+        (0..n).map(|_| OnceCell::new()).collect()
+    };
+    let (scope_sets, group_sets, unit_sets) = (
+        shared(scopes.len()),
+        shared(dir.groups.len()),
+        shared(dir.admin_units.len()),
+    );
 
     for row in 0..table.len() {
         let source = table.location(row, None);
@@ -472,13 +483,17 @@ pub fn read_assignments(
         let custom = |i: usize| {
             (
                 ScopeKind::Custom(i),
-                Arc::new(scopes[i].compiled.bitmap.clone()),
+                scope_sets[i]
+                    .get_or_init(|| Arc::new(scopes[i].compiled.bitmap.clone()))
+                    .clone(),
             )
         };
         let group = |g: u32| {
             (
                 ScopeKind::Group(g),
-                Arc::new(dir.groups[g as usize].direct_mailboxes.clone()),
+                group_sets[g as usize]
+                    .get_or_init(|| Arc::new(dir.groups[g as usize].direct_mailboxes.clone()))
+                    .clone(),
             )
         };
         let missing = |what: String| (ScopeKind::Missing(what), empty.clone());
@@ -491,7 +506,9 @@ pub fn read_assignments(
             ScopeRef::AdministrativeUnit(v) => match dir.resolve_admin_unit(v, || at.clone())? {
                 Some(au) => (
                     ScopeKind::AdministrativeUnit(au),
-                    Arc::new(dir.admin_units[au as usize].members.clone()),
+                    unit_sets[au as usize]
+                        .get_or_init(|| Arc::new(dir.admin_units[au as usize].members.clone()))
+                        .clone(),
                 ),
                 None => missing(format!("administrative unit '{v}'")),
             },
