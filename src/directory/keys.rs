@@ -29,13 +29,18 @@ impl<'a> KeySources<'a> {
     /// parallel; malformed ones are skipped), then the groups'.
     pub fn guids(&self) -> Vec<(u128, Recipient)> {
         let rows = self.mailbox_ids.len();
-        let mut keys: Vec<(u128, Recipient)> = self
-            .mailbox_ids
-            .par_iter()
-            .enumerate()
-            .map(|(row, &id)| (id, Recipient::Mailbox(row as u32)))
-            .collect();
-        if let Some(c) = self.mailboxes.column(&["Guid"]) {
+        let guid_column = self.mailboxes.column(&["Guid"]);
+        // Room for every key at once: growing the list would copy it.
+        let group_keys: usize = self.groups.iter().map(|g| g.guids.len()).sum();
+        let mut keys =
+            Vec::with_capacity(rows * (1 + usize::from(guid_column.is_some())) + group_keys);
+        keys.par_extend(
+            self.mailbox_ids
+                .par_iter()
+                .enumerate()
+                .map(|(row, &id)| (id, Recipient::Mailbox(row as u32))),
+        );
+        if let Some(c) = guid_column {
             const CHUNK: usize = 16_384;
             let parsed: Vec<Vec<(u128, Recipient)>> = (0..rows.div_ceil(CHUNK))
                 .into_par_iter()

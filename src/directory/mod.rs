@@ -439,23 +439,28 @@ impl Directory {
                 left.push(Vec::new());
                 continue;
             };
-            let per_chunk: Vec<_> = chunks(rows)
-                .map(|c| {
+            // Each chunk's hints go straight to their place in the table's list.
+            let mut table_hints: Vec<Hint> = vec![None; rows];
+            let table_left: Vec<Vec<(u32, &str)>> = table_hints
+                .par_chunks_mut(CHUNK)
+                .enumerate()
+                .map(|(c, out)| {
                     let ids: Vec<Option<&str>> = members.values(range(c, rows)).collect();
-                    let hints = guid.resolve_guids(ids.iter().copied());
-                    let left: Vec<(u32, &str)> = range(c, rows)
+                    for (slot, hint) in out.iter_mut().zip(guid.resolve_guids(ids.iter().copied()))
+                    {
+                        *slot = hint;
+                    }
+                    range(c, rows)
                         .zip(ids)
-                        .zip(&hints)
+                        .zip(out.iter())
                         .filter_map(|((row, id), hint)| match (id, hint) {
                             (Some(id), None) => Some((row as u32, id)),
                             _ => None,
                         })
-                        .collect();
-                    (hints, left)
+                        .collect()
                 })
                 .collect();
-            let (table_hints, table_left): (Vec<_>, Vec<_>) = per_chunk.into_iter().unzip();
-            hints.push(table_hints.concat());
+            hints.push(table_hints);
             left.push(table_left.concat());
         }
         // Each identity left, once: the members' in parallel, then the
