@@ -11,6 +11,7 @@ use arrow_array::{
     ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray, UInt32Array, UInt8Array,
 };
 use parquet::arrow::ArrowWriter;
+use parquet::basic::Encoding;
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
@@ -151,6 +152,12 @@ fn write_table(path: &Path, batch: RecordBatch, syncer: &Syncer) -> Result<()> {
     ] {
         props = props.set_column_dictionary_enabled(ColumnPath::from(unique), false);
     }
+    // Mailbox numbers ascend by one: delta encoding stores them in a few bytes,
+    // where a dictionary held all of them (4.5 MB on a million mailboxes).
+    let numbers = ColumnPath::from("mailbox_idx");
+    props = props
+        .set_column_dictionary_enabled(numbers.clone(), false)
+        .set_column_encoding(numbers, Encoding::DELTA_BINARY_PACKED);
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props.build()))
         .map_err(|e| Error::parquet(path, e))?;
     writer.write(&batch).map_err(|e| Error::parquet(path, e))?;
