@@ -1,7 +1,8 @@
 //! The tables a snapshot may hold, their required columns, and the loaded form.
 //!
 //! Every table becomes a set of text columns, whatever its source format (Arrow
-//! string arrays, or for narrow CSV tables views of the file's bytes):
+//! string arrays, or for CSV views of the file's bytes: every column of a narrow
+//! table, the long-valued columns of a wide one):
 //! the engine reads identities and filterable properties as text, and typed
 //! comparisons (numbers, dates) are made by the filter compiler on demand.
 
@@ -328,6 +329,8 @@ impl ViewChunk {
                 unsafe { _mm_prefetch::<_MM_HINT_T0>(text.wrapping_add(line)) };
             }
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
     }
 
     fn value(&self, i: usize) -> Option<&str> {
