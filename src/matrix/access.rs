@@ -6,7 +6,6 @@
 //! parallel; the parts in name order are the whole table in sorted order. Every
 //! writer streams fixed-size batches, so memory does not grow with the cells.
 
-use std::fs::File;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -29,7 +28,7 @@ use roaring::RoaringBitmap;
 use super::cells::{CellSet, Via};
 use super::pages::{delta_binary_packed, index_width, push_run, rle_dictionary, split_runs, Run};
 use crate::error::{Error, Result};
-use crate::output::{create_private_dir, create_private_file, Syncer};
+use crate::output::{create_block_file, create_private_dir, into_file, BlockFile, Syncer};
 
 /// Sizes of the access writer; the defaults suit any tenant, tests shrink them.
 #[derive(Debug, Clone, Copy)]
@@ -164,7 +163,7 @@ fn write_part<S: AsRef<CellSet>>(
     let descriptor = ArrowSchemaConverter::new()
         .convert(&schema)
         .map_err(parquet_error)?;
-    let file = create_private_file(path)?;
+    let file = create_block_file(path)?;
     let mut writer = SerializedFileWriter::new(
         file,
         descriptor.root_schema_ptr(),
@@ -174,7 +173,7 @@ fn write_part<S: AsRef<CellSet>>(
     let rows = options.row_group_rows.max(1);
     let mut group = RowGroup::new(rows);
     let mut cells = 0u64;
-    let mut flush = |group: &mut RowGroup, writer: &mut SerializedFileWriter<File>| {
+    let mut flush = |group: &mut RowGroup, writer: &mut SerializedFileWriter<BlockFile>| {
         cells += group.len() as u64;
         group
             .write(writer, &descriptor, options.page_rows.max(1))
@@ -243,7 +242,7 @@ fn write_part<S: AsRef<CellSet>>(
     if group.len() > 0 {
         flush(&mut group, &mut writer)?;
     }
-    let file = writer.into_inner().map_err(parquet_error)?;
+    let file = into_file(path, writer.into_inner().map_err(parquet_error)?)?;
     syncer.sync(path, file);
     Ok(cells)
 }
@@ -365,7 +364,7 @@ impl RowGroup {
     /// `self` for the next one.
     fn write(
         &mut self,
-        writer: &mut SerializedFileWriter<File>,
+        writer: &mut SerializedFileWriter<BlockFile>,
         descriptor: &SchemaDescriptor,
         page_rows: usize,
     ) -> std::result::Result<(), ParquetError> {

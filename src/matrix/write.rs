@@ -21,7 +21,7 @@ use crate::digest::Digest;
 use crate::directory::Directory;
 use crate::error::{Error, Result};
 use crate::findings::Findings;
-use crate::output::{create_private_file, write_private_text, StagedDir, Syncer};
+use crate::output::{create_block_file, into_file, write_private_text, StagedDir, Syncer};
 use crate::policy::permissions::{self, CATALOGUE};
 use crate::policy::{Model, Nesting, ScopeKind};
 use crate::snapshot::guid_text;
@@ -139,7 +139,7 @@ fn write_files(parts: &DatasetParts<'_>, dir: &Path, started: Instant) -> Result
 }
 
 fn write_table(path: &Path, batch: RecordBatch, syncer: &Syncer) -> Result<()> {
-    let file = create_private_file(path)?;
+    let file = create_block_file(path)?;
     // Ids, addresses and names are (nearly) unique: a dictionary only costs time.
     let mut props = WriterProperties::builder();
     for unique in [
@@ -162,7 +162,7 @@ fn write_table(path: &Path, batch: RecordBatch, syncer: &Syncer) -> Result<()> {
         .map_err(|e| Error::parquet(path, e))?;
     writer.write(&batch).map_err(|e| Error::parquet(path, e))?;
     let file = writer.into_inner().map_err(|e| Error::parquet(path, e))?;
-    syncer.sync(path, file);
+    syncer.sync(path, into_file(path, file)?);
     Ok(())
 }
 
