@@ -117,15 +117,15 @@ impl Analysis {
             .as_ref()
             .map(ScopeRows::filters)
             .unwrap_or_default();
-        let planned = FilterContext::new(&snapshot.mailboxes, &directory).plan_all(&filters);
+        let mut planned = FilterContext::new(&snapshot.mailboxes, &directory).plan_all(&filters);
         let mailbox_rows = MailboxRows::new(&snapshot.mailboxes, &directory);
         let scopes_start = t.elapsed();
         let mut resolve =
             || timed(|| directory.add_memberships_with(&snapshot, &identities, &mut findings));
-        let answer = || timed(|| planned.answer_properties(&mailbox_rows));
+        let mut answer = || timed(|| planned.answer_properties(&mailbox_rows));
         // With EXOMATRIX_STAGES_APART set, one after the other: each stage's
         // time is then what it costs alone, as DESIGN §6 budgets it.
-        let ((memberships, memberships_time), (answers, answers_time)) =
+        let ((memberships, memberships_time), ((), answers_time)) =
             match std::env::var_os(STAGES_APART) {
                 Some(_) => (resolve(), answer()),
                 None => rayon::join(resolve, answer),
@@ -139,7 +139,7 @@ impl Analysis {
         );
         let t = Instant::now();
         let ctx = FilterContext::new(&snapshot.mailboxes, &directory);
-        let scopes = scope_rows?.compiled(ctx.finish(planned, answers), &mut findings)?;
+        let scopes = scope_rows?.compiled(ctx.finish(planned), &mut findings)?;
         timings.compile = scopes_start + answers_time + t.elapsed();
 
         let t = Instant::now();

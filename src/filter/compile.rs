@@ -59,18 +59,15 @@ pub struct MailboxRows<'a> {
     address_column: usize,
 }
 
-/// Filters parsed and planned, their distinct comparisons numbered: the first
-/// step of [`FilterContext::compile_all`].
+/// Filters parsed and planned, their distinct comparisons numbered, and the
+/// comparisons answered so far: the first step of [`FilterContext::compile_all`].
 pub struct Planned {
     planned: Vec<Result<(Plan, Vec<Note>), FilterError>>,
     nodes: Vec<Option<Node>>,
     tests: Vec<(Property, Test)>,
+    /// Per comparison, the rows it holds for (before negation), once answered.
+    found: Vec<Option<RoaringBitmap>>,
 }
-
-/// The rows each comparison of a mailbox property holds for (before
-/// negation), by comparison number; `None` for the membership comparisons
-/// (`MemberOfGroup`, `AdministrativeUnits`), which wait for the directory.
-pub struct PropertyAnswers(Vec<Option<RoaringBitmap>>);
 
 /// A plan whose comparisons are numbered: leaf `i` is the `i`-th distinct one.
 enum Node {
@@ -325,11 +322,20 @@ impl<'a> MailboxRows<'a> {
 
 impl Planned {
     /// Answers the comparisons of mailbox properties, a property per pass
-    /// (see [`super::scan`]), the properties in parallel.
-    pub fn answer_properties(&self, rows: &MailboxRows<'_>) -> PropertyAnswers {
-        PropertyAnswers(answer_grouped(&self.tests, is_mailbox_property, |p, t| {
-            rows.answer(p, t)
-        }))
+    /// (see [`super::scan`]), the properties in parallel; the membership
+    /// comparisons are left to [`FilterContext::finish`].
+    pub fn answer_properties(&mut self, rows: &MailboxRows<'_>) {
+        let tests = &self.tests;
+        let answers = answer_grouped(
+            tests,
+            |i| is_mailbox_property(tests[i].0),
+            |p, t| rows.answer(p, t),
+        );
+        for (found, answer) in self.found.iter_mut().zip(answers) {
+            if answer.is_some() {
+                *found = answer;
+            }
+        }
     }
 }
 
@@ -341,17 +347,17 @@ fn is_mailbox_property(property: Property) -> bool {
     )
 }
 
-/// The rows each of the `tests` that `which` takes holds for (before
+/// The rows each of the `tests` whose number `which` takes holds for (before
 /// negation), `None` for the others: the tests are grouped by property and
 /// each group answered in one pass, the groups in parallel.
 fn answer_grouped(
     tests: &[(Property, Test)],
-    which: impl Fn(Property) -> bool,
+    which: impl Fn(usize) -> bool,
     answer: impl Fn(Property, &[&Test]) -> Vec<RoaringBitmap> + Sync,
 ) -> Vec<Option<RoaringBitmap>> {
     let mut by_property: FxHashMap<Property, Vec<usize>> = FxHashMap::default();
     for (i, (property, _)) in tests.iter().enumerate() {
-        if which(*property) {
+        if which(i) {
             by_property.entry(*property).or_default().push(i);
         }
     }
@@ -404,9 +410,7 @@ impl<'a> FilterContext<'a> {
     /// distinct comparison among them is answered once, a property at a time,
     /// and only then is each filter evaluated, by bitmap algebra.
     pub fn compile_all(&self, filters: &[&str]) -> Vec<Result<Compiled, FilterError>> {
-        let planned = self.plan_all(filters);
-        let answers = planned.answer_properties(&MailboxRows::new(self.mailboxes, self.dir));
-        self.finish(planned, answers)
+        self.finish(self.plan_all(filters))
     }
 
     /// Parses and plans `filters`, and numbers their distinct comparisons.
@@ -422,35 +426,41 @@ impl<'a> FilterContext<'a> {
             .collect();
         let tests = comparisons.tests;
         Planned {
+            found: vec![None; tests.len()],
             planned,
             nodes,
             tests,
         }
     }
 
-    /// Compiles what [`FilterContext::plan_all`] planned, given the answers
-    /// of its mailbox property comparisons ([`Planned::answer_properties`]):
-    /// the membership comparisons are answered, then each filter evaluated.
-    pub fn finish(
-        &self,
-        planned: Planned,
-        answers: PropertyAnswers,
-    ) -> Vec<Result<Compiled, FilterError>> {
+    /// Compiles what [`FilterContext::plan_all`] planned: the comparisons not
+    /// answered yet (the membership ones, and the others unless
+    /// [`Planned::answer_properties`] answered them) are answered, then each
+    /// filter evaluated.
+    pub fn finish(&self, planned: Planned) -> Vec<Result<Compiled, FilterError>> {
         let Planned {
             planned,
             nodes,
             tests,
+            found,
         } = planned;
-        let memberships = answer_grouped(
+        let rows = MailboxRows::new(self.mailboxes, self.dir);
+        let rest = answer_grouped(
             &tests,
-            |p| !is_mailbox_property(p),
-            |p, t| self.answer_memberships(p, t),
+            |i| found[i].is_none(),
+            |property, tests| match property {
+                Property::MemberOfGroup | Property::AdministrativeUnits => {
+                    self.answer_memberships(property, tests)
+                }
+                Property::Column { .. } | Property::PrimarySmtpAddress => {
+                    rows.answer(property, tests)
+                }
+            },
         );
-        let found: Vec<RoaringBitmap> = answers
-            .0
+        let found: Vec<RoaringBitmap> = found
             .into_iter()
-            .zip(memberships)
-            .map(|(a, b)| a.or(b).expect("every comparison answered"))
+            .zip(rest)
+            .map(|(answered, now)| answered.or(now).unwrap_or_default())
             .collect();
         let answered = Answered {
             tests: &tests,

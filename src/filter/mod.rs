@@ -30,7 +30,7 @@ pub mod suggest;
 pub mod trace;
 pub mod value;
 
-pub use compile::{Compiled, FilterContext, MailboxRows, Planned, PropertyAnswers};
+pub use compile::{Compiled, FilterContext, MailboxRows, Planned};
 pub use error::{render, FilterError, FilterErrorKind};
 pub use parser::{parse, MAX_NESTING};
 pub use plan::{Leaf, Note, Plan, Property};
