@@ -450,7 +450,7 @@ impl<'a> FilterContext<'a> {
             |i| found[i].is_none(),
             |property, tests| match property {
                 Property::MemberOfGroup | Property::AdministrativeUnits => {
-                    self.answer_memberships(property, tests)
+                    self.answer_memberships(property, tests, &rows.rows)
                 }
                 Property::Column { .. } | Property::PrimarySmtpAddress => {
                     rows.answer(property, tests)
@@ -493,11 +493,14 @@ impl<'a> FilterContext<'a> {
 
     /// The rows each `MemberOfGroup` or `AdministrativeUnits` test holds for
     /// (before negation): the members of the groups or units whose names
-    /// match. A directory focused on one mailbox has only its row read; the
-    /// other rows count as blank, and the bitmaps are exact for that mailbox
-    /// only.
-    fn answer_memberships(&self, property: Property, tests: &[&Test]) -> Vec<RoaringBitmap> {
-        let rows = MailboxRows::new(self.mailboxes, self.dir).rows;
+    /// match, among `rows` ([`MailboxRows`]: one row when the directory is
+    /// focused, the bitmaps then exact for that mailbox only).
+    fn answer_memberships(
+        &self,
+        property: Property,
+        tests: &[&Test],
+        rows: &std::ops::Range<usize>,
+    ) -> Vec<RoaringBitmap> {
         let containers: Vec<(Option<&str>, &RoaringBitmap)> = match property {
             Property::MemberOfGroup => {
                 let groups = self.dir.groups.iter();
