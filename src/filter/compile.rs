@@ -26,7 +26,7 @@ use super::error::{FilterError, FilterErrorKind};
 use super::leaf::Test;
 use super::parser::parse;
 use super::plan::{Leaf, Note, Plan, Property, MULTI_VALUED};
-use super::scan::{scan_containers, Matcher};
+use super::scan::{scan_containers, scan_together, Matcher};
 use super::suggest::close_names;
 use super::trace::{LeafTrace, Trace};
 use crate::directory::{Directory, Recipient};
@@ -265,6 +265,57 @@ impl<'a> MailboxRows<'a> {
         }
     }
 
+    /// The rows each test of each group (mailbox properties) holds for
+    /// (before negation): the primary address and EmailAddresses, which come
+    /// in that order, in one pass; any other group alone.
+    fn answer_job(&self, groups: &[(Property, Vec<&Test>)]) -> Vec<Vec<RoaringBitmap>> {
+        match groups {
+            [(Property::PrimarySmtpAddress, primary), (Property::Column { index, .. }, proxies)] => {
+                let [primary, proxies] = self.answer_addresses(primary, *index, proxies);
+                vec![primary, proxies]
+            }
+            _ => groups
+                .iter()
+                .map(|(property, tests)| self.answer(*property, tests))
+                .collect(),
+        }
+    }
+
+    /// The primary address's tests and those of EmailAddresses (column
+    /// `proxies_column`), in one pass that splits each EmailAddresses cell
+    /// once for both (see [`MailboxRows::answer`] for what each reads).
+    fn answer_addresses(
+        &self,
+        primary: &[&Test],
+        proxies_column: usize,
+        proxies: &[&Test],
+    ) -> [Vec<RoaringBitmap>; 2] {
+        let column = &self.table.columns[proxies_column];
+        let addresses = self.table.col(self.address_column);
+        let matchers = [&Matcher::new(primary), &Matcher::new(proxies)];
+        scan_together(matchers, self.rows.clone(), |range, f| {
+            let (mut primaries, mut all) = (Vec::new(), Vec::new());
+            let cells = column.values(range.clone());
+            // read_mailboxes checked that every row has an address.
+            let firsts = addresses
+                .values(range.clone())
+                .map(Option::unwrap_or_default);
+            for ((row, cell), primary) in range.zip(cells).zip(firsts) {
+                primaries.clear();
+                all.clear();
+                primaries.push(primary);
+                for proxy in cell.map(trim).into_iter().flat_map(split_multi) {
+                    all.push(proxy);
+                    match smtp_proxy(proxy) {
+                        Some(address) if address != primary => primaries.push(address),
+                        _ => {}
+                    }
+                }
+                f(row, [&primaries, &all]);
+            }
+        })
+    }
+
     /// The rows each test of one mailbox property holds for (before negation).
     fn answer(&self, property: Property, tests: &[&Test]) -> Vec<RoaringBitmap> {
         let rows = self.rows.clone();
@@ -329,7 +380,7 @@ impl Planned {
         let answers = answer_grouped(
             tests,
             |i| is_mailbox_property(tests[i].0),
-            |p, t| rows.answer(p, t),
+            |groups| rows.answer_job(groups),
         );
         for (found, answer) in self.found.iter_mut().zip(answers) {
             if answer.is_some() {
@@ -349,11 +400,13 @@ fn is_mailbox_property(property: Property) -> bool {
 
 /// The rows each of the `tests` whose number `which` takes holds for (before
 /// negation), `None` for the others: the tests are grouped by property and
-/// each group answered in one pass, the groups in parallel.
+/// each group answered in one pass, the groups in parallel. The primary
+/// address's group and EmailAddresses' go to `answer` together (both read the
+/// EmailAddresses cells); `answer` gives a list of bitmaps per group it got.
 fn answer_grouped(
     tests: &[(Property, Test)],
     which: impl Fn(usize) -> bool,
-    answer: impl Fn(Property, &[&Test]) -> Vec<RoaringBitmap> + Sync,
+    answer: impl Fn(&[(Property, Vec<&Test>)]) -> Vec<Vec<RoaringBitmap>> + Sync,
 ) -> Vec<Option<RoaringBitmap>> {
     let mut by_property: FxHashMap<Property, Vec<usize>> = FxHashMap::default();
     for (i, (property, _)) in tests.iter().enumerate() {
@@ -361,16 +414,37 @@ fn answer_grouped(
             by_property.entry(*property).or_default().push(i);
         }
     }
-    let groups: Vec<(Property, Vec<usize>)> = by_property.into_iter().collect();
-    let answered: Vec<(Vec<usize>, Vec<RoaringBitmap>)> = groups
+    let mut jobs: Vec<Vec<(Property, Vec<usize>)>> = Vec::new();
+    let mut addresses: Vec<(Property, Vec<usize>)> = Vec::new();
+    for (property, ids) in by_property {
+        match property {
+            Property::PrimarySmtpAddress
+            | Property::Column {
+                email_addresses: true,
+                ..
+            } => addresses.push((property, ids)),
+            _ => jobs.push(vec![(property, ids)]),
+        }
+    }
+    // The primary address first, as `MailboxRows::answer_job` takes them.
+    addresses.sort_by_key(|(property, _)| *property != Property::PrimarySmtpAddress);
+    if !addresses.is_empty() {
+        jobs.push(addresses);
+    }
+    // Per group of every job: its tests' numbers and their bitmaps.
+    let answered: Vec<Vec<(Vec<usize>, Vec<RoaringBitmap>)>> = jobs
         .into_par_iter()
-        .map(|(property, ids)| {
-            let group: Vec<&Test> = ids.iter().map(|&i| &tests[i].1).collect();
-            (ids, answer(property, &group))
+        .map(|job| {
+            let groups: Vec<(Property, Vec<&Test>)> = job
+                .iter()
+                .map(|(property, ids)| (*property, ids.iter().map(|&i| &tests[i].1).collect()))
+                .collect();
+            let answers = answer(&groups);
+            job.into_iter().map(|(_, ids)| ids).zip(answers).collect()
         })
         .collect();
     let mut found = vec![None; tests.len()];
-    for (ids, bitmaps) in answered {
+    for (ids, bitmaps) in answered.into_iter().flatten() {
         for (i, bitmap) in ids.into_iter().zip(bitmaps) {
             found[i] = Some(bitmap);
         }
@@ -448,13 +522,11 @@ impl<'a> FilterContext<'a> {
         let rest = answer_grouped(
             &tests,
             |i| found[i].is_none(),
-            |property, tests| match property {
-                Property::MemberOfGroup | Property::AdministrativeUnits => {
-                    self.answer_memberships(property, tests, &rows.rows)
+            |groups| match groups {
+                [(property @ (Property::MemberOfGroup | Property::AdministrativeUnits), tests)] => {
+                    vec![self.answer_memberships(*property, tests, &rows.rows)]
                 }
-                Property::Column { .. } | Property::PrimarySmtpAddress => {
-                    rows.answer(property, tests)
-                }
+                _ => rows.answer_job(groups),
             },
         );
         let found: Vec<RoaringBitmap> = found
@@ -981,6 +1053,36 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
                 matches(ctx, "Department -ne 'sales' -or Alias -eq 'ann'"),
                 [0, 2, 3]
             );
+        });
+    }
+
+    /// The primary address and EmailAddresses, read from the same cells in one
+    /// pass when a batch compares both, answer as each compared alone.
+    #[test]
+    fn addresses_compared_together_answer_as_alone() {
+        with_context(|ctx| {
+            let filters = [
+                "PrimarySmtpAddress -like '*lee@*'",
+                "EmailAddresses -like 'smtp:*'",
+                "PrimarySmtpAddress -eq 'helpdesk@contoso.com'",
+                "EmailAddresses -eq 'x500:/o=x/cn=ann'",
+                "PrimarySmtpAddress -ne $null -and EmailAddresses -eq $null",
+                "PrimarySmtpAddress -lt 'c' -and -not (EmailAddresses -like '*bob*')",
+            ];
+            let batch = ctx.compile_all(&filters);
+            let alone: Vec<Vec<u32>> = filters.iter().map(|f| matches(ctx, f)).collect();
+            let together: Vec<Vec<u32>> = batch
+                .into_iter()
+                .map(|c| c.unwrap().bitmap.iter().collect())
+                .collect();
+            assert_eq!(together, alone);
+            let rows = |r: &[u32]| r.to_vec();
+            assert_eq!(alone[0], rows(&[0]), "an smtp: proxy is a primary address");
+            assert_eq!(alone[1], rows(&[0, 1, 2]));
+            assert_eq!(alone[2], rows(&[2]));
+            assert_eq!(alone[3], rows(&[0]));
+            assert_eq!(alone[4], rows(&[3]));
+            assert_eq!(alone[5], rows(&[0]));
         });
     }
 

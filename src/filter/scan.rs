@@ -365,30 +365,16 @@ impl<'t> Matcher<'t> {
     where
         F: Fn(Range<usize>, &mut dyn FnMut(usize, &[&'v str])) + Sync,
     {
-        let mut chunks: Vec<Range<usize>> = Vec::new();
-        let mut start = rows.start;
-        while start < rows.end {
-            let end = ((start / CHUNK + 1) * CHUNK).min(rows.end);
-            chunks.push(start..end);
-            start = end;
-        }
-        let targets = self.tests.len() + self.ordering.slot_count();
-        let parts: Vec<Vec<RoaringBitmap>> = chunks
-            .into_par_iter()
-            .map(|chunk| {
-                let mut hits = Hits {
-                    rows: vec![Vec::new(); targets],
-                    memo: Memo::new(),
-                    scratch: Vec::new(),
-                    buffers: Buffers::default(),
-                };
-                values_of(chunk, &mut |row, values| {
-                    self.row(row as u32, values, &mut hits)
-                });
-                hits.rows.iter().map(|rows| container(rows)).collect()
-            })
-            .collect();
-        let mut found = vec![RoaringBitmap::new(); targets];
+        let [found] = scan_together([self], rows, |range, f| {
+            values_of(range, &mut |row, values| f(row, [values]))
+        });
+        found
+    }
+
+    /// The targets' rows found in the chunks, in one bitmap per test (the
+    /// ordering slots answered).
+    fn gather(&self, parts: impl Iterator<Item = Vec<RoaringBitmap>>) -> Vec<RoaringBitmap> {
+        let mut found = vec![RoaringBitmap::new(); self.target_count()];
         for part in parts {
             for (all, rows) in found.iter_mut().zip(part) {
                 if !rows.is_empty() {
@@ -404,6 +390,58 @@ impl<'t> Matcher<'t> {
         }
         found
     }
+
+    /// The tests and the ordering slots.
+    fn target_count(&self) -> usize {
+        self.tests.len() + self.ordering.slot_count()
+    }
+}
+
+/// [`Matcher::scan`] for several properties read from the same rows in one
+/// pass: `values_of(range, f)` calls `f(row, values)` with the row's values of
+/// each property, in the matchers' order. The primary address and the
+/// EmailAddresses of a mailbox both come from its EmailAddresses cell, which
+/// is then split once.
+pub fn scan_together<'v, const N: usize, F>(
+    matchers: [&Matcher<'_>; N],
+    rows: Range<usize>,
+    values_of: F,
+) -> [Vec<RoaringBitmap>; N]
+where
+    F: Fn(Range<usize>, &mut dyn FnMut(usize, [&[&'v str]; N])) + Sync,
+{
+    let mut chunks: Vec<Range<usize>> = Vec::new();
+    let mut start = rows.start;
+    while start < rows.end {
+        let end = ((start / CHUNK + 1) * CHUNK).min(rows.end);
+        chunks.push(start..end);
+        start = end;
+    }
+    let parts: Vec<[Vec<RoaringBitmap>; N]> = chunks
+        .into_par_iter()
+        .map(|chunk| {
+            let mut hits: [Hits<'v>; N] = std::array::from_fn(|m| Hits {
+                rows: vec![Vec::new(); matchers[m].target_count()],
+                memo: Memo::new(),
+                scratch: Vec::new(),
+                buffers: Buffers::default(),
+            });
+            values_of(chunk, &mut |row, values| {
+                for ((matcher, values), hits) in matchers.iter().zip(values).zip(&mut hits) {
+                    matcher.row(row as u32, values, hits);
+                }
+            });
+            hits.map(|hits| hits.rows.iter().map(|rows| container(rows)).collect())
+        })
+        .collect();
+    let mut parts: Vec<std::array::IntoIter<Vec<RoaringBitmap>, N>> =
+        parts.into_iter().map(IntoIterator::into_iter).collect();
+    std::array::from_fn(|m| {
+        let of_matcher = parts
+            .iter_mut()
+            .map(|part| part.next().expect("one per matcher"));
+        matchers[m].gather(of_matcher)
+    })
 }
 
 /// Ascending rows of one container (one chunk) as a bitmap: many rows are set
