@@ -14,6 +14,10 @@
 #                               also time another tool on the same tenant ({} is the
 #                               tenant folder), alternating with exomatrix run by run,
 #                               and print the ratio of the medians
+#   SEED=23 PROFILES=independent scripts/bench.sh
+#                               tenants written with another seed (kept apart, in
+#                               PROFILE-s23): the budget must hold for the shapes, not
+#                               for one file (default seeds: 42, independent's 7)
 #   RUNS=5 scripts/bench.sh     more runs (the machine's noise shows in the spread)
 #   FLAT=1 scripts/bench.sh     also analyze the same tenant with 2x and 4x the cells,
 #                               to show that peak memory does not grow with cells
@@ -51,9 +55,9 @@ generate() {
         echo "generating $name ..." >&2
         if [ "$profile" = independent ]; then
             rm -rf "${DATA:?}/$name"
-            python3 scripts/independent-tenant.py "$DATA/$name" "$@" >&2
+            python3 scripts/independent-tenant.py "$DATA/$name" ${SEED:+--seed "$SEED"} "$@" >&2
         else
-            "$BIN" generate --profile "$profile" --seed 42 "$@" -o "$DATA/$name" --force >&2
+            "$BIN" generate --profile "$profile" --seed "${SEED:-42}" "$@" -o "$DATA/$name" --force >&2
         fi
         touch "$DATA/$name/.complete"
     fi
@@ -108,20 +112,24 @@ header() {
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 for profile in ${PROFILES:-large varied}; do
-    generate "$profile" "$profile"
-    rm -f "$DATA/walls-$profile" "$DATA/walls-baseline-$profile"
-    echo "tenant $profile: $(du -sh "$DATA/$profile" | cut -f1) of CSV, seconds per stage:"
+    name=$profile${SEED:+-s$SEED}
+    generate "$name" "$profile"
+    rm -f "$DATA/walls-$name" "$DATA/walls-baseline-$name"
+    echo "tenant $name: $(du -sh "$DATA/$name" | cut -f1) of CSV, seconds per stage:"
     header
     for i in $(seq "$RUNS"); do
-        run "$profile" "$profile-$i"
-        if [ -n "${BASELINE_CMD:-}" ]; then baseline "$profile"; fi
+        run "$name" "$name-$i"
+        if [ -n "${BASELINE_CMD:-}" ]; then baseline "$name"; fi
     done
     if [ -n "${BASELINE_CMD:-}" ]; then
-        ours=$(median "$DATA/walls-$profile")
-        theirs=$(median "$DATA/walls-baseline-$profile")
+        ours=$(median "$DATA/walls-$name")
+        theirs=$(median "$DATA/walls-baseline-$name")
         awk -v o="$ours" -v t="$theirs" 'BEGIN {printf "median: exomatrix %.2f s, baseline %.2f s: exomatrix is %.2fx faster\n", o, t, t / o}'
     fi
 done
+# The memory and query checks below use the default tenants.
+suffix=${SEED:+-s$SEED}
+unset SEED
 
 if [ "${FLAT:-0}" = 1 ]; then
     generate large-2x large --tenant-wide 260
@@ -164,7 +172,7 @@ fi
 
 if python3 -c 'import duckdb' 2>/dev/null; then
     for profile in ${PROFILES:-large varied}; do
-    python3 - "$DATA/out-$profile" <<'PY'
+    python3 - "$DATA/out-$profile$suffix" <<'PY'
 import duckdb, json, os, sys
 out = sys.argv[1]
 con = duckdb.connect()
