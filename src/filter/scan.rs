@@ -9,6 +9,8 @@
 //!   value's start; suffix patterns (`*abc`): from its end, in a reversed trie;
 //! - a pattern with a literal start or end (`a*b`, `ab*c*`): the same tries
 //!   find the values that begin (or end) with that literal, which are verified;
+//! - `*a*`, a single ASCII letter or sign anywhere (a broad pattern): the
+//!   bytes the value holds, marked in a 128-bit set, say it at once;
 //! - any other pattern (`*abc*`, `*a*b*`): one Aho-Corasick pass over one
 //!   literal piece of each pattern (the least shared among the patterns, then the
 //!   longest) finds the candidates, which are verified;
@@ -86,6 +88,8 @@ pub struct Matcher<'t> {
     piece_tails: Option<Affixes>,
     /// Each `-like` test's pattern, cut at its stars (`None` for other tests).
     globs: Vec<Option<Glob<'t>>>,
+    /// Patterns of one ASCII byte anywhere (`*a*`), folded, with their tests.
+    byte_infixes: Vec<(u8, u32)>,
     /// Patterns without a literal piece (`*`): any value matches.
     any_value: Vec<u32>,
     ordering: Orderings,
@@ -162,6 +166,7 @@ impl<'t> Matcher<'t> {
                     _ => None,
                 })
                 .collect(),
+            byte_infixes: Vec::new(),
             any_value: Vec::new(),
             ordering: Orderings::new(&ordering),
             blank: Vec::new(),
@@ -191,6 +196,10 @@ impl<'t> Matcher<'t> {
                 }
                 Test::Like { pattern, .. } if pattern.suffix => {
                     suffixes.push((i, &pattern.text[1..], true))
+                }
+                Test::Like { pattern, .. } if byte_infix(pattern).is_some() => {
+                    let byte = byte_infix(pattern).expect("checked");
+                    m.byte_infixes.push((byte, i));
                 }
                 Test::Like { pattern, .. } if end_piece(pattern, &shared).is_some() => {
                     match end_piece(pattern, &shared).expect("checked") {
@@ -349,6 +358,14 @@ impl<'t> Matcher<'t> {
                     }
                 }
             });
+        }
+        if !self.byte_infixes.is_empty() {
+            let held = ascii_bytes_held(bytes);
+            for &(byte, t) in &self.byte_infixes {
+                if held & (1 << byte) != 0 {
+                    out.push(t);
+                }
+            }
         }
         out.extend_from_slice(&self.any_value);
         if !self.ordering.is_empty() {
@@ -812,6 +829,23 @@ fn end_piece<'p>(pattern: &'p Pattern, shared: &FxHashMap<String, usize>) -> Opt
     (inner.is_none_or(|inner| piece_rank(literal, shared) <= inner)).then_some(best)
 }
 
+/// The byte of a pattern that is one ASCII byte anywhere (`*a*`; patterns
+/// are lower-cased when planned).
+fn byte_infix(pattern: &Pattern) -> Option<u8> {
+    match pattern.text.as_bytes() {
+        [b'*', byte, b'*'] if byte.is_ascii() && *byte != b'*' => Some(*byte),
+        _ => None,
+    }
+}
+
+/// The ASCII bytes of `value`, folded, as a set: bit `b` for byte `b`.
+fn ascii_bytes_held(value: &[u8]) -> u128 {
+    value
+        .iter()
+        .filter(|b| b.is_ascii())
+        .fold(0, |held, b| held | 1 << b.to_ascii_lowercase())
+}
+
 /// The literal piece whose occurrences in a value make it a candidate for
 /// `pattern`: the best ranked ([`piece_rank`]). The automaton only has to be
 /// selective. A piece many patterns share (a domain, `smtp:`) is a piece many
@@ -1140,6 +1174,56 @@ mod tests {
                 .collect();
             assert_eq!(bitmap.iter().collect::<Vec<_>>(), expected, "{test:?}");
         }
+    }
+
+    /// Broad patterns of one byte (`*a*`) beside longer ones, over values in
+    /// any case, non-ASCII ones whose lower case holds ASCII letters (the
+    /// Kelvin sign, `İ`), and ones without letters.
+    #[test]
+    fn one_byte_anywhere_agrees_with_the_reference() {
+        let rows: Vec<Vec<&str>> = vec![
+            vec!["Siobhán Schröder 000000"],
+            vec!["LUKAS"],
+            vec!["\u{212A}elvin"],
+            vec!["İpek"],
+            vec!["12@x.com", "-"],
+            vec![],
+            vec!["Ærø", "zz"],
+        ];
+        let like = |p: &str, negate: bool| Test::Like {
+            pattern: Pattern::new(p),
+            negate,
+        };
+        let tests: Vec<Test> = vec![
+            like("*a*", false),
+            like("*k*", false),
+            like("*i*", true),
+            like("*.*", false),
+            like("*@*", false),
+            like("*-*", false),
+            like("*z*", false),
+            like("*ø*", false),
+            like("*ar*", false),
+            like("*A*", false),
+        ];
+        let refs: Vec<&Test> = tests.iter().collect();
+        let found = Matcher::new(&refs).scan(0..rows.len(), |range, f| {
+            for r in range {
+                f(r, &rows[r]);
+            }
+        });
+        for (test, bitmap) in tests.iter().zip(found) {
+            let expected: Vec<u32> = (0..rows.len() as u32)
+                .filter(|&r| test.holds(rows[r as usize].iter().copied()) != test.negated())
+                .collect();
+            assert_eq!(bitmap.iter().collect::<Vec<_>>(), expected, "{test:?}");
+        }
+        let matcher = Matcher::new(&refs);
+        assert_eq!(
+            matcher.byte_infixes.len(),
+            8,
+            "one-byte patterns take the byte set"
+        );
     }
 
     /// Random values and patterns over a small alphabet, so pieces, literal
