@@ -1076,13 +1076,12 @@ ExternalDirectoryObjectId,PrimarySmtpAddress,Alias,Department,CustomAttribute1,E
                 .map(|c| c.unwrap().bitmap.iter().collect())
                 .collect();
             assert_eq!(together, alone);
-            let rows = |r: &[u32]| r.to_vec();
-            assert_eq!(alone[0], rows(&[0]), "an smtp: proxy is a primary address");
-            assert_eq!(alone[1], rows(&[0, 1, 2]));
-            assert_eq!(alone[2], rows(&[2]));
-            assert_eq!(alone[3], rows(&[0]));
-            assert_eq!(alone[4], rows(&[3]));
-            assert_eq!(alone[5], rows(&[0]));
+            assert_eq!(alone[0], [0], "an smtp: proxy is a primary address");
+            assert_eq!(alone[1], [0, 1, 2]);
+            assert_eq!(alone[2], [2]);
+            assert_eq!(alone[3], [0]);
+            assert_eq!(alone[4], [3]);
+            assert_eq!(alone[5], [0]);
         });
     }
 

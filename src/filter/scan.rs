@@ -88,7 +88,7 @@ pub struct Matcher<'t> {
     piece_tails: Option<Affixes>,
     /// Each `-like` test's pattern, cut at its stars (`None` for other tests).
     globs: Vec<Option<Glob<'t>>>,
-    /// Patterns of one ASCII byte anywhere (`*a*`), folded, with their tests.
+    /// Patterns of one ASCII byte anywhere (`*a*`), with their tests.
     byte_infixes: Vec<(u8, u32)>,
     /// Patterns without a literal piece (`*`): any value matches.
     any_value: Vec<u32>,
