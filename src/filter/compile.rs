@@ -270,9 +270,8 @@ impl<'a> MailboxRows<'a> {
     /// in that order, in one pass; any other group alone.
     fn answer_job(&self, groups: &[(Property, Vec<&Test>)]) -> Vec<Vec<RoaringBitmap>> {
         match groups {
-            [(Property::PrimarySmtpAddress, primary), (Property::Column { index, .. }, proxies)] => {
-                let [primary, proxies] = self.answer_addresses(primary, *index, proxies);
-                vec![primary, proxies]
+            [(Property::PrimarySmtpAddress, primary), (Property::Column { .. }, proxies)] => {
+                self.answer_addresses(primary, proxies).into()
             }
             _ => groups
                 .iter()
@@ -281,33 +280,40 @@ impl<'a> MailboxRows<'a> {
         }
     }
 
-    /// The primary address's tests and those of EmailAddresses (column
-    /// `proxies_column`), in one pass that splits each EmailAddresses cell
-    /// once for both (see [`MailboxRows::answer`] for what each reads).
-    fn answer_addresses(
-        &self,
-        primary: &[&Test],
-        proxies_column: usize,
-        proxies: &[&Test],
-    ) -> [Vec<RoaringBitmap>; 2] {
-        let column = &self.table.columns[proxies_column];
+    /// The rows each test of PrimarySmtpAddress (`primary`) and of
+    /// EmailAddresses (`proxies`, none when only the primary address is
+    /// compared) holds for, in one pass that splits each EmailAddresses cell
+    /// once for both. PrimarySmtpAddress compares a mailbox's primary address
+    /// and its other `smtp:` proxies.
+    fn answer_addresses(&self, primary: &[&Test], proxies: &[&Test]) -> [Vec<RoaringBitmap>; 2] {
+        let column = self.table.column(&["EmailAddresses"]);
         let addresses = self.table.col(self.address_column);
         let matchers = [&Matcher::new(primary), &Matcher::new(proxies)];
+        // Without tests of their own, the proxies are read for the primary
+        // address's sake only, and not handed on.
+        let hand_on = !proxies.is_empty();
         scan_together(matchers, self.rows.clone(), |range, f| {
             let (mut primaries, mut all) = (Vec::new(), Vec::new());
-            let cells = column.values(range.clone());
+            let cells: Box<dyn Iterator<Item = Option<&str>>> = match &column {
+                Some(c) => Box::new(c.values(range.clone())),
+                None => Box::new(std::iter::repeat(None)),
+            };
             // read_mailboxes checked that every row has an address.
             let firsts = addresses
                 .values(range.clone())
                 .map(Option::unwrap_or_default);
-            for ((row, cell), primary) in range.zip(cells).zip(firsts) {
+            for ((row, cell), first) in range.zip(cells).zip(firsts) {
                 primaries.clear();
                 all.clear();
-                primaries.push(primary);
+                primaries.push(first);
                 for proxy in cell.map(trim).into_iter().flat_map(split_multi) {
-                    all.push(proxy);
+                    if hand_on {
+                        all.push(proxy);
+                    }
+                    // Most mailboxes list their primary address again as a
+                    // proxy: the same value twice answers nothing new.
                     match smtp_proxy(proxy) {
-                        Some(address) if address != primary => primaries.push(address),
+                        Some(address) if address != first => primaries.push(address),
                         _ => {}
                     }
                 }
@@ -337,32 +343,8 @@ impl<'a> MailboxRows<'a> {
                 })
             }
             Property::PrimarySmtpAddress => {
-                let proxies = self.table.column(&["EmailAddresses"]);
-                let addresses = self.table.col(self.address_column);
-                Matcher::new(tests).scan(rows, |range, f| {
-                    let mut values = Vec::new();
-                    let cells: Box<dyn Iterator<Item = Option<&str>>> = match proxies {
-                        Some(c) => Box::new(c.values(range.clone())),
-                        None => Box::new(std::iter::repeat(None)),
-                    };
-                    // read_mailboxes checked that every row has an address.
-                    let primaries = addresses
-                        .values(range.clone())
-                        .map(Option::unwrap_or_default);
-                    for ((row, cell), primary) in range.zip(cells).zip(primaries) {
-                        values.clear();
-                        values.push(primary);
-                        // Most mailboxes list their primary address again as
-                        // a proxy: the same value twice answers nothing new.
-                        values.extend(
-                            cell.into_iter()
-                                .flat_map(split_multi)
-                                .filter_map(smtp_proxy)
-                                .filter(|&proxy| proxy != primary),
-                        );
-                        f(row, &values);
-                    }
-                })
+                let [primary, _] = self.answer_addresses(tests, &[]);
+                primary
             }
             Property::MemberOfGroup | Property::AdministrativeUnits => {
                 unreachable!("membership comparisons are answered by the filter context")

@@ -12,7 +12,7 @@ pub use apps::{App, AppLookup, AppRegistry};
 pub use entra::EntraGrant;
 pub use permissions::{PermissionId, CATALOGUE};
 pub use rbac::{
-    read_scopes, read_scopes_where, Assignment, Scope, ScopeColumns, ScopeKind, ScopeRef, ScopeRows,
+    read_scopes_where, Assignment, Scope, ScopeColumns, ScopeKind, ScopeRef, ScopeRows,
 };
 
 use crate::directory::Directory;
@@ -57,7 +57,7 @@ pub fn recipient_identities(snapshot: &Snapshot) -> Vec<String> {
 
 impl Model {
     /// Resolves grants, policies and assignments against the directory, with the
-    /// management scopes already compiled (see [`rbac::read_scopes`]).
+    /// management scopes already compiled (see [`rbac::ScopeRows`]).
     pub fn build(
         snapshot: &Snapshot,
         dir: &Directory,

@@ -224,17 +224,10 @@ pub fn guid_suffix(name: &str) -> Option<&str> {
     parse_guid_u128(tail).map(|_| tail)
 }
 
-/// Compiles every management scope (in parallel); a bad filter is an error.
-pub fn read_scopes(
-    table: &Table,
-    ctx: &FilterContext<'_>,
-    findings: &mut Findings,
-) -> Result<Vec<Scope>> {
-    read_scopes_where(table, ctx, findings, &|_| true)
-}
-
-/// As [`read_scopes`], for the scopes whose name `keep` accepts; the others are
-/// left out, as if the snapshot did not have them (for questions about one app).
+/// Compiles the management scopes whose name `keep` accepts (in parallel; a
+/// bad filter is an error); the others are left out, as if the snapshot did
+/// not have them (for questions about one app). An analysis of the whole
+/// tenant reads them with [`ScopeRows`] and compiles them beside the directory.
 pub fn read_scopes_where(
     table: &Table,
     ctx: &FilterContext<'_>,

@@ -253,19 +253,15 @@ impl ViewChunk {
         (bytes <= COPY_MEAN_BYTES * self.cells.len()).then(|| self.to_arrow_of(bytes))
     }
 
-    /// The same values copied into an Arrow array, column by column: for a wide
-    /// table, whose columns are scanned one at a time (a view per row reads at
-    /// least a cache line of the file per row, for each column scanned).
-    pub fn to_arrow(&self) -> StringArray {
-        self.to_arrow_of(self.text_bytes())
-    }
-
     /// The length of the cells' texts together.
     fn text_bytes(&self) -> usize {
         self.cells.iter().map(|c| c.parts().1).sum()
     }
 
-    /// [`ViewChunk::to_arrow`], given the cells' [`ViewChunk::text_bytes`].
+    /// The same values copied into an Arrow array, given the cells'
+    /// [`ViewChunk::text_bytes`]: for a wide table, whose columns are scanned
+    /// one at a time (a view per row reads at least a cache line of the file
+    /// per row, for each column scanned).
     fn to_arrow_of(&self, bytes: usize) -> StringArray {
         let count = self.cells.len();
         assert!(
@@ -709,7 +705,7 @@ mod tests {
         }
         let source: Source = Arc::new(text.into_bytes());
         let chunk = ViewChunk::new(source, 0, cells, owned);
-        let array = chunk.to_arrow();
+        let array = chunk.to_arrow_of(chunk.text_bytes());
         let copied: Vec<Option<String>> = array.iter().map(|v| v.map(str::to_string)).collect();
         assert_eq!(copied, expected);
         array
@@ -720,6 +716,6 @@ mod tests {
         // Without blanks there is no null buffer.
         let source: Source = Arc::new(b"abc".to_vec());
         let chunk = ViewChunk::new(source, 0, vec![Cell::view(0, 3)], String::new());
-        assert_eq!(chunk.to_arrow().nulls(), None);
+        assert_eq!(chunk.to_arrow_of(chunk.text_bytes()).nulls(), None);
     }
 }
