@@ -16,8 +16,14 @@
 //! identity's: before each tier, the keys of the identities still open go into
 //! a [`KeyFilter`], a fiftieth of the table's size and read a few keys after
 //! it was asked for, and a key it rules out never touches the table.
+//!
+//! The table is two halves, by the top bit of a key's hash, so that a batch of
+//! identities is numbered by two cores at once, each adding the keys of its
+//! half in the batch's order ([`Asked::add_all`]); the numbers are those that
+//! adding the identities one by one gives.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use rayon::prelude::*;
 
@@ -33,6 +39,9 @@ const NAME: u8 = 1 << Tier::Name as u8;
 /// No key in a slot; no link after a link.
 const NONE: u32 = u32::MAX;
 
+/// While a batch is numbered: a blank text (it has no key).
+const BLANK: u32 = u32::MAX - 1;
+
 /// Distinct identities, numbered, and the keys they are looked up by.
 ///
 /// Identities the tiers cannot tell apart (the same text but for case and
@@ -40,17 +49,11 @@ const NONE: u32 = u32::MAX;
 /// in all three tiers, except one that starts with `smtp:`: the address tier
 /// compares what follows the prefix. A key therefore leads to one or more
 /// links, each naming an identity and the tiers in which the key is its key:
-/// the first in the key's slot, any others (rare) chained in `links`.
-///
-/// A slot holds all a lookup needs but the key's text, which it locates in
-/// `arena`, so a batch of lookups can fetch the texts of its matching hashes
-/// together before it compares any.
+/// the first in the key's slot, any others (rare) chained in its half's
+/// `links`.
 pub(super) struct Asked<'a> {
-    slots: Vec<Slot>,
-    /// The folded text of every key, end to end.
-    arena: Vec<u8>,
-    links: Vec<Link>,
-    keys: usize,
+    /// The keys whose hash has its top bit clear, and those with it set.
+    halves: [Keys; 2],
     /// Each identity's text, as it first came.
     texts: Vec<&'a str>,
     /// Each identity's keys' quick hashes ([`Folded::quick_hash`]): its own
@@ -60,6 +63,17 @@ pub(super) struct Asked<'a> {
     blank: Option<u32>,
     /// A buffer to fold the next identity's non-ASCII text into.
     spare: String,
+}
+
+/// One half of an [`Asked`] table's keys. A slot holds all a lookup needs
+/// but the key's text, which it locates in `arena`, so a batch of lookups can
+/// fetch the texts of its matching hashes together before it compares any.
+struct Keys {
+    slots: Vec<Slot>,
+    /// The folded text of every key, end to end.
+    arena: Vec<u8>,
+    links: Vec<Link>,
+    keys: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -91,14 +105,27 @@ const EMPTY: Slot = Slot {
     },
 };
 
+/// What a half of an [`Asked`] table worked out for a new identity of a
+/// batch: its quick hashes, and the hash of its address tier key when that
+/// is not its own key.
+struct Fresh {
+    quick: [u64; 2],
+    address: Option<u64>,
+}
+
+/// The half of an [`Asked`] table a key of this hash is in: by its top bit,
+/// as the slots are found by its low bits.
+fn half_of(hash: u64) -> usize {
+    (hash >> 63) as usize
+}
+
 impl<'a> Asked<'a> {
     /// An empty table with room for about `n` identities.
     pub fn with_capacity(n: usize) -> Asked<'a> {
         Asked {
-            slots: vec![EMPTY; slots_for(n)],
-            arena: Vec::new(),
-            links: Vec::new(),
-            keys: 0,
+            // Each half's slots written on a core of its own.
+            halves: rayon::join(|| Keys::with_capacity(n / 2), || Keys::with_capacity(n / 2))
+                .into(),
             texts: Vec::with_capacity(n),
             quick: Vec::with_capacity(n),
             blank: None,
@@ -117,35 +144,77 @@ impl<'a> Asked<'a> {
     }
 
     /// Adds `ids`; gives each one's number (equal for identities the tiers
-    /// cannot tell apart). The keys are hashed in parallel.
+    /// cannot tell apart), as adding them one by one with [`Asked::add`]
+    /// does. The keys are hashed in parallel; then each half of the table
+    /// takes, on its own core, the ids whose key falls in it, in order, and
+    /// gives each new one its place in `ids` as a provisional number; the
+    /// identities are numbered in order from those, and last the address
+    /// keys of the new `smtp:` identities are linked, again by both halves.
     pub fn add_all(&mut self, ids: &[&'a str]) -> Vec<u32> {
         let hashes: Vec<u64> = ids
             .par_iter()
             .map_init(String::new, |spare, id| hash_of(id, spare))
             .collect();
-        self.arena
-            .reserve(ids.par_iter().map(|id| id.len()).sum::<usize>());
-        self.reserve(ids.len());
-        let mut numbers = Vec::with_capacity(ids.len());
-        for (i, (&id, &hash)) in ids.iter().zip(&hashes).enumerate() {
-            // The slot of an identity a batch ahead is fetched meanwhile.
-            if let Some(&ahead) = hashes.get(i + BATCH) {
-                self.prefetch(ahead);
-            }
-            numbers.push(self.add_hashed(id, hash));
+        let base = self.texts.len() as u32;
+        assert!(
+            (base as usize + ids.len()) < BLANK as usize,
+            "fewer than four billion identities"
+        );
+        // What each id's own key found: an identity numbered before this
+        // batch, the provisional number of the id that brought it, or BLANK.
+        let found: Vec<AtomicU32> = (0..ids.len()).map(|_| AtomicU32::new(NONE)).collect();
+        let [low, high] = &mut self.halves;
+        let fresh = rayon::join(
+            || low.number(0, ids, &hashes, base, &found),
+            || high.number(1, ids, &hashes, base, &found),
+        );
+        // Each half's new identities, in order.
+        let mut fresh = [fresh.0.into_iter(), fresh.1.into_iter()];
+        let mut numbers: Vec<u32> = Vec::with_capacity(ids.len());
+        // The new `smtp:` identities, whose address keys are linked last.
+        let mut addresses: Vec<(u32, &'a str, u64)> = Vec::new();
+        for (i, found) in found.into_iter().enumerate() {
+            let number = match found.into_inner() {
+                BLANK => match self.blank {
+                    Some(blank) => blank,
+                    None => {
+                        let blank = self.new_identity(ids[i], [0; 2]);
+                        *self.blank.insert(blank)
+                    }
+                },
+                known if known < base => known,
+                provisional if provisional == base + i as u32 => {
+                    let new = fresh[half_of(hashes[i])]
+                        .next()
+                        .expect("one per new identity");
+                    let identity = self.new_identity(ids[i], new.quick);
+                    if let Some(hash) = new.address {
+                        addresses.push((identity, ids[i], hash));
+                    }
+                    identity
+                }
+                provisional => numbers[(provisional - base) as usize],
+            };
+            numbers.push(number);
         }
+        let [low, high] = &mut self.halves;
+        let (numbered, addresses) = (&numbers, &addresses);
+        rayon::join(
+            || {
+                low.renumber(base, numbered);
+                low.link_addresses(0, addresses);
+            },
+            || {
+                high.renumber(base, numbered);
+                high.link_addresses(1, addresses);
+            },
+        );
         numbers
     }
 
     /// Adds one identity; gives its number.
     pub fn add(&mut self, id: &'a str) -> u32 {
         let hash = hash_of(id, &mut self.spare);
-        self.add_hashed(id, hash)
-    }
-
-    /// Adds `id`, the hash of whose whole text is `hash`. Its folded text is
-    /// only looked at (the arena keeps a copy), so it is folded into `spare`.
-    fn add_hashed(&mut self, id: &'a str, hash: u64) -> u32 {
         let mut spare = std::mem::take(&mut self.spare);
         let full = text_key_into(Tier::Name, id, &mut spare);
         let identity = self.add_folded(id, hash, full.as_ref());
@@ -158,7 +227,6 @@ impl<'a> Asked<'a> {
 
     /// Adds `id`, of folded text `full` (`None`: blank) whose hash is `hash`.
     fn add_folded(&mut self, id: &'a str, hash: u64, full: Option<&Folded<'_>>) -> u32 {
-        self.reserve(0);
         let Some(full) = full else {
             if let Some(blank) = self.blank {
                 return blank;
@@ -167,37 +235,28 @@ impl<'a> Asked<'a> {
             self.blank = Some(blank);
             return blank;
         };
-        let i = self.find(hash, full);
-        // The identity this text already is, if it came before: the link of
-        // its own key, the one that holds in the distinguished name tier.
-        if self.slots[i].start != NONE {
-            let mut link = self.slots[i].first;
-            loop {
-                if link.tiers & DISTINGUISHED_NAME != 0 {
-                    return link.identity;
-                }
-                let Some(next) = self.links.get(link.next as usize) else {
-                    break;
-                };
-                link = *next;
-            }
+        let keys = &mut self.halves[half_of(hash)];
+        keys.reserve(1);
+        let i = keys.find(hash, full);
+        // The identity this text already is, if it came before.
+        if let Some(identity) = keys.identity_at(i) {
+            return identity;
         }
         // The address tier's key differs only for an `smtp:` text.
-        let address = smtp_proxy(trim(id)).and_then(|_| text_key(Tier::Address, id));
+        let address = address_key(id);
         let quick = full.quick_hash();
         let identity = self.new_identity(
             id,
             [quick, address.as_ref().map_or(quick, Folded::quick_hash)],
         );
-        let own = match address {
-            Some(_) => DISTINGUISHED_NAME | NAME,
-            None => DISTINGUISHED_NAME | ADDRESS | NAME,
-        };
-        self.link(i, hash, full, identity, own);
+        let own = own_tiers(id);
+        self.halves[half_of(hash)].link(i, hash, full, identity, own);
         if let Some(address) = address {
             let hash = address.hash();
-            let i = self.find(hash, &address);
-            self.link(i, hash, &address, identity, ADDRESS);
+            let keys = &mut self.halves[half_of(hash)];
+            keys.reserve(1);
+            let i = keys.find(hash, &address);
+            keys.link(i, hash, &address, identity, ADDRESS);
         }
         identity
     }
@@ -208,6 +267,153 @@ impl<'a> Asked<'a> {
         self.texts.len() as u32 - 1
     }
 
+    /// The half of the table a key of this hash is in.
+    fn keys(&self, hash: u64) -> &Keys {
+        &self.halves[half_of(hash)]
+    }
+
+    fn prefetch(&self, hash: u64) {
+        self.keys(hash).prefetch(hash);
+    }
+
+    /// The keys by which `tier` can still answer an identity (their quick
+    /// hashes): the keys in `tier` of the identities `open` accepts.
+    pub fn filter(&self, tier: Tier, open: impl Fn(u32) -> bool) -> KeyFilter {
+        let which = usize::from(tier == Tier::Address);
+        let mut filter = KeyFilter::with_room(self.quick.len());
+        for (identity, quick) in self.quick.iter().enumerate() {
+            let identity = identity as u32;
+            if open(identity) && self.blank != Some(identity) {
+                filter.insert(quick[which]);
+            }
+        }
+        filter
+    }
+}
+
+impl Keys {
+    /// An empty half with room for about `n` keys.
+    fn with_capacity(n: usize) -> Keys {
+        Keys {
+            slots: vec![EMPTY; slots_for(n)],
+            arena: Vec::new(),
+            links: Vec::new(),
+            keys: 0,
+        }
+    }
+
+    /// Numbers the `ids` whose own key falls in this half (`which`), in
+    /// order, into `found` (see [`Asked::add_all`]): an identity found by the
+    /// key's distinguished name link, or else a new one whose provisional
+    /// number is `base` plus the id's place, linked by its own key; BLANK for
+    /// a blank text (whose hash is 0, in the low half).
+    fn number(
+        &mut self,
+        which: usize,
+        ids: &[&str],
+        hashes: &[u64],
+        base: u32,
+        found: &[AtomicU32],
+    ) -> Vec<Fresh> {
+        let mut fresh = Vec::new();
+        let mine = |hash: u64| half_of(hash) == which;
+        self.reserve(hashes.iter().filter(|&&hash| mine(hash)).count());
+        self.arena.reserve(
+            ids.iter()
+                .zip(hashes)
+                .filter(|&(_, &hash)| mine(hash))
+                .map(|(id, _)| id.len())
+                .sum(),
+        );
+        let mut spare = String::new();
+        for (i, (&id, &hash)) in ids.iter().zip(hashes).enumerate() {
+            // The slot of a key of this half a batch or so ahead is fetched
+            // meanwhile (every other id is the other half's).
+            if let Some(&ahead) = hashes.get(i + 2 * BATCH) {
+                if mine(ahead) {
+                    self.prefetch(ahead);
+                }
+            }
+            if !mine(hash) {
+                continue;
+            }
+            let key = text_key_into(Tier::Name, id, &mut spare);
+            let number = match &key {
+                None => BLANK,
+                Some(full) => {
+                    let slot = self.find(hash, full);
+                    match self.identity_at(slot) {
+                        Some(identity) => identity,
+                        None => {
+                            let provisional = base + i as u32;
+                            self.link(slot, hash, full, provisional, own_tiers(id));
+                            let quick = full.quick_hash();
+                            let address = address_key(id);
+                            fresh.push(Fresh {
+                                quick: [quick, address.as_ref().map_or(quick, Folded::quick_hash)],
+                                address: address.as_ref().map(Folded::hash),
+                            });
+                            provisional
+                        }
+                    }
+                }
+            };
+            if let Some(Folded::Owned(folded)) = key {
+                spare = folded;
+            }
+            found[i].store(number, Ordering::Relaxed);
+        }
+        fresh
+    }
+
+    /// Gives the links of a batch their identities' numbers: a link naming
+    /// `base` or above names the id that brought it, whose number `numbers`
+    /// holds.
+    fn renumber(&mut self, base: u32, numbers: &[u32]) {
+        let renumber = |link: &mut Link| {
+            if link.identity >= base {
+                link.identity = numbers[(link.identity - base) as usize];
+            }
+        };
+        self.slots.par_chunks_mut(1 << 14).for_each(|slots| {
+            let used = slots.iter_mut().filter(|slot| slot.start != NONE);
+            used.for_each(|slot| renumber(&mut slot.first));
+        });
+        self.links.iter_mut().for_each(renumber);
+    }
+
+    /// Links each identity of `addresses` (identity, text, hash of its
+    /// address tier key) whose address key falls in this half (`which`) to it.
+    fn link_addresses(&mut self, which: usize, addresses: &[(u32, &str, u64)]) {
+        let mine: Vec<&(u32, &str, u64)> = addresses
+            .iter()
+            .filter(|&&(_, _, hash)| half_of(hash) == which)
+            .collect();
+        self.reserve(mine.len());
+        for (k, &&(identity, text, hash)) in mine.iter().enumerate() {
+            if let Some(&&(_, _, ahead)) = mine.get(k + BATCH) {
+                self.prefetch(ahead);
+            }
+            let address = address_key(text).expect("an smtp: text");
+            let i = self.find(hash, &address);
+            self.link(i, hash, &address, identity, ADDRESS);
+        }
+    }
+
+    /// The identity whose own key is in slot `i` (its distinguished name
+    /// link), if any.
+    fn identity_at(&self, i: usize) -> Option<u32> {
+        if self.slots[i].start == NONE {
+            return None;
+        }
+        let mut link = self.slots[i].first;
+        loop {
+            if link.tiers & DISTINGUISHED_NAME != 0 {
+                return Some(link.identity);
+            }
+            link = *self.links.get(link.next as usize)?;
+        }
+    }
     /// Links `identity` to the key in slot `i` (`key`, of `hash`), filling the
     /// slot when it is empty.
     fn link(&mut self, i: usize, hash: u64, key: &Folded<'_>, identity: u32, tiers: u8) {
@@ -294,20 +500,6 @@ impl<'a> Asked<'a> {
         prefetch(&self.slots[self.home(hash)]);
     }
 
-    /// The keys by which `tier` can still answer an identity (their quick
-    /// hashes): the keys in `tier` of the identities `open` accepts.
-    pub fn filter(&self, tier: Tier, open: impl Fn(u32) -> bool) -> KeyFilter {
-        let which = usize::from(tier == Tier::Address);
-        let mut filter = KeyFilter::with_room(self.quick.len());
-        for (identity, quick) in self.quick.iter().enumerate() {
-            let identity = identity as u32;
-            if open(identity) && self.blank != Some(identity) {
-                filter.insert(quick[which]);
-            }
-        }
-        filter
-    }
-
     /// Calls `f` with each identity whose key in `tier` is the key of slot `i`.
     fn each_linked(&self, i: usize, tier: Tier, mut f: impl FnMut(u32)) {
         let mut link = self.slots[i].first;
@@ -335,6 +527,21 @@ fn hash_of(id: &str, spare: &mut String) -> u64 {
             }
             hash
         }
+    }
+}
+
+/// The address tier's key of an `smtp:` text (what follows the prefix);
+/// `None` for any other text, whose own key is its address tier key too.
+fn address_key(id: &str) -> Option<Folded<'_>> {
+    smtp_proxy(trim(id)).and_then(|_| text_key(Tier::Address, id))
+}
+
+/// The tiers in which an identity's own key is its key: all three, but for
+/// an `smtp:` text, whose address tier key is its own ([`address_key`]).
+fn own_tiers(id: &str) -> u8 {
+    match smtp_proxy(trim(id)) {
+        Some(_) => DISTINGUISHED_NAME | NAME,
+        None => DISTINGUISHED_NAME | ADDRESS | NAME,
     }
 }
 
@@ -450,21 +657,23 @@ impl<'s, 'a, 'k, T: Copy> AskedScan<'s, 'a, 'k, T> {
         let asked = self.asked;
         let found: [Option<usize>; BATCH] = std::array::from_fn(|b| {
             let (_, hash, _, _) = self.batch.get(b)?;
-            let i = asked.candidate(*hash)?;
-            prefetch(&asked.arena[asked.slots[i].start as usize]);
+            let keys = asked.keys(*hash);
+            let i = keys.candidate(*hash)?;
+            prefetch(&keys.arena[keys.slots[i].start as usize]);
             Some(i)
         });
         for ((key, hash, tier, object), found) in self.batch.drain(..).zip(found) {
+            let keys = asked.keys(hash);
             let found = found.and_then(|i| {
-                if key.equals(asked.text_of(&asked.slots[i])) {
+                if key.equals(keys.text_of(&keys.slots[i])) {
                     return Some(i);
                 }
-                let i = asked.find(hash, &key);
-                (asked.slots[i].start != NONE).then_some(i)
+                let i = keys.find(hash, &key);
+                (keys.slots[i].start != NONE).then_some(i)
             });
             if let Some(i) = found {
                 let hits = &mut self.hits;
-                asked.each_linked(i, tier, |identity| hits.push((identity, tier, object)));
+                keys.each_linked(i, tier, |identity| hits.push((identity, tier, object)));
             }
             recycle(&mut self.spares, key);
         }
@@ -674,6 +883,8 @@ mod tests {
         let mut batched = Asked::with_capacity(16);
         let mut numbers = batched.add_all(first);
         numbers.extend(batched.add_all(second));
+        // Both halves took keys, so both numbered some of each batch.
+        assert!(batched.halves.iter().all(|half| half.keys > 1_000));
         let mut serial = Asked::with_capacity(16);
         let one_by_one: Vec<u32> = ids.iter().map(|id| serial.add(id)).collect();
         assert_eq!(numbers, one_by_one);
