@@ -163,10 +163,12 @@ impl<'a> Asked<'a> {
         // What each id's own key found: an identity numbered before this
         // batch, the provisional number of the id that brought it, or BLANK.
         let found: Vec<AtomicU32> = (0..ids.len()).map(|_| AtomicU32::new(NONE)).collect();
+        // The texts' length: each half keeps about half of them.
+        let text_bytes = ids.par_iter().map(|id| id.len()).sum();
         let [low, high] = &mut self.halves;
         let fresh = rayon::join(
-            || low.number(0, ids, &hashes, base, &found),
-            || high.number(1, ids, &hashes, base, &found),
+            || low.number(0, ids, &hashes, base, text_bytes, &found),
+            || high.number(1, ids, &hashes, base, text_bytes, &found),
         );
         // Each half's new identities, in order.
         let mut fresh = [fresh.0.into_iter(), fresh.1.into_iter()];
@@ -306,27 +308,23 @@ impl Keys {
     /// order, into `found` (see [`Asked::add_all`]): an identity found by the
     /// key's distinguished name link, or else a new one whose provisional
     /// number is `base` plus the id's place, linked by its own key; BLANK for
-    /// a blank text (whose hash is 0, in the low half).
+    /// a blank text (whose hash is 0, in the low half). `text_bytes`, the
+    /// length of all the texts, sizes the arena.
     fn number(
         &mut self,
         which: usize,
         ids: &[&str],
         hashes: &[u64],
         base: u32,
+        text_bytes: usize,
         found: &[AtomicU32],
     ) -> Vec<Fresh> {
         let mut fresh = Vec::new();
         let mine = |hash: u64| half_of(hash) == which;
         self.reserve(hashes.iter().filter(|&&hash| mine(hash)).count());
-        self.arena.reserve(
-            ids.iter()
-                .zip(hashes)
-                .filter(|&(_, &hash)| mine(hash))
-                .map(|(id, _)| id.len())
-                .sum(),
-        );
+        self.arena.reserve(text_bytes / 2 + text_bytes / 16);
         let mut spare = String::new();
-        for (i, (&id, &hash)) in ids.iter().zip(hashes).enumerate() {
+        for (i, &hash) in hashes.iter().enumerate() {
             // The slot of a key of this half a batch or so ahead is fetched
             // meanwhile (every other id is the other half's).
             if let Some(&ahead) = hashes.get(i + 2 * BATCH) {
@@ -337,6 +335,7 @@ impl Keys {
             if !mine(hash) {
                 continue;
             }
+            let id = ids[i];
             let key = text_key_into(Tier::Name, id, &mut spare);
             let number = match &key {
                 None => BLANK,
