@@ -32,8 +32,10 @@
 #                               and every 7th role assignment removed and some roles
 #                               changed (a migration-sized change, and then some)
 #
-# Prints per-stage times, cells/s and peak RSS (/usr/bin/time -v) for each run, and
-# reads the dataset back with DuckDB when the duckdb Python module is installed.
+# Prints per-stage times, cells/s and peak RSS (/usr/bin/time -v) for each run, then
+# per tenant the medians against each line of DESIGN §6 (ok, or MISS and by how
+# much), and reads the dataset back with DuckDB when the duckdb Python module is
+# installed.
 # Data lives in target/bench-data (about 1 GB per tenant); delete it to regenerate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -88,9 +90,41 @@ print(f"{label:<14} {wall_s:7.2f} {t['load']:6.2f} {t['directory']:6.2f} {t['com
       f"{m['throughput']['access_cells_per_second']/1e6:8.1f} {rss_kb/1048576:7.2f} {user:6.1f} {sys_:6.1f}")
 with open(timing + ".wall", "w") as f:
     f.write(f"{wall_s}\n")
+with open(timing + ".run", "w") as f:
+    f.write(json.dumps({"total": wall_s, "load": t["load"], "directory": t["directory"],
+                        "scopes": t["compile_scopes"], "evaluate": t["evaluate"],
+                        "mcells": m["throughput"]["access_cells_per_second"] / 1e6,
+                        "rss": rss_kb / 1048576}) + "\n")
 PY
     cat "$timing.wall" >> "$DATA/walls-$name"
-    rm -f "$timing" "$timing.wall"
+    cat "$timing.run" >> "$DATA/runs-$name"
+    rm -f "$timing" "$timing.wall" "$timing.run"
+}
+
+# budget NAME: the medians of the runs of NAME against each line of DESIGN §6.
+budget() {
+    python3 - "$DATA/runs-$1" "${EXOMATRIX_STAGES_APART:+apart}" <<'PY'
+import json, statistics, sys
+runs = [json.loads(line) for line in open(sys.argv[1])]
+apart = sys.argv[2] == "apart"
+med = lambda k: statistics.median(r[k] for r in runs)
+# (line, figure, budget, unit, True when at most the budget is good)
+lines = [("load", "load", 1.5, "s", True), ("directory", "directory", 1.0, "s", True),
+         ("scopes", "scopes", 0.5, "s", True), ("evaluate", "evaluate", 0.5, "s", True),
+         ("write", "mcells", 150, "M cells/s", False), ("end to end", "total", 5.0, "s", True),
+         ("peak RSS", "rss", 4.0, "GiB", True)]
+out = []
+for line, key, limit, unit, at_most in lines:
+    v = med(key)
+    ok = v <= limit if at_most else v >= limit
+    verdict = "ok" if ok else f"MISS {v / limit:.1f}x" if at_most else f"MISS {limit / v:.1f}x"
+    figure = f"{v:.0f}" if unit == "M cells/s" else f"{v:.2f}"
+    out.append(f"{line} {figure} {unit} ({'<=' if at_most else '>='} {limit:g}): {verdict}")
+print(f"DESIGN §6, medians of {len(runs)}: " + "; ".join(out))
+if not apart:
+    print("  (directory and scopes overlap by default: each is its own wall time; "
+          "EXOMATRIX_STAGES_APART=1 measures each alone, as §6 budgets them)")
+PY
 }
 
 # baseline NAME: the other tool once on the same tenant; wall time to walls-baseline-NAME.
@@ -114,13 +148,14 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 for profile in ${PROFILES:-large varied}; do
     name=$profile${SEED:+-s$SEED}
     generate "$name" "$profile"
-    rm -f "$DATA/walls-$name" "$DATA/walls-baseline-$name"
+    rm -f "$DATA/walls-$name" "$DATA/walls-baseline-$name" "$DATA/runs-$name"
     echo "tenant $name: $(du -sh "$DATA/$name" | cut -f1) of CSV, seconds per stage:"
     header
     for i in $(seq "$RUNS"); do
         run "$name" "$name-$i"
         if [ -n "${BASELINE_CMD:-}" ]; then baseline "$name"; fi
     done
+    budget "$name"
     if [ -n "${BASELINE_CMD:-}" ]; then
         ours=$(median "$DATA/walls-$name")
         theirs=$(median "$DATA/walls-baseline-$name")
