@@ -125,13 +125,21 @@ impl Analysis {
             || timed(|| directory.add_memberships_with(&snapshot, &identities, &mut findings));
         let mut answer = || timed(|| planned.answer_properties(&mailbox_rows));
         // One after the other, each stage's time is what it costs alone, as
-        // DESIGN §6 budgets it; overlapped, each is its own wall time.
-        let ((memberships, memberships_time), ((), answers_time)) =
-            match std::env::var_os(STAGES_OVERLAP) {
-                Some(_) => rayon::join(resolve, answer),
-                None => (resolve(), answer()),
-            };
-        memberships?;
+        // DESIGN §6 budgets it, and a membership table in error stops the run
+        // before the scopes are answered; overlapped, each is its own wall time.
+        let (memberships_time, answers_time) = match std::env::var_os(STAGES_OVERLAP) {
+            Some(_) => {
+                let ((memberships, memberships_time), ((), answers_time)) =
+                    rayon::join(resolve, answer);
+                memberships?;
+                (memberships_time, answers_time)
+            }
+            None => {
+                let (memberships, memberships_time) = resolve();
+                memberships?;
+                (memberships_time, answer().1)
+            }
+        };
         timings.directory = directory_start + memberships_time;
 
         progress.stage(
