@@ -216,9 +216,9 @@ impl<'a> Asked<'a> {
 
     /// Adds one identity; gives its number.
     pub fn add(&mut self, id: &'a str) -> u32 {
-        let hash = hash_of(id, &mut self.spare);
         let mut spare = std::mem::take(&mut self.spare);
         let full = text_key_into(Tier::Name, id, &mut spare);
+        let hash = full.as_ref().map_or(0, Folded::hash);
         let identity = self.add_folded(id, hash, full.as_ref());
         self.spare = match full {
             Some(Folded::Owned(folded)) => folded,
@@ -251,7 +251,7 @@ impl<'a> Asked<'a> {
             id,
             [quick, address.as_ref().map_or(quick, Folded::quick_hash)],
         );
-        let own = own_tiers(id);
+        let own = own_tiers(address.as_ref());
         self.halves[half_of(hash)].link(i, hash, full, identity, own);
         if let Some(address) = address {
             let hash = address.hash();
@@ -345,9 +345,10 @@ impl Keys {
                         Some(identity) => identity,
                         None => {
                             let provisional = base + i as u32;
-                            self.link(slot, hash, full, provisional, own_tiers(id));
-                            let quick = full.quick_hash();
                             let address = address_key(id);
+                            let own = own_tiers(address.as_ref());
+                            self.link(slot, hash, full, provisional, own);
+                            let quick = full.quick_hash();
                             fresh.push(Fresh {
                                 quick: [quick, address.as_ref().map_or(quick, Folded::quick_hash)],
                                 address: address.as_ref().map(Folded::hash),
@@ -536,9 +537,10 @@ fn address_key(id: &str) -> Option<Folded<'_>> {
 }
 
 /// The tiers in which an identity's own key is its key: all three, but for
-/// an `smtp:` text, whose address tier key is its own ([`address_key`]).
-fn own_tiers(id: &str) -> u8 {
-    match smtp_proxy(trim(id)) {
+/// an `smtp:` text, whose address tier key (`address`, from [`address_key`])
+/// is another.
+fn own_tiers(address: Option<&Folded<'_>>) -> u8 {
+    match address {
         Some(_) => DISTINGUISHED_NAME | NAME,
         None => DISTINGUISHED_NAME | ADDRESS | NAME,
     }
