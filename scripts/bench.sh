@@ -118,7 +118,7 @@ out = []
 for line, key, limit, unit, at_most in lines:
     v = med(key)
     ok = v <= limit if at_most else v >= limit
-    verdict = "ok" if ok else f"MISS {v / limit:.1f}x" if at_most else f"MISS {limit / v:.1f}x"
+    verdict = "ok" if ok else f"MISS {v / limit:.2f}x" if at_most else f"MISS {limit / v:.2f}x"
     figure = f"{v:.0f}" if unit == "M cells/s" else f"{v:.2f}"
     out.append(f"{line} {figure} {unit} ({'<=' if at_most else '>='} {limit:g}): {verdict}")
 print(f"DESIGN §6, medians of {len(runs)}: " + "; ".join(out))
