@@ -89,17 +89,14 @@ cells = m["counts"]["cells"]
 print(f"{label:<14} {wall_s:7.2f} {t['load']:6.2f} {t['directory']:6.2f} {t['compile_scopes']:6.2f} "
       f"{t['policy']:6.2f} {t['evaluate']:6.2f} {t['write']:6.2f} {cells:>11,} "
       f"{m['throughput']['access_cells_per_second']/1e6:8.1f} {rss_kb/1048576:7.2f} {user:6.1f} {sys_:6.1f}")
-with open(timing + ".wall", "w") as f:
-    f.write(f"{wall_s}\n")
 with open(timing + ".run", "w") as f:
     f.write(json.dumps({"total": wall_s, "load": t["load"], "directory": t["directory"],
                         "scopes": t["compile_scopes"], "evaluate": t["evaluate"],
                         "mcells": m["throughput"]["access_cells_per_second"] / 1e6,
                         "rss": rss_kb / 1048576}) + "\n")
 PY
-    cat "$timing.wall" >> "$DATA/walls-$name"
     cat "$timing.run" >> "$DATA/runs-$name"
-    rm -f "$timing" "$timing.wall" "$timing.run"
+    rm -f "$timing" "$timing.run"
 }
 
 # budget NAME: the medians of the runs of NAME against each line of DESIGN §6.
@@ -149,7 +146,7 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 for profile in ${PROFILES:-large varied}; do
     name=$profile${SEED:+-s$SEED}
     generate "$name" "$profile"
-    rm -f "$DATA/walls-$name" "$DATA/walls-baseline-$name" "$DATA/runs-$name"
+    rm -f "$DATA/walls-baseline-$name" "$DATA/runs-$name"
     echo "tenant $name: $(du -sh "$DATA/$name" | cut -f1) of CSV, seconds per stage:"
     header
     for i in $(seq "$RUNS"); do
@@ -158,7 +155,7 @@ for profile in ${PROFILES:-large varied}; do
     done
     budget "$name"
     if [ -n "${BASELINE_CMD:-}" ]; then
-        ours=$(median "$DATA/walls-$name")
+        ours=$(python3 -c 'import json, sys; [print(json.loads(l)["total"]) for l in open(sys.argv[1])]' "$DATA/runs-$name" | median /dev/stdin)
         theirs=$(median "$DATA/walls-baseline-$name")
         awk -v o="$ours" -v t="$theirs" 'BEGIN {printf "median: exomatrix %.2f s, baseline %.2f s: exomatrix is %.2fx faster\n", o, t, t / o}'
     fi

@@ -414,6 +414,7 @@ impl Keys {
             link = *self.links.get(link.next as usize)?;
         }
     }
+
     /// Links `identity` to the key in slot `i` (`key`, of `hash`), filling the
     /// slot when it is empty.
     fn link(&mut self, i: usize, hash: u64, key: &Folded<'_>, identity: u32, tiers: u8) {
